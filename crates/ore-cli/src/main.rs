@@ -1,0 +1,54 @@
+//! `ore`: turn raw web text into training data, then train and evaluate
+//! text-generation models. Each subcommand is a thin call into a stage crate.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod inspect;
+
+/// ore — crawl, clean, tokenize, augment and split web text into Parquet
+/// datasets, then train and evaluate text-generation models.
+///
+/// Every stage reads and writes Parquet datasets (folders of part files with
+/// a `_manifest.json` and, for stages that drop rows, `_rejects/`), so any
+/// stage can be rerun alone and any output opened with `ore inspect`,
+/// polars, pyarrow or DuckDB.
+#[derive(Debug, Parser)]
+#[command(name = "ore", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the schema, files, manifest, first rows and column statistics of
+    /// any Parquet file or dataset folder (ours or written by pyarrow,
+    /// polars, DuckDB, Spark).
+    Inspect(inspect::InspectArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+    };
+    match result.and_then(|text| write_stdout(&text)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes the report; a closed pipe (`ore inspect … | head`) is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,379 @@
+//! Reading a dataset: one Parquet file, or a folder of them (ours or written
+//! by pyarrow, polars, DuckDB, Spark …), streamed as record batches.
+
+use std::cmp::Ordering;
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use sha2::{Digest, Sha256};
+
+use super::MANIFEST_FILE;
+use crate::error::{Error, IoContext, Result};
+
+/// One Parquet file of a dataset with its footer already parsed.
+#[derive(Debug, Clone)]
+pub struct PartFile {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub rows: u64,
+    pub row_groups: usize,
+    /// The writer named in the footer (`parquet-cpp-arrow version 18.0.0`, `ore 0.1.0`, …).
+    pub created_by: Option<String>,
+    meta: ArrowReaderMetadata,
+}
+
+/// A dataset opened for reading.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    root: PathBuf,
+    files: Vec<PartFile>,
+    schema: SchemaRef,
+}
+
+impl Dataset {
+    /// Opens a `.parquet` file or a folder. In a folder, every `*.parquet`
+    /// (also `.parq`, `.pq`) file below it is part of the dataset, in natural
+    /// path order, except under names starting with `_` or `.` (`_rejects/`,
+    /// staging folders, `_SUCCESS`).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let root = path.as_ref().to_path_buf();
+        let meta = fs::metadata(&root).at(&root)?;
+        let paths = if meta.is_dir() {
+            let mut found = Vec::new();
+            collect_parquet(&root, &mut found)?;
+            found.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
+            found
+        } else {
+            vec![root.clone()]
+        };
+        if paths.is_empty() {
+            return Err(Error::EmptyDataset { path: root });
+        }
+        let files = paths
+            .iter()
+            .map(|p| open_part(p))
+            .collect::<Result<Vec<_>>>()?;
+        let schema = files[0].meta.schema().clone();
+        for f in &files[1..] {
+            if f.meta.schema().fields() != schema.fields() {
+                return Err(Error::SchemaMismatch {
+                    path: f.path.clone(),
+                    first: files[0].path.clone(),
+                    detail: schema_diff(&schema, f.meta.schema()),
+                });
+            }
+        }
+        Ok(Self {
+            root,
+            files,
+            schema,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    pub fn files(&self) -> &[PartFile] {
+        &self.files
+    }
+
+    /// Total rows, from the footers (no data is read).
+    pub fn num_rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+
+    /// Total size of the Parquet files in bytes.
+    pub fn num_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+
+    /// The `_manifest.json` of a dataset folder, if there is one.
+    pub fn manifest_json(&self) -> Result<Option<serde_json::Value>> {
+        let path = self.root.join(MANIFEST_FILE);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = fs::read_to_string(&path).at(&path)?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::Manifest {
+                path,
+                message: format!("invalid JSON: {e}"),
+            })
+    }
+
+    /// Streams every row as record batches of at most `batch_size` rows.
+    pub fn batches(&self, batch_size: usize) -> Batches<'_> {
+        Batches {
+            dataset: self,
+            columns: None,
+            batch_size,
+            next_file: 0,
+            current: None,
+        }
+    }
+
+    /// Streams only the named top-level columns. Unknown names are an error.
+    pub fn batches_of(&self, columns: &[&str], batch_size: usize) -> Result<Batches<'_>> {
+        let indices = columns
+            .iter()
+            .map(|name| {
+                self.schema.index_of(name).map_err(|_| {
+                    Error::arrow(&self.root, format!("no column named `{name}`"))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Batches {
+            dataset: self,
+            columns: Some(indices),
+            batch_size,
+            next_file: 0,
+            current: None,
+        })
+    }
+
+    /// A sha256 over every part file's relative path and bytes: equal hashes
+    /// mean equal datasets. Used in manifests to tell whether an input changed.
+    pub fn content_hash(&self) -> Result<String> {
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        for f in &self.files {
+            let rel = f.path.strip_prefix(&self.root).unwrap_or(&f.path);
+            hasher.update(rel.to_string_lossy().as_bytes());
+            hasher.update([0u8]);
+            hasher.update(f.bytes.to_le_bytes());
+            let mut file = File::open(&f.path).at(&f.path)?;
+            loop {
+                let n = file.read(&mut buf).at(&f.path)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+            }
+        }
+        Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+    }
+}
+
+/// Iterator over the record batches of a [`Dataset`], file after file.
+pub struct Batches<'a> {
+    dataset: &'a Dataset,
+    columns: Option<Vec<usize>>,
+    batch_size: usize,
+    next_file: usize,
+    current: Option<(usize, ParquetRecordBatchReader)>,
+}
+
+impl std::fmt::Debug for Batches<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batches")
+            .field("root", &self.dataset.root)
+            .field("next_file", &self.next_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iterator for Batches<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((index, reader)) = &mut self.current {
+                match reader.next() {
+                    Some(Ok(batch)) => return Some(Ok(batch)),
+                    Some(Err(e)) => {
+                        let path = self.dataset.files[*index].path.clone();
+                        self.current = None;
+                        self.next_file = self.dataset.files.len();
+                        return Some(Err(Error::arrow(path, format!("cannot decode: {e}"))));
+                    }
+                    None => self.current = None,
+                }
+            }
+            let index = self.next_file;
+            let part = self.dataset.files.get(index)?;
+            self.next_file += 1;
+            match self.reader_for(part) {
+                Ok(reader) => self.current = Some((index, reader)),
+                Err(e) => {
+                    self.next_file = self.dataset.files.len();
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+impl Batches<'_> {
+    fn reader_for(&self, part: &PartFile) -> Result<ParquetRecordBatchReader> {
+        let file = File::open(&part.path).at(&part.path)?;
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, part.meta.clone())
+            .with_batch_size(self.batch_size.max(1));
+        if let Some(columns) = &self.columns {
+            let mask = ProjectionMask::roots(part.meta.parquet_schema(), columns.iter().copied());
+            builder = builder.with_projection(mask);
+        }
+        builder
+            .build()
+            .map_err(|e| Error::parquet(&part.path, None, e))
+    }
+}
+
+fn open_part(path: &Path) -> Result<PartFile> {
+    let mut file = File::open(path).at(path)?;
+    let bytes = file.metadata().at(path)?.len();
+    check_magic(path, &mut file, bytes)?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
+        Error::NotParquet {
+            path: path.to_path_buf(),
+            reason: format!("corrupt footer: {e}"),
+        }
+    })?;
+    let file_meta = meta.metadata().file_metadata();
+    Ok(PartFile {
+        path: path.to_path_buf(),
+        bytes,
+        rows: file_meta.num_rows().max(0) as u64,
+        row_groups: meta.metadata().num_row_groups(),
+        created_by: file_meta.created_by().map(str::to_string),
+        meta,
+    })
+}
+
+/// Parquet files start and end with `PAR1`; checking both gives a clear
+/// message for a text file, a truncated download or an encrypted footer.
+fn check_magic(path: &Path, file: &mut File, bytes: u64) -> Result<()> {
+    let not_parquet = |reason: String| Error::NotParquet {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes < 12 {
+        return Err(not_parquet(format!("{bytes} bytes, too small to be Parquet")));
+    }
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 4];
+    file.read_exact(&mut head).at(path)?;
+    file.seek(SeekFrom::End(-4)).at(path)?;
+    file.read_exact(&mut tail).at(path)?;
+    file.seek(SeekFrom::Start(0)).at(path)?;
+    if &head != b"PAR1" {
+        return Err(not_parquet("does not start with the PAR1 magic".into()));
+    }
+    match &tail {
+        b"PAR1" => Ok(()),
+        b"PARE" => Err(not_parquet("encrypted footer (PARE) is not supported".into())),
+        _ => Err(not_parquet("no PAR1 footer: the file is truncated or corrupt".into())),
+    }
+}
+
+fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let kind = entry.file_type().at(&path)?;
+        if kind.is_dir() {
+            collect_parquet(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("parquet" | "parq" | "pq")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Orders `part-2` before `part-10` (pyarrow and Spark do not zero-pad).
+fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
+                let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
+                let na = trim_zeros(&a[..da]);
+                let nb = trim_zeros(&b[..db]);
+                let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                a = &a[da..];
+                b = &b[db..];
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let zeros = digits.iter().take_while(|&&c| c == b'0').count();
+    &digits[zeros.min(digits.len().saturating_sub(1))..]
+}
+
+fn schema_diff(a: &SchemaRef, b: &SchemaRef) -> String {
+    for field in a.fields() {
+        match b.field_with_name(field.name()) {
+            Err(_) => return format!("column `{}` is missing", field.name()),
+            Ok(other) if other.data_type() != field.data_type() => {
+                return format!(
+                    "column `{}` is {} here but {} in the first file",
+                    field.name(),
+                    other.data_type(),
+                    field.data_type()
+                );
+            }
+            Ok(other) if other.is_nullable() != field.is_nullable() => {
+                return format!("column `{}` differs in nullability", field.name());
+            }
+            Ok(_) => {}
+        }
+    }
+    for field in b.fields() {
+        if a.field_with_name(field.name()).is_err() {
+            return format!("extra column `{}`", field.name());
+        }
+    }
+    "columns are in a different order".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_of_part_names() {
+        let mut names = vec!["part-10.parquet", "part-2.parquet", "part-1.parquet", "part-02a.parquet"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            ["part-1.parquet", "part-2.parquet", "part-02a.parquet", "part-10.parquet"]
+        );
+    }
+}

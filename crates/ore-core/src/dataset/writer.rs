@@ -1,0 +1,236 @@
+//! Streaming writers: [`PartWriter`] fills a folder with `part-NNNNN.parquet`
+//! files; [`DatasetWriter`] adds the atomic commit for a standalone dataset.
+
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use super::staging::Staging;
+use crate::error::{Error, IoContext, Result};
+
+/// Sizes and compression of the files a writer produces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOptions {
+    /// Most rows in one row group.
+    pub row_group_rows: usize,
+    /// A row group is closed once its buffered (encoded) size reaches this,
+    /// so that long documents do not make the writer hold gigabytes.
+    pub row_group_bytes: usize,
+    /// Most rows in one part file.
+    pub file_rows: usize,
+    /// A part file is closed once this many bytes were written to it.
+    pub file_bytes: u64,
+    /// zstd level (1–22).
+    pub zstd_level: i32,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self {
+            row_group_rows: 64 * 1024,
+            row_group_bytes: 64 << 20,
+            file_rows: 1_000_000,
+            file_bytes: 256 << 20,
+            zstd_level: 3,
+        }
+    }
+}
+
+/// One written part file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    pub path: PathBuf,
+    pub rows: u64,
+}
+
+/// Writes record batches into consecutive `part-NNNNN.parquet` files of one
+/// folder, splitting row groups and files at the configured bounds.
+///
+/// At least one part file is always written (possibly empty), so that the
+/// schema of an empty dataset is still known to readers.
+pub struct PartWriter {
+    dir: PathBuf,
+    schema: SchemaRef,
+    props: WriterProperties,
+    opts: WriteOptions,
+    current: Option<OpenPart>,
+    parts: Vec<PartInfo>,
+    rows: u64,
+}
+
+struct OpenPart {
+    writer: ArrowWriter<BufWriter<File>>,
+    path: PathBuf,
+    rows: u64,
+}
+
+impl std::fmt::Debug for PartWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartWriter")
+            .field("dir", &self.dir)
+            .field("parts", &self.parts.len())
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartWriter {
+    /// Starts writing into `dir`, which is created if missing.
+    pub fn new(dir: impl AsRef<Path>, schema: SchemaRef, opts: WriteOptions) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir).at(&dir)?;
+        let level = ZstdLevel::try_new(opts.zstd_level)
+            .map_err(|e| Error::parquet(&dir, None, e))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_created_by(format!("ore {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Self {
+            dir,
+            schema,
+            props,
+            opts,
+            current: None,
+            parts: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    /// The schema every batch must have.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Appends a batch. Its schema must equal the writer's (field names, types
+    /// and nullability; metadata is ignored).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.schema().fields() != self.schema.fields() {
+            return Err(Error::arrow(
+                &self.dir,
+                format!(
+                    "batch schema does not match the dataset schema\n  dataset: {:?}\n  batch:   {:?}",
+                    self.schema.fields(),
+                    batch.schema().fields()
+                ),
+            ));
+        }
+        let file_rows = self.opts.file_rows.max(1) as u64;
+        let (row_group_bytes, file_bytes) = (self.opts.row_group_bytes, self.opts.file_bytes);
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let part = self.open_part()?;
+            let room = (file_rows - part.rows) as usize;
+            let take = room.min(batch.num_rows() - offset);
+            part.writer
+                .write(&batch.slice(offset, take))
+                .map_err(|e| Error::parquet(&part.path, None, e))?;
+            part.rows += take as u64;
+            if part.writer.in_progress_size() >= row_group_bytes {
+                part.writer
+                    .flush()
+                    .map_err(|e| Error::parquet(&part.path, None, e))?;
+            }
+            let full = part.rows >= file_rows
+                || part.writer.bytes_written() as u64 >= file_bytes;
+            offset += take;
+            self.rows += take as u64;
+            if full {
+                self.close_part()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the last file and returns every part written.
+    pub fn finish(mut self) -> Result<Vec<PartInfo>> {
+        if self.parts.is_empty() && self.current.is_none() {
+            self.open_part()?;
+        }
+        self.close_part()?;
+        Ok(std::mem::take(&mut self.parts))
+    }
+
+    fn open_part(&mut self) -> Result<&mut OpenPart> {
+        if self.current.is_none() {
+            let path = self
+                .dir
+                .join(format!("part-{:05}.parquet", self.parts.len()));
+            let file = File::create(&path).at(&path)?;
+            let writer = ArrowWriter::try_new(
+                BufWriter::with_capacity(1 << 20, file),
+                self.schema.clone(),
+                Some(self.props.clone()),
+            )
+            .map_err(|e| Error::parquet(&path, None, e))?;
+            self.current = Some(OpenPart {
+                writer,
+                path,
+                rows: 0,
+            });
+        }
+        Ok(self.current.as_mut().expect("part opened above"))
+    }
+
+    fn close_part(&mut self) -> Result<()> {
+        let Some(part) = self.current.take() else {
+            return Ok(());
+        };
+        let OpenPart { writer, path, rows } = part;
+        let buffered = writer
+            .into_inner()
+            .map_err(|e| Error::parquet(&path, None, e))?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        file.sync_all().at(&path)?;
+        self.parts.push(PartInfo { path, rows });
+        Ok(())
+    }
+}
+
+/// A standalone dataset: part files written into a staging folder and moved
+/// onto `target` by [`DatasetWriter::commit`]. Dropping it uncommitted (an
+/// error, a panic) leaves whatever was at `target` untouched.
+#[derive(Debug)]
+pub struct DatasetWriter {
+    staging: Staging,
+    parts: PartWriter,
+}
+
+impl DatasetWriter {
+    pub fn create(target: impl AsRef<Path>, schema: SchemaRef, opts: WriteOptions) -> Result<Self> {
+        let staging = Staging::new(target)?;
+        let parts = PartWriter::new(staging.path(), schema, opts)?;
+        Ok(Self { staging, parts })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.parts.write(batch)
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.parts.rows()
+    }
+
+    /// Closes the files and moves the dataset into place. Returns the number
+    /// of rows written.
+    pub fn commit(self) -> Result<u64> {
+        let rows = self.parts.rows();
+        self.parts.finish()?;
+        self.staging.commit()?;
+        Ok(rows)
+    }
+}

@@ -1,0 +1,64 @@
+//! Column names and Arrow schemas of the tables in DESIGN.md. Stages add
+//! their own columns after these.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+
+/// Columns of the crawler's `documents` table.
+pub mod documents {
+    pub const DOC_ID: &str = "doc_id";
+    pub const URL: &str = "url";
+    pub const FINAL_URL: &str = "final_url";
+    pub const STATUS: &str = "status";
+    pub const FETCHED_AT: &str = "fetched_at";
+    pub const CONTENT_TYPE: &str = "content_type";
+    pub const CHARSET: &str = "charset";
+    pub const LANG: &str = "lang";
+    pub const TITLE: &str = "title";
+    pub const TEXT: &str = "text";
+    pub const HTML_SHA256: &str = "html_sha256";
+    pub const DEPTH: &str = "depth";
+    pub const PARENT_URL: &str = "parent_url";
+}
+
+/// Timestamps are stored as UTC microseconds.
+pub fn timestamp_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// `list<utf8>`, the type of token columns.
+pub fn utf8_list_type() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+
+/// `list<struct{start: u32, end: u32, label: utf8}>`, the type of `entities`
+/// (token offsets, end exclusive).
+pub fn entities_type() -> DataType {
+    let entity = Fields::from(vec![
+        Field::new("start", DataType::UInt32, false),
+        Field::new("end", DataType::UInt32, false),
+        Field::new("label", DataType::Utf8, false),
+    ]);
+    DataType::List(Arc::new(Field::new("item", DataType::Struct(entity), true)))
+}
+
+/// The `documents` table written by the crawler.
+pub fn documents_schema() -> SchemaRef {
+    use documents::*;
+    Arc::new(Schema::new(vec![
+        Field::new(DOC_ID, DataType::Utf8, false),
+        Field::new(URL, DataType::Utf8, false),
+        Field::new(FINAL_URL, DataType::Utf8, false),
+        Field::new(STATUS, DataType::UInt16, false),
+        Field::new(FETCHED_AT, timestamp_type(), false),
+        Field::new(CONTENT_TYPE, DataType::Utf8, true),
+        Field::new(CHARSET, DataType::Utf8, true),
+        Field::new(LANG, DataType::Utf8, true),
+        Field::new(TITLE, DataType::Utf8, true),
+        Field::new(TEXT, DataType::Utf8, false),
+        Field::new(HTML_SHA256, DataType::Utf8, false),
+        Field::new(DEPTH, DataType::UInt32, false),
+        Field::new(PARENT_URL, DataType::Utf8, true),
+    ]))
+}

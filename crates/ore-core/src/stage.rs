@@ -1,0 +1,244 @@
+//! [`StageOutput`]: how a stage writes its dataset, its `_rejects/` and its
+//! manifest, committed together or not at all.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use crate::dataset::{Dataset, PartWriter, REJECTS_DIR, Staging, WriteOptions};
+use crate::error::{Error, Result};
+use crate::manifest::{GIT_REVISION, InputRecord, Manifest, ORE_VERSION, RowCounts, config_hash};
+
+/// Column added to rejected rows: why the row was dropped (`http_404`,
+/// `too_short`, `near_duplicate`, …).
+pub const REJECT_REASON: &str = "reject_reason";
+/// Column added to rejected rows: optional detail (the kept duplicate's id, …).
+pub const REJECT_DETAIL: &str = "reject_detail";
+
+/// What identifies one run of a stage in its manifest.
+#[derive(Debug, Clone)]
+pub struct StageInfo {
+    pub stage: String,
+    /// The stage's config section after defaults (any `Serialize` config).
+    pub config: serde_json::Value,
+    pub seed: u64,
+    pub shard: Option<String>,
+}
+
+impl StageInfo {
+    pub fn new(stage: impl Into<String>, config: &impl serde::Serialize, seed: u64) -> Self {
+        Self {
+            stage: stage.into(),
+            config: serde_json::to_value(config).unwrap_or(serde_json::Value::Null),
+            seed,
+            shard: None,
+        }
+    }
+}
+
+/// The output of one stage run.
+///
+/// Every input row must end up either written ([`StageOutput::write`]) or
+/// rejected with a reason ([`StageOutput::reject`]); [`StageOutput::commit`]
+/// refuses to commit when the counts do not add up. Dropping the value
+/// without committing discards everything written.
+#[derive(Debug)]
+pub struct StageOutput {
+    staging: Staging,
+    out: PartWriter,
+    rejects: Option<PartWriter>,
+    opts: WriteOptions,
+    counts: RowCounts,
+    info: StageInfo,
+    inputs: Vec<InputRecord>,
+    summary: serde_json::Map<String, serde_json::Value>,
+    started: Instant,
+    started_at: SystemTime,
+}
+
+impl StageOutput {
+    pub fn create(
+        target: impl AsRef<Path>,
+        schema: SchemaRef,
+        info: StageInfo,
+        opts: WriteOptions,
+    ) -> Result<Self> {
+        let staging = Staging::new(target)?;
+        let out = PartWriter::new(staging.path(), schema, opts.clone())?;
+        Ok(Self {
+            staging,
+            out,
+            rejects: None,
+            opts,
+            counts: RowCounts::default(),
+            info,
+            inputs: Vec::new(),
+            summary: serde_json::Map::new(),
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+        })
+    }
+
+    /// Records an input dataset (path, content hash, rows) in the manifest.
+    /// Rows are counted as they are read, with [`StageOutput::count_input`].
+    pub fn add_input(&mut self, dataset: &Dataset) -> Result<()> {
+        self.inputs.push(InputRecord {
+            path: dataset.root().to_path_buf(),
+            content_hash: dataset.content_hash()?,
+            rows: dataset.num_rows(),
+        });
+        Ok(())
+    }
+
+    /// Counts rows read (or, for the crawler, URLs tried).
+    pub fn count_input(&mut self, rows: u64) {
+        self.counts.input += rows;
+    }
+
+    /// Counts rows created by the stage (augmented variants).
+    pub fn count_generated(&mut self, rows: u64) {
+        self.counts.generated += rows;
+    }
+
+    /// Adds a stage-specific figure to the manifest's `summary`.
+    pub fn set_summary(&mut self, key: &str, value: serde_json::Value) {
+        self.summary.insert(key.to_string(), value);
+    }
+
+    pub fn counts(&self) -> &RowCounts {
+        &self.counts
+    }
+
+    /// Writes kept rows.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.out.write(batch)?;
+        self.counts.output += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Writes dropped rows to `_rejects/` with one reason (and optional
+    /// detail) per row. All rejected batches of a stage share one schema.
+    pub fn reject<S: AsRef<str>>(
+        &mut self,
+        batch: &RecordBatch,
+        reasons: &[S],
+        details: Option<&[Option<String>]>,
+    ) -> Result<()> {
+        let n = batch.num_rows();
+        if reasons.len() != n || details.is_some_and(|d| d.len() != n) {
+            return Err(Error::arrow(
+                self.staging.target(),
+                format!("reject: {n} rows but {} reasons", reasons.len()),
+            ));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let reason: ArrayRef = Arc::new(StringArray::from_iter_values(
+            reasons.iter().map(|r| r.as_ref()),
+        ));
+        let detail: ArrayRef = match details {
+            Some(d) => Arc::new(StringArray::from(d.to_vec())),
+            None => Arc::new(StringArray::new_null(n)),
+        };
+        let mut fields: Vec<Arc<Field>> = batch.schema().fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new(REJECT_REASON, DataType::Utf8, false)));
+        fields.push(Arc::new(Field::new(REJECT_DETAIL, DataType::Utf8, true)));
+        let mut columns = batch.columns().to_vec();
+        columns.push(reason);
+        columns.push(detail);
+        let schema = Arc::new(Schema::new(fields));
+        let rejected = RecordBatch::try_new(schema.clone(), columns)
+            .map_err(|e| Error::arrow(self.staging.target(), e))?;
+        if self.rejects.is_none() {
+            let dir = self.staging.path().join(REJECTS_DIR);
+            self.rejects = Some(PartWriter::new(dir, schema, self.opts.clone())?);
+        }
+        if let Some(writer) = &mut self.rejects {
+            writer.write(&rejected)?;
+        }
+        for r in reasons {
+            *self
+                .counts
+                .rejected_by_reason
+                .entry(r.as_ref().to_string())
+                .or_default() += 1;
+        }
+        self.counts.rejected += n as u64;
+        Ok(())
+    }
+
+    /// Rejects every row of `batch` for the same reason.
+    pub fn reject_all(&mut self, batch: &RecordBatch, reason: &str, detail: Option<&str>) -> Result<()> {
+        let reasons = vec![reason; batch.num_rows()];
+        let details = detail.map(|d| vec![Some(d.to_string()); batch.num_rows()]);
+        self.reject(batch, &reasons, details.as_deref())
+    }
+
+    /// Checks the row balance, closes every file, writes the manifest and
+    /// moves the whole output into place.
+    pub fn commit(self) -> Result<Manifest> {
+        self.counts.check(&self.info.stage)?;
+        let staging_dir = self.staging.path().to_path_buf();
+        let mut files: Vec<String> = Vec::new();
+        for part in self.out.finish()? {
+            files.push(relative(&part.path, &staging_dir));
+        }
+        if let Some(rejects) = self.rejects {
+            for part in rejects.finish()? {
+                files.push(relative(&part.path, &staging_dir));
+            }
+        }
+        let manifest = Manifest {
+            stage: self.info.stage.clone(),
+            ore_version: ORE_VERSION.to_string(),
+            git_revision: GIT_REVISION.to_string(),
+            config_hash: config_hash(&self.info.config),
+            config: self.info.config,
+            inputs: self.inputs,
+            rows: self.counts,
+            files,
+            started_at: humantime::format_rfc3339_seconds(self.started_at).to_string(),
+            wall_time_s: self.started.elapsed().as_secs_f64(),
+            seed: self.info.seed,
+            shard: self.info.shard,
+            summary: self.summary,
+        };
+        manifest.write(&staging_dir)?;
+        self.staging.commit()?;
+        Ok(manifest)
+    }
+}
+
+fn relative(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// Counts of rejected rows by reason, read back from a dataset's `_rejects/`.
+pub fn reject_counts(dataset_dir: impl AsRef<Path>) -> Result<BTreeMap<String, u64>> {
+    let dir = dataset_dir.as_ref().join(REJECTS_DIR);
+    let mut counts = BTreeMap::new();
+    if !dir.is_dir() {
+        return Ok(counts);
+    }
+    let rejects = Dataset::open(&dir)?;
+    for batch in rejects.batches_of(&[REJECT_REASON], 8192)? {
+        let batch = batch?;
+        let reasons = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| Error::arrow(&dir, "reject_reason is not a utf8 column"))?;
+        for r in reasons.iter().flatten() {
+            *counts.entry(r.to_string()).or_default() += 1;
+        }
+    }
+    Ok(counts)
+}

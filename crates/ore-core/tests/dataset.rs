@@ -1,0 +1,329 @@
+//! Dataset round trips, atomic commit under failure and kill, and the row
+//! balance of stage outputs.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder, UInt32Builder};
+use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt16Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use ore_core::schema::{entities_type, timestamp_type, utf8_list_type};
+use ore_core::{Dataset, DatasetWriter, Manifest, StageInfo, StageOutput, WriteOptions};
+
+fn table_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("title", DataType::Utf8, true),
+        Field::new("tokens", utf8_list_type(), true),
+        Field::new("entities", entities_type(), true),
+        Field::new("fetched_at", timestamp_type(), true),
+        Field::new("status", DataType::UInt16, true),
+    ]))
+}
+
+/// Rows with every column type the tables use, nulls included.
+fn table_batch(start: usize, n: usize) -> RecordBatch {
+    let ids: Vec<String> = (start..start + n).map(|i| format!("doc-{i:05}")).collect();
+    let titles: Vec<Option<String>> = (start..start + n)
+        .map(|i| (i % 3 != 0).then(|| format!("标题 {i} — title")))
+        .collect();
+    let mut tokens = ListBuilder::new(StringBuilder::new());
+    let entity_fields = match entities_type() {
+        DataType::List(f) => match f.data_type() {
+            DataType::Struct(fields) => fields.clone(),
+            _ => unreachable!("entities are structs"),
+        },
+        _ => unreachable!("entities are a list"),
+    };
+    let mut entities = ListBuilder::new(StructBuilder::from_fields(entity_fields.clone(), 0))
+        .with_field(Arc::new(Field::new("item", DataType::Struct(entity_fields), true)));
+    for i in start..start + n {
+        if i % 5 == 4 {
+            tokens.append_null();
+            entities.append_null();
+            continue;
+        }
+        for t in 0..i % 4 {
+            tokens.values().append_value(format!("词{t}"));
+        }
+        tokens.append(true);
+        for e in 0..i % 3 {
+            let s = entities.values();
+            s.field_builder::<UInt32Builder>(0).expect("start").append_value(e as u32);
+            s.field_builder::<UInt32Builder>(1).expect("end").append_value(e as u32 + 1);
+            s.field_builder::<StringBuilder>(2).expect("label").append_value("LOC");
+            s.append(true);
+        }
+        entities.append(true);
+    }
+    let times: TimestampMicrosecondArray = (start..start + n)
+        .map(|i| (i % 7 != 0).then_some(1_767_225_600_000_000 + i as i64))
+        .collect::<TimestampMicrosecondArray>()
+        .with_timezone("UTC");
+    let status: UInt16Array = (start..start + n).map(|i| (i % 11 != 0).then_some(200)).collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(ids)),
+        Arc::new(StringArray::from(titles)),
+        Arc::new(tokens.finish()),
+        Arc::new(entities.finish()),
+        Arc::new(times),
+        Arc::new(status),
+    ];
+    RecordBatch::try_new(table_schema(), columns).expect("valid batch")
+}
+
+fn read_all(path: &Path) -> Vec<RecordBatch> {
+    Dataset::open(path)
+        .expect("open")
+        .batches(1000)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("read")
+}
+
+fn concat(batches: &[RecordBatch]) -> RecordBatch {
+    arrow_select::concat::concat_batches(&table_schema(), batches).expect("concat")
+}
+
+fn small_files() -> WriteOptions {
+    WriteOptions {
+        row_group_rows: 50,
+        file_rows: 120,
+        ..WriteOptions::default()
+    }
+}
+
+#[test]
+fn every_column_type_round_trips_across_part_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let target = tmp.path().join("tokens");
+    let mut writer = DatasetWriter::create(&target, table_schema(), small_files()).expect("create");
+    let batches = [table_batch(0, 100), table_batch(100, 250), table_batch(350, 1)];
+    for b in &batches {
+        writer.write(b).expect("write");
+    }
+    assert_eq!(writer.commit().expect("commit"), 351);
+
+    let dataset = Dataset::open(&target).expect("open");
+    assert_eq!(dataset.num_rows(), 351);
+    assert_eq!(dataset.files().len(), 3, "120 rows a file");
+    assert!(dataset.files().iter().all(|f| f.row_groups >= 2), "50 rows a row group");
+    assert_eq!(dataset.schema().fields(), table_schema().fields());
+    assert_eq!(concat(&read_all(&target)), concat(&batches));
+}
+
+#[test]
+fn empty_dataset_keeps_its_schema() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let target = tmp.path().join("empty");
+    DatasetWriter::create(&target, table_schema(), WriteOptions::default())
+        .expect("create")
+        .commit()
+        .expect("commit");
+    let dataset = Dataset::open(&target).expect("open");
+    assert_eq!(dataset.num_rows(), 0);
+    assert_eq!(dataset.schema().fields(), table_schema().fields());
+}
+
+#[test]
+fn failed_write_leaves_previous_output_intact() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let target = tmp.path().join("out");
+    let mut first = DatasetWriter::create(&target, table_schema(), small_files()).expect("create");
+    first.write(&table_batch(0, 10)).expect("write");
+    first.commit().expect("commit");
+
+    {
+        let mut second = DatasetWriter::create(&target, table_schema(), small_files()).expect("create");
+        second.write(&table_batch(0, 500)).expect("write");
+        let other = Arc::new(Schema::new(vec![Field::new("x", DataType::Utf8, false)]));
+        let bad = RecordBatch::try_new(other, vec![Arc::new(StringArray::from(vec!["a"])) as ArrayRef])
+            .expect("batch");
+        let err = second.write(&bad).expect_err("schema mismatch must fail");
+        assert!(err.to_string().contains("schema"), "{err}");
+        // `second` is dropped here without commit.
+    }
+    assert_eq!(Dataset::open(&target).expect("open").num_rows(), 10);
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).expect("ls").collect();
+    assert_eq!(leftovers.len(), 1, "staging folder removed");
+}
+
+const CHILD_ENV: &str = "ORE_TEST_KILLED_WRITER_TARGET";
+
+/// Run by `killed_writer_leaves_no_readable_partial_output` in a child
+/// process: writes slowly forever until killed.
+#[test]
+#[ignore = "helper process for the kill test"]
+fn slow_writer_child() {
+    let Ok(target) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let opts = WriteOptions {
+        row_group_rows: 10,
+        file_rows: 10,
+        ..WriteOptions::default()
+    };
+    let mut writer = DatasetWriter::create(&target, table_schema(), opts).expect("create");
+    for i in 0.. {
+        writer.write(&table_batch(i * 10, 10)).expect("write");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn killed_writer_leaves_no_readable_partial_output() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let target = tmp.path().join("out");
+    let mut first = DatasetWriter::create(&target, table_schema(), WriteOptions::default()).expect("create");
+    first.write(&table_batch(0, 7)).expect("write");
+    first.commit().expect("commit");
+
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "slow_writer_child", "--ignored", "--nocapture"])
+        .env(CHILD_ENV, &target)
+        .spawn()
+        .expect("spawn writer");
+    // Wait until the child has written several part files into its staging
+    // folder, then kill it without warning.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let staged_parts = || -> usize {
+        std::fs::read_dir(tmp.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".out.tmp-"))
+            .map(|e| std::fs::read_dir(e.path()).map(|d| d.count()).unwrap_or(0))
+            .sum()
+    };
+    while staged_parts() < 3 {
+        assert!(Instant::now() < deadline, "child never wrote");
+        assert!(child.try_wait().expect("poll").is_none(), "child exited early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+
+    // The previous output is untouched and is all a reader sees.
+    let dataset = Dataset::open(&target).expect("open");
+    assert_eq!(dataset.num_rows(), 7);
+    assert_eq!(concat(&read_all(&target)), table_batch(0, 7));
+    // Opening the parent as a dataset does not pick up the hidden staging folder.
+    assert_eq!(Dataset::open(tmp.path()).expect("open parent").num_rows(), 7);
+
+    // The next writer removes the dead writer's staging folder.
+    DatasetWriter::create(&target, table_schema(), WriteOptions::default())
+        .expect("create")
+        .commit()
+        .expect("commit");
+    assert_eq!(staged_parts(), 0);
+}
+
+#[test]
+fn stage_output_refuses_unbalanced_counts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let target = tmp.path().join("clean");
+    let info = StageInfo::new("clean", &serde_json::json!({"min_chars": 5}), 1);
+    let mut out = StageOutput::create(&target, table_schema(), info, WriteOptions::default()).expect("create");
+    out.count_input(10);
+    out.write(&table_batch(0, 6)).expect("write");
+    out.reject_all(&table_batch(6, 3), "too_short", None).expect("reject");
+    let err = out.commit().expect_err("one row unaccounted for");
+    assert!(err.to_string().contains("10 in"), "{err}");
+    assert!(!target.exists(), "nothing committed");
+}
+
+#[test]
+fn stage_output_writes_rejects_and_manifest() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input_dir = tmp.path().join("input");
+    let mut w = DatasetWriter::create(&input_dir, table_schema(), WriteOptions::default()).expect("create");
+    w.write(&table_batch(0, 10)).expect("write");
+    w.commit().expect("commit");
+    let input = Dataset::open(&input_dir).expect("open");
+
+    let target = tmp.path().join("clean");
+    let config = serde_json::json!({"min_chars": 5, "keep": ["zh", "en"]});
+    let info = StageInfo::new("clean", &config, 42);
+    let mut out = StageOutput::create(&target, table_schema(), info, WriteOptions::default()).expect("create");
+    out.add_input(&input).expect("input");
+    for batch in input.batches(4) {
+        let batch = batch.expect("read");
+        out.count_input(batch.num_rows() as u64);
+        let n = batch.num_rows();
+        out.write(&batch.slice(0, n - 1)).expect("write");
+        let last = batch.slice(n - 1, 1);
+        out.reject(&last, &["near_duplicate"], Some(&[Some("doc-00000".to_string())]))
+            .expect("reject");
+    }
+    out.set_summary("clusters", serde_json::json!(3));
+    let manifest = out.commit().expect("commit");
+
+    assert_eq!(manifest, Manifest::read(&target).expect("read manifest"));
+    assert_eq!(manifest.stage, "clean");
+    assert_eq!(manifest.seed, 42);
+    assert_eq!(manifest.config, config);
+    assert!(manifest.config_hash.starts_with("sha256:"));
+    assert_eq!(manifest.inputs.len(), 1);
+    assert_eq!(manifest.inputs[0].rows, 10);
+    assert_eq!(manifest.inputs[0].content_hash, input.content_hash().expect("hash"));
+    assert_eq!((manifest.rows.input, manifest.rows.output, manifest.rows.rejected), (10, 7, 3));
+    assert_eq!(manifest.rows.rejected_by_reason["near_duplicate"], 3);
+    assert!(manifest.files.iter().any(|f| f.starts_with("_rejects/")));
+
+    assert_eq!(Dataset::open(&target).expect("open").num_rows(), 7, "rejects are not data");
+    let rejects = Dataset::open(target.join("_rejects")).expect("open rejects");
+    assert_eq!(rejects.num_rows(), 3);
+    assert_eq!(rejects.schema().field_with_name("reject_reason").expect("reason").data_type(), &DataType::Utf8);
+    assert_eq!(ore_core::stage::reject_counts(&target).expect("counts")["near_duplicate"], 3);
+}
+
+#[test]
+fn content_hash_changes_with_content() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, n: usize| {
+        let path = tmp.path().join(name);
+        let mut w = DatasetWriter::create(&path, table_schema(), WriteOptions::default()).expect("create");
+        w.write(&table_batch(0, n)).expect("write");
+        w.commit().expect("commit");
+        Dataset::open(&path).expect("open").content_hash().expect("hash")
+    };
+    assert_eq!(write("a", 5), write("b", 5));
+    assert_ne!(write("a", 5), write("c", 6));
+}
+
+#[test]
+fn non_parquet_and_corrupt_files_are_named() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let text = tmp.path().join("notes.parquet");
+    std::fs::write(&text, "just some text, not parquet at all").expect("write");
+    let err = Dataset::open(&text).expect_err("text").to_string();
+    assert!(err.contains("notes.parquet") && err.contains("not a Parquet file"), "{err}");
+
+    let good = tmp.path().join("good");
+    let mut w = DatasetWriter::create(&good, table_schema(), WriteOptions::default()).expect("create");
+    w.write(&table_batch(0, 50)).expect("write");
+    w.commit().expect("commit");
+    let part = good.join("part-00000.parquet");
+    let bytes = std::fs::read(&part).expect("read");
+    let truncated = tmp.path().join("truncated.parquet");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
+    let err = Dataset::open(&truncated).expect_err("truncated").to_string();
+    assert!(err.contains("truncated.parquet") && err.contains("truncated or corrupt"), "{err}");
+
+    let mut garbled = bytes.clone();
+    let footer_len = u32::from_le_bytes(garbled[garbled.len() - 8..garbled.len() - 4].try_into().expect("4 bytes")) as usize;
+    let footer_start = garbled.len() - 8 - footer_len;
+    for b in &mut garbled[footer_start..footer_start + footer_len / 2] {
+        *b = 0xFF;
+    }
+    let corrupt = tmp.path().join("corrupt.parquet");
+    std::fs::write(&corrupt, &garbled).expect("write");
+    let err = Dataset::open(&corrupt).expect_err("corrupt footer").to_string();
+    assert!(err.contains("corrupt.parquet") && err.contains("corrupt footer"), "{err}");
+
+    let empty = tmp.path().join("empty-dir");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let err = Dataset::open(&empty).expect_err("empty").to_string();
+    assert!(err.contains("no Parquet files"), "{err}");
+}

@@ -10,10 +10,11 @@ fn main() {
     // Rebuild when HEAD moves (a commit or a checkout), not on every build.
     let head = git_dir.join("HEAD");
     let mut watched = vec![head.clone(), git_dir.join("packed-refs")];
-    if let Ok(text) = std::fs::read_to_string(&head) {
-        if let Some(reference) = text.trim().strip_prefix("ref: ") {
-            watched.push(git_dir.join(reference));
-        }
+    if let Some(reference) = std::fs::read_to_string(&head)
+        .ok()
+        .and_then(|text| text.trim().strip_prefix("ref: ").map(str::to_string))
+    {
+        watched.push(git_dir.join(reference));
     }
     for path in watched.iter().filter(|p| p.exists()) {
         println!("cargo:rerun-if-changed={}", path.display());

@@ -90,9 +90,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut writer = DatasetWriter::create(&args.out, schema.clone(), args.opts.clone())?;
     for chunk in rows.chunks(args.opts.row_group_rows.max(1)) {
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(chunk.iter().map(|(rel, _)| ids::doc_id(rel)))),
-            Arc::new(StringArray::from_iter_values(chunk.iter().map(|(rel, _)| rel.as_str()))),
-            Arc::new(StringArray::from_iter_values(chunk.iter().map(|(_, text)| text.as_str()))),
+            Arc::new(StringArray::from_iter_values(
+                chunk.iter().map(|(rel, _)| ids::doc_id(rel)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                chunk.iter().map(|(rel, _)| rel.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                chunk.iter().map(|(_, text)| text.as_str()),
+            )),
         ];
         writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
     }

@@ -57,7 +57,8 @@ impl Pipeline {
     /// [`Pipeline::section`] when the stage builds its config.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let text = fs::read_to_string(&path).map_err(|e| config_error(&path, format!("cannot read: {e}")))?;
+        let text = fs::read_to_string(&path)
+            .map_err(|e| config_error(&path, format!("cannot read: {e}")))?;
         Self::parse(&path, &text)
     }
 
@@ -121,7 +122,11 @@ impl Pipeline {
     }
 }
 
-fn deserialize_section<T: DeserializeOwned>(path: &Path, section: &str, value: toml::Value) -> Result<T> {
+fn deserialize_section<T: DeserializeOwned>(
+    path: &Path,
+    section: &str,
+    value: toml::Value,
+) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.path().to_string();
         let message = one_line(&e.into_inner().to_string());
@@ -131,10 +136,10 @@ fn deserialize_section<T: DeserializeOwned>(path: &Path, section: &str, value: t
             format!("{section}.{inner}")
         };
         // For an unknown field the path stops at its parent; name the field.
-        if let Some(field) = unknown_field(&message) {
-            if !key.ends_with(&format!(".{field}")) {
-                key = format!("{key}.{field}");
-            }
+        if let Some(field) = unknown_field(&message)
+            && !key.ends_with(&format!(".{field}"))
+        {
+            key = format!("{key}.{field}");
         }
         config_error(path, format!("key `{key}`: {message}"))
     })
@@ -211,7 +216,8 @@ mod tests {
 
     #[test]
     fn unknown_nested_key_names_full_path() {
-        let p = parse("[pipeline]\nname = \"t\"\n[clean.filters]\nmax_symbol_ratoi = 0.1\n").unwrap();
+        let p =
+            parse("[pipeline]\nname = \"t\"\n[clean.filters]\nmax_symbol_ratoi = 0.1\n").unwrap();
         let err = p.section::<CleanConfig>("clean").unwrap_err().to_string();
         assert!(err.contains("`clean.filters.max_symbol_ratoi`"), "{err}");
     }
@@ -225,13 +231,17 @@ mod tests {
 
     #[test]
     fn unknown_key_in_pipeline_section() {
-        let err = parse("[pipeline]\nname = \"t\"\nseeed = 1\n").unwrap_err().to_string();
+        let err = parse("[pipeline]\nname = \"t\"\nseeed = 1\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`pipeline.seeed`"), "{err}");
     }
 
     #[test]
     fn unknown_section_is_an_error() {
-        let err = parse("[pipeline]\nname = \"t\"\n[cleen]\n").unwrap_err().to_string();
+        let err = parse("[pipeline]\nname = \"t\"\n[cleen]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown section `cleen`"), "{err}");
     }
 
@@ -244,7 +254,12 @@ mod tests {
 
     #[test]
     fn missing_file_names_it() {
-        let err = Pipeline::load("pipelines/does-not-exist.toml").unwrap_err().to_string();
-        assert!(err.starts_with("pipelines/does-not-exist.toml: cannot read"), "{err}");
+        let err = Pipeline::load("pipelines/does-not-exist.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("pipelines/does-not-exist.toml: cannot read"),
+            "{err}"
+        );
     }
 }

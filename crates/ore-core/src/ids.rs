@@ -48,8 +48,14 @@ mod tests {
     fn canonical_forms_agree() {
         let a = canonical_url("HTTP://Example.COM:80/a/./b/../c?x=1#frag").unwrap();
         assert_eq!(a, "http://example.com/a/c?x=1");
-        assert_eq!(canonical_url("https://example.com").unwrap(), "https://example.com/");
-        assert_eq!(canonical_url("https://example.com/?").unwrap(), "https://example.com/");
+        assert_eq!(
+            canonical_url("https://example.com").unwrap(),
+            "https://example.com/"
+        );
+        assert_eq!(
+            canonical_url("https://example.com/?").unwrap(),
+            "https://example.com/"
+        );
         assert_eq!(
             canonical_url("https://例子.测试/路径").unwrap(),
             "https://xn--fsqu00a.xn--0zwm56d/%E8%B7%AF%E5%BE%84"

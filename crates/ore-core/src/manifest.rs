@@ -72,7 +72,8 @@ impl RowCounts {
     /// Checks that every row is accounted for, naming `stage` if not.
     pub fn check(&self, stage: &str) -> Result<()> {
         let by_reason: u64 = self.rejected_by_reason.values().sum();
-        if self.input + self.generated != self.output + self.rejected || by_reason != self.rejected {
+        if self.input + self.generated != self.output + self.rejected || by_reason != self.rejected
+        {
             return Err(Error::RowCountMismatch {
                 stage: stage.to_string(),
                 rows_in: self.input,
@@ -113,7 +114,10 @@ impl Manifest {
 /// `sha256:` of a JSON value's canonical form (object keys sorted, no spaces).
 pub fn config_hash(config: &serde_json::Value) -> String {
     let canonical = canonical_json(config);
-    format!("sha256:{}", hex::encode(Sha256::digest(canonical.as_bytes())))
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    )
 }
 
 fn canonical_json(value: &serde_json::Value) -> String {
@@ -157,7 +161,10 @@ mod tests {
 
         counts.output = 7;
         counts.rejected_by_reason.insert("too_short".into(), 2);
-        assert!(counts.check("clean").is_err(), "reasons must sum to rejected");
+        assert!(
+            counts.check("clean").is_err(),
+            "reasons must sum to rejected"
+        );
     }
 
     #[test]

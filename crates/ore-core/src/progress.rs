@@ -20,7 +20,9 @@ impl Progress {
             Some(_) => format!(
                 "{{spinner}} {{msg}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}})"
             ),
-            None => format!("{{spinner}} {{msg}} [{{elapsed_precise}}] {{human_pos}} {unit} ({{per_sec}})"),
+            None => format!(
+                "{{spinner}} {{msg}} [{{elapsed_precise}}] {{human_pos}} {unit} ({{per_sec}})"
+            ),
         };
         Self::with_template(total, &template)
     }
@@ -28,7 +30,9 @@ impl Progress {
     /// Counts bytes.
     pub fn bytes(total: Option<u64>) -> Self {
         let template = match total {
-            Some(_) => "{spinner} {msg} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+            Some(_) => {
+                "{spinner} {msg} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})"
+            }
             None => "{spinner} {msg} [{elapsed_precise}] {bytes} ({bytes_per_sec})",
         };
         Self::with_template(total, template)

@@ -173,7 +173,12 @@ impl StageOutput {
     }
 
     /// Rejects every row of `batch` for the same reason.
-    pub fn reject_all(&mut self, batch: &RecordBatch, reason: &str, detail: Option<&str>) -> Result<()> {
+    pub fn reject_all(
+        &mut self,
+        batch: &RecordBatch,
+        reason: &str,
+        detail: Option<&str>,
+    ) -> Result<()> {
         let reasons = vec![reason; batch.num_rows()];
         let details = detail.map(|d| vec![Some(d.to_string()); batch.num_rows()]);
         self.reject(batch, &reasons, details.as_deref())

@@ -37,8 +37,10 @@ fn table_batch(start: usize, n: usize) -> RecordBatch {
         },
         _ => unreachable!("entities are a list"),
     };
-    let mut entities = ListBuilder::new(StructBuilder::from_fields(entity_fields.clone(), 0))
-        .with_field(Arc::new(Field::new("item", DataType::Struct(entity_fields), true)));
+    let mut entities =
+        ListBuilder::new(StructBuilder::from_fields(entity_fields.clone(), 0)).with_field(
+            Arc::new(Field::new("item", DataType::Struct(entity_fields), true)),
+        );
     for i in start..start + n {
         if i % 5 == 4 {
             tokens.append_null();
@@ -51,9 +53,15 @@ fn table_batch(start: usize, n: usize) -> RecordBatch {
         tokens.append(true);
         for e in 0..i % 3 {
             let s = entities.values();
-            s.field_builder::<UInt32Builder>(0).expect("start").append_value(e as u32);
-            s.field_builder::<UInt32Builder>(1).expect("end").append_value(e as u32 + 1);
-            s.field_builder::<StringBuilder>(2).expect("label").append_value("LOC");
+            s.field_builder::<UInt32Builder>(0)
+                .expect("start")
+                .append_value(e as u32);
+            s.field_builder::<UInt32Builder>(1)
+                .expect("end")
+                .append_value(e as u32 + 1);
+            s.field_builder::<StringBuilder>(2)
+                .expect("label")
+                .append_value("LOC");
             s.append(true);
         }
         entities.append(true);
@@ -62,7 +70,9 @@ fn table_batch(start: usize, n: usize) -> RecordBatch {
         .map(|i| (i % 7 != 0).then_some(1_767_225_600_000_000 + i as i64))
         .collect::<TimestampMicrosecondArray>()
         .with_timezone("UTC");
-    let status: UInt16Array = (start..start + n).map(|i| (i % 11 != 0).then_some(200)).collect();
+    let status: UInt16Array = (start..start + n)
+        .map(|i| (i % 11 != 0).then_some(200))
+        .collect();
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(ids)),
         Arc::new(StringArray::from(titles)),
@@ -99,7 +109,11 @@ fn every_column_type_round_trips_across_part_files() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let target = tmp.path().join("tokens");
     let mut writer = DatasetWriter::create(&target, table_schema(), small_files()).expect("create");
-    let batches = [table_batch(0, 100), table_batch(100, 250), table_batch(350, 1)];
+    let batches = [
+        table_batch(0, 100),
+        table_batch(100, 250),
+        table_batch(350, 1),
+    ];
     for b in &batches {
         writer.write(b).expect("write");
     }
@@ -108,7 +122,10 @@ fn every_column_type_round_trips_across_part_files() {
     let dataset = Dataset::open(&target).expect("open");
     assert_eq!(dataset.num_rows(), 351);
     assert_eq!(dataset.files().len(), 3, "120 rows a file");
-    assert!(dataset.files().iter().all(|f| f.row_groups >= 2), "50 rows a row group");
+    assert!(
+        dataset.files().iter().all(|f| f.row_groups >= 2),
+        "50 rows a row group"
+    );
     assert_eq!(dataset.schema().fields(), table_schema().fields());
     assert_eq!(concat(&read_all(&target)), concat(&batches));
 }
@@ -135,11 +152,15 @@ fn failed_write_leaves_previous_output_intact() {
     first.commit().expect("commit");
 
     {
-        let mut second = DatasetWriter::create(&target, table_schema(), small_files()).expect("create");
+        let mut second =
+            DatasetWriter::create(&target, table_schema(), small_files()).expect("create");
         second.write(&table_batch(0, 500)).expect("write");
         let other = Arc::new(Schema::new(vec![Field::new("x", DataType::Utf8, false)]));
-        let bad = RecordBatch::try_new(other, vec![Arc::new(StringArray::from(vec!["a"])) as ArrayRef])
-            .expect("batch");
+        let bad = RecordBatch::try_new(
+            other,
+            vec![Arc::new(StringArray::from(vec!["a"])) as ArrayRef],
+        )
+        .expect("batch");
         let err = second.write(&bad).expect_err("schema mismatch must fail");
         assert!(err.to_string().contains("schema"), "{err}");
         // `second` is dropped here without commit.
@@ -175,7 +196,8 @@ fn slow_writer_child() {
 fn killed_writer_leaves_no_readable_partial_output() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let target = tmp.path().join("out");
-    let mut first = DatasetWriter::create(&target, table_schema(), WriteOptions::default()).expect("create");
+    let mut first =
+        DatasetWriter::create(&target, table_schema(), WriteOptions::default()).expect("create");
     first.write(&table_batch(0, 7)).expect("write");
     first.commit().expect("commit");
 
@@ -198,7 +220,10 @@ fn killed_writer_leaves_no_readable_partial_output() {
     };
     while staged_parts() < 3 {
         assert!(Instant::now() < deadline, "child never wrote");
-        assert!(child.try_wait().expect("poll").is_none(), "child exited early");
+        assert!(
+            child.try_wait().expect("poll").is_none(),
+            "child exited early"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().expect("kill");
@@ -209,7 +234,10 @@ fn killed_writer_leaves_no_readable_partial_output() {
     assert_eq!(dataset.num_rows(), 7);
     assert_eq!(concat(&read_all(&target)), table_batch(0, 7));
     // Opening the parent as a dataset does not pick up the hidden staging folder.
-    assert_eq!(Dataset::open(tmp.path()).expect("open parent").num_rows(), 7);
+    assert_eq!(
+        Dataset::open(tmp.path()).expect("open parent").num_rows(),
+        7
+    );
 
     // The next writer removes the dead writer's staging folder.
     DatasetWriter::create(&target, table_schema(), WriteOptions::default())
@@ -224,10 +252,12 @@ fn stage_output_refuses_unbalanced_counts() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let target = tmp.path().join("clean");
     let info = StageInfo::new("clean", &serde_json::json!({"min_chars": 5}), 1);
-    let mut out = StageOutput::create(&target, table_schema(), info, WriteOptions::default()).expect("create");
+    let mut out = StageOutput::create(&target, table_schema(), info, WriteOptions::default())
+        .expect("create");
     out.count_input(10);
     out.write(&table_batch(0, 6)).expect("write");
-    out.reject_all(&table_batch(6, 3), "too_short", None).expect("reject");
+    out.reject_all(&table_batch(6, 3), "too_short", None)
+        .expect("reject");
     let err = out.commit().expect_err("one row unaccounted for");
     assert!(err.to_string().contains("10 in"), "{err}");
     assert!(!target.exists(), "nothing committed");
@@ -237,7 +267,8 @@ fn stage_output_refuses_unbalanced_counts() {
 fn stage_output_writes_rejects_and_manifest() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input_dir = tmp.path().join("input");
-    let mut w = DatasetWriter::create(&input_dir, table_schema(), WriteOptions::default()).expect("create");
+    let mut w =
+        DatasetWriter::create(&input_dir, table_schema(), WriteOptions::default()).expect("create");
     w.write(&table_batch(0, 10)).expect("write");
     w.commit().expect("commit");
     let input = Dataset::open(&input_dir).expect("open");
@@ -245,7 +276,8 @@ fn stage_output_writes_rejects_and_manifest() {
     let target = tmp.path().join("clean");
     let config = serde_json::json!({"min_chars": 5, "keep": ["zh", "en"]});
     let info = StageInfo::new("clean", &config, 42);
-    let mut out = StageOutput::create(&target, table_schema(), info, WriteOptions::default()).expect("create");
+    let mut out = StageOutput::create(&target, table_schema(), info, WriteOptions::default())
+        .expect("create");
     out.add_input(&input).expect("input");
     for batch in input.batches(4) {
         let batch = batch.expect("read");
@@ -253,8 +285,12 @@ fn stage_output_writes_rejects_and_manifest() {
         let n = batch.num_rows();
         out.write(&batch.slice(0, n - 1)).expect("write");
         let last = batch.slice(n - 1, 1);
-        out.reject(&last, &["near_duplicate"], Some(&[Some("doc-00000".to_string())]))
-            .expect("reject");
+        out.reject(
+            &last,
+            &["near_duplicate"],
+            Some(&[Some("doc-00000".to_string())]),
+        )
+        .expect("reject");
     }
     out.set_summary("clusters", serde_json::json!(3));
     let manifest = out.commit().expect("commit");
@@ -266,16 +302,40 @@ fn stage_output_writes_rejects_and_manifest() {
     assert!(manifest.config_hash.starts_with("sha256:"));
     assert_eq!(manifest.inputs.len(), 1);
     assert_eq!(manifest.inputs[0].rows, 10);
-    assert_eq!(manifest.inputs[0].content_hash, input.content_hash().expect("hash"));
-    assert_eq!((manifest.rows.input, manifest.rows.output, manifest.rows.rejected), (10, 7, 3));
+    assert_eq!(
+        manifest.inputs[0].content_hash,
+        input.content_hash().expect("hash")
+    );
+    assert_eq!(
+        (
+            manifest.rows.input,
+            manifest.rows.output,
+            manifest.rows.rejected
+        ),
+        (10, 7, 3)
+    );
     assert_eq!(manifest.rows.rejected_by_reason["near_duplicate"], 3);
     assert!(manifest.files.iter().any(|f| f.starts_with("_rejects/")));
 
-    assert_eq!(Dataset::open(&target).expect("open").num_rows(), 7, "rejects are not data");
+    assert_eq!(
+        Dataset::open(&target).expect("open").num_rows(),
+        7,
+        "rejects are not data"
+    );
     let rejects = Dataset::open(target.join("_rejects")).expect("open rejects");
     assert_eq!(rejects.num_rows(), 3);
-    assert_eq!(rejects.schema().field_with_name("reject_reason").expect("reason").data_type(), &DataType::Utf8);
-    assert_eq!(ore_core::stage::reject_counts(&target).expect("counts")["near_duplicate"], 3);
+    assert_eq!(
+        rejects
+            .schema()
+            .field_with_name("reject_reason")
+            .expect("reason")
+            .data_type(),
+        &DataType::Utf8
+    );
+    assert_eq!(
+        ore_core::stage::reject_counts(&target).expect("counts")["near_duplicate"],
+        3
+    );
 }
 
 #[test]
@@ -283,10 +343,14 @@ fn content_hash_changes_with_content() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let write = |name: &str, n: usize| {
         let path = tmp.path().join(name);
-        let mut w = DatasetWriter::create(&path, table_schema(), WriteOptions::default()).expect("create");
+        let mut w =
+            DatasetWriter::create(&path, table_schema(), WriteOptions::default()).expect("create");
         w.write(&table_batch(0, n)).expect("write");
         w.commit().expect("commit");
-        Dataset::open(&path).expect("open").content_hash().expect("hash")
+        Dataset::open(&path)
+            .expect("open")
+            .content_hash()
+            .expect("hash")
     };
     assert_eq!(write("a", 5), write("b", 5));
     assert_ne!(write("a", 5), write("c", 6));
@@ -298,29 +362,47 @@ fn non_parquet_and_corrupt_files_are_named() {
     let text = tmp.path().join("notes.parquet");
     std::fs::write(&text, "just some text, not parquet at all").expect("write");
     let err = Dataset::open(&text).expect_err("text").to_string();
-    assert!(err.contains("notes.parquet") && err.contains("not a Parquet file"), "{err}");
+    assert!(
+        err.contains("notes.parquet") && err.contains("not a Parquet file"),
+        "{err}"
+    );
 
     let good = tmp.path().join("good");
-    let mut w = DatasetWriter::create(&good, table_schema(), WriteOptions::default()).expect("create");
+    let mut w =
+        DatasetWriter::create(&good, table_schema(), WriteOptions::default()).expect("create");
     w.write(&table_batch(0, 50)).expect("write");
     w.commit().expect("commit");
     let part = good.join("part-00000.parquet");
     let bytes = std::fs::read(&part).expect("read");
     let truncated = tmp.path().join("truncated.parquet");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
-    let err = Dataset::open(&truncated).expect_err("truncated").to_string();
-    assert!(err.contains("truncated.parquet") && err.contains("truncated or corrupt"), "{err}");
+    let err = Dataset::open(&truncated)
+        .expect_err("truncated")
+        .to_string();
+    assert!(
+        err.contains("truncated.parquet") && err.contains("truncated or corrupt"),
+        "{err}"
+    );
 
     let mut garbled = bytes.clone();
-    let footer_len = u32::from_le_bytes(garbled[garbled.len() - 8..garbled.len() - 4].try_into().expect("4 bytes")) as usize;
+    let footer_len = u32::from_le_bytes(
+        garbled[garbled.len() - 8..garbled.len() - 4]
+            .try_into()
+            .expect("4 bytes"),
+    ) as usize;
     let footer_start = garbled.len() - 8 - footer_len;
     for b in &mut garbled[footer_start..footer_start + footer_len / 2] {
         *b = 0xFF;
     }
     let corrupt = tmp.path().join("corrupt.parquet");
     std::fs::write(&corrupt, &garbled).expect("write");
-    let err = Dataset::open(&corrupt).expect_err("corrupt footer").to_string();
-    assert!(err.contains("corrupt.parquet") && err.contains("corrupt footer"), "{err}");
+    let err = Dataset::open(&corrupt)
+        .expect_err("corrupt footer")
+        .to_string();
+    assert!(
+        err.contains("corrupt.parquet") && err.contains("corrupt footer"),
+        "{err}"
+    );
 
     let empty = tmp.path().join("empty-dir");
     std::fs::create_dir(&empty).expect("mkdir");

@@ -120,7 +120,9 @@ fn concat_batches(dataset: &Dataset, batches: &[RecordBatch]) -> Result<RecordBa
                 let parts: Vec<&dyn arrow_array::Array> =
                     batches.iter().map(|b| b.column(j).as_ref()).collect();
                 if parts.is_empty() {
-                    Ok(arrow_array::new_empty_array(dataset.schema().field(j).data_type()))
+                    Ok(arrow_array::new_empty_array(
+                        dataset.schema().field(j).data_type(),
+                    ))
                 } else {
                     arrow_select::concat::concat(&parts)
                 }
@@ -155,7 +157,11 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(out, "{}", d.root().display());
         let writers: Vec<&str> = {
-            let mut w: Vec<&str> = d.files().iter().filter_map(|f| f.created_by.as_deref()).collect();
+            let mut w: Vec<&str> = d
+                .files()
+                .iter()
+                .filter_map(|f| f.created_by.as_deref())
+                .collect();
             w.dedup();
             w
         };
@@ -192,13 +198,24 @@ impl Report {
             }
         }
         if let Some((rows, by_reason)) = &self.rejects {
-            let _ = writeln!(out, "  rejects   {} rows in {REJECTS_DIR}/: {}", thousands(*rows), reasons_line(by_reason));
+            let _ = writeln!(
+                out,
+                "  rejects   {} rows in {REJECTS_DIR}/: {}",
+                thousands(*rows),
+                reasons_line(by_reason)
+            );
         }
         if let Some(m) = &self.manifest {
             manifest_text(&mut out, m);
         }
         let _ = writeln!(out, "\nschema ({} columns)", d.schema().fields().len());
-        let name_width = d.schema().fields().iter().map(|f| f.name().chars().count()).max().unwrap_or(0);
+        let name_width = d
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().chars().count())
+            .max()
+            .unwrap_or(0);
         for f in d.schema().fields() {
             let _ = writeln!(
                 out,
@@ -215,8 +232,14 @@ impl Report {
                 thousands(head.num_rows() as u64),
                 thousands(d.num_rows())
             );
-            let headers: Vec<String> = d.schema().fields().iter().map(|f| f.name().clone()).collect();
-            let columns: Vec<Vec<Option<String>>> = head.columns().iter().map(values::cells).collect();
+            let headers: Vec<String> = d
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let columns: Vec<Vec<Option<String>>> =
+                head.columns().iter().map(values::cells).collect();
             let rows: Vec<Vec<Option<String>>> = (0..head.num_rows())
                 .map(|i| columns.iter().map(|c| c[i].clone()).collect())
                 .collect();
@@ -266,7 +289,12 @@ impl Report {
         let stats: Option<serde_json::Map<String, Value>> = self.stats.as_ref().map(|stats| {
             stats
                 .iter()
-                .map(|s| (s.name.clone(), serde_json::to_value(s).unwrap_or(Value::Null)))
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        serde_json::to_value(s).unwrap_or(Value::Null),
+                    )
+                })
                 .collect()
         });
         json!({
@@ -294,7 +322,12 @@ fn reasons_line(by_reason: &BTreeMap<String, u64>) -> String {
 }
 
 fn manifest_text(out: &mut String, m: &Value) {
-    let s = |key: &str| m.get(key).and_then(Value::as_str).unwrap_or("?").to_string();
+    let s = |key: &str| {
+        m.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
     let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
     let rows = m.get("rows");
     let _ = writeln!(
@@ -311,34 +344,58 @@ fn manifest_text(out: &mut String, m: &Value) {
         let by_reason: BTreeMap<String, u64> = rows
             .get("rejected_by_reason")
             .and_then(Value::as_object)
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0))).collect())
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                    .collect()
+            })
             .unwrap_or_default();
         let generated = n(rows.get("generated"));
         let _ = writeln!(
             out,
             "            rows in {}{} → out {}, rejected {}{}",
             thousands(n(rows.get("in"))),
-            if generated > 0 { format!(" + generated {}", thousands(generated)) } else { String::new() },
+            if generated > 0 {
+                format!(" + generated {}", thousands(generated))
+            } else {
+                String::new()
+            },
             thousands(n(rows.get("out"))),
             thousands(n(rows.get("rejected"))),
-            if by_reason.is_empty() { String::new() } else { format!(" ({})", reasons_line(&by_reason)) },
+            if by_reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", reasons_line(&by_reason))
+            },
         );
     }
     let _ = writeln!(out, "            config {}", s("config_hash"));
-    for input in m.get("inputs").and_then(Value::as_array).into_iter().flatten() {
+    for input in m
+        .get("inputs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let _ = writeln!(
             out,
             "            input {} ({} rows, {})",
             input.get("path").and_then(Value::as_str).unwrap_or("?"),
             thousands(n(input.get("rows"))),
-            input.get("content_hash").and_then(Value::as_str).unwrap_or("?"),
+            input
+                .get("content_hash")
+                .and_then(Value::as_str)
+                .unwrap_or("?"),
         );
     }
 }
 
 fn stats_text(out: &mut String, stats: &[ColumnStats]) {
     let _ = writeln!(out, "\nstats");
-    let name_width = stats.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+    let name_width = stats
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0);
     for s in stats {
         let mut parts = vec![
             format!("nulls {}", thousands(s.nulls)),
@@ -349,7 +406,12 @@ fn stats_text(out: &mut String, stats: &[ColumnStats]) {
             ),
         ];
         let range = |label: &str, r: &stats::Range| {
-            format!("{label} {}/{}/{}", short_num(r.min), short_num(r.mean), short_num(r.max))
+            format!(
+                "{label} {}/{}/{}",
+                short_num(r.min),
+                short_num(r.mean),
+                short_num(r.max)
+            )
         };
         if let Some(r) = &s.chars {
             parts.push(range("chars min/mean/max", r));
@@ -365,7 +427,12 @@ fn stats_text(out: &mut String, stats: &[ColumnStats]) {
         }
         let _ = writeln!(out, "  {:name_width$}  {}", s.name, parts.join(" · "));
         if let Some(counts) = &s.counts {
-            let _ = writeln!(out, "  {:name_width$}  by value: {}", "", reasons_line(counts));
+            let _ = writeln!(
+                out,
+                "  {:name_width$}  by value: {}",
+                "",
+                reasons_line(counts)
+            );
         }
     }
 }

@@ -84,27 +84,27 @@ impl Accumulator {
         self.rows += array.len() as u64;
         self.nulls += array.null_count() as u64;
         let dt = array.data_type();
-        if is_string(dt) {
-            if let Ok(strings) = cast(array, &DataType::Utf8) {
-                for s in strings.as_string::<i32>().iter().flatten() {
-                    self.chars.add(s.chars().count() as f64);
-                    self.distinct.add(xxh3_64(s.as_bytes()));
-                    if let Some(counts) = &mut self.counts {
-                        *counts.entry(s.to_string()).or_default() += 1;
-                    }
+        if is_string(dt)
+            && let Ok(strings) = cast(array, &DataType::Utf8)
+        {
+            for s in strings.as_string::<i32>().iter().flatten() {
+                self.chars.add(s.chars().count() as f64);
+                self.distinct.add(xxh3_64(s.as_bytes()));
+                if let Some(counts) = &mut self.counts {
+                    *counts.entry(s.to_string()).or_default() += 1;
                 }
-                return;
             }
+            return;
         }
-        if dt.is_numeric() {
-            if let Ok(numbers) = cast(array, &DataType::Float64) {
-                let numbers = numbers.as_primitive::<arrow_array::types::Float64Type>();
-                for v in numbers.iter().flatten() {
-                    self.values.add(v);
-                    self.distinct.add(xxh3_64(&v.to_bits().to_le_bytes()));
-                }
-                return;
+        if dt.is_numeric()
+            && let Ok(numbers) = cast(array, &DataType::Float64)
+        {
+            let numbers = numbers.as_primitive::<arrow_array::types::Float64Type>();
+            for v in numbers.iter().flatten() {
+                self.values.add(v);
+                self.distinct.add(xxh3_64(&v.to_bits().to_le_bytes()));
             }
+            return;
         }
         match dt {
             DataType::List(_) => self.add_list_lengths(array.as_list::<i32>().iter()),
@@ -152,8 +152,16 @@ impl Accumulator {
         self.min_max = Some(match self.min_max.take() {
             None => (new_lo, new_hi),
             Some((old_lo, old_hi)) => (
-                if as_int(&new_lo) < as_int(&old_lo) { new_lo } else { old_lo },
-                if as_int(&new_hi) > as_int(&old_hi) { new_hi } else { old_hi },
+                if as_int(&new_lo) < as_int(&old_lo) {
+                    new_lo
+                } else {
+                    old_lo
+                },
+                if as_int(&new_hi) > as_int(&old_hi) {
+                    new_hi
+                } else {
+                    old_hi
+                },
             ),
         });
     }
@@ -270,7 +278,11 @@ impl HyperLogLog {
     fn estimate(&self) -> f64 {
         let m = self.registers.len() as f64;
         let alpha = 0.7213 / (1.0 + 1.079 / m);
-        let sum: f64 = self.registers.iter().map(|&r| 2f64.powi(-i32::from(r))).sum();
+        let sum: f64 = self
+            .registers
+            .iter()
+            .map(|&r| 2f64.powi(-i32::from(r)))
+            .sum();
         let raw = alpha * m * m / sum;
         let zeros = self.registers.iter().filter(|&&r| r == 0).count();
         if raw <= 2.5 * m && zeros > 0 {
@@ -292,11 +304,23 @@ mod tests {
     #[test]
     fn string_lengths_count_characters() {
         let mut acc = Accumulator::new("text");
-        let array: ArrayRef = Arc::new(StringArray::from(vec![Some("中文"), None, Some("abcd"), Some("中文")]));
+        let array: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("中文"),
+            None,
+            Some("abcd"),
+            Some("中文"),
+        ]));
         acc.update(&array);
         let s = acc.finish();
         assert_eq!((s.rows, s.nulls, s.distinct), (4, 1, 2));
-        assert_eq!(s.chars, Some(Range { min: 2.0, mean: 8.0 / 3.0, max: 4.0 }));
+        assert_eq!(
+            s.chars,
+            Some(Range {
+                min: 2.0,
+                mean: 8.0 / 3.0,
+                max: 4.0
+            })
+        );
     }
 
     #[test]
@@ -309,7 +333,14 @@ mod tests {
         ]));
         acc.update(&array);
         let s = acc.finish();
-        assert_eq!(s.items, Some(Range { min: 0.0, mean: 1.0, max: 2.0 }));
+        assert_eq!(
+            s.items,
+            Some(Range {
+                min: 0.0,
+                mean: 1.0,
+                max: 2.0
+            })
+        );
         assert_eq!(s.nulls, 1);
     }
 

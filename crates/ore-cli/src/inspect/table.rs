@@ -48,7 +48,8 @@ fn fit(natural: &[usize], budget: usize) -> Option<Vec<usize>> {
             return Some(widths);
         }
         let share = left / open.len();
-        let (small, big): (Vec<usize>, Vec<usize>) = open.iter().partition(|&&j| natural[j] <= share);
+        let (small, big): (Vec<usize>, Vec<usize>) =
+            open.iter().partition(|&&j| natural[j] <= share);
         if small.is_empty() {
             for (k, &j) in big.iter().enumerate() {
                 let extra = usize::from(k < left % big.len());
@@ -87,15 +88,24 @@ fn horizontal(headers: &[String], rows: &[Vec<Option<String>>], widths: &[usize]
 }
 
 fn vertical(headers: &[String], rows: &[Vec<Option<String>>], width: usize) -> String {
-    let label = headers.iter().map(|h| measure_text_width(h)).max().unwrap_or(0).min(24);
+    let label = headers
+        .iter()
+        .map(|h| measure_text_width(h))
+        .max()
+        .unwrap_or(0)
+        .min(24);
     let value_width = width.saturating_sub(label + 4).max(MIN_COL);
     let mut out = String::new();
     for (i, row) in rows.iter().enumerate() {
         out.push_str(&format!("─── row {} ───\n", i + 1));
         for (h, cell) in headers.iter().zip(row) {
-            let name = pad_str(&truncate_str(h, label, "…"), label, Alignment::Left, None).into_owned();
+            let name =
+                pad_str(&truncate_str(h, label, "…"), label, Alignment::Left, None).into_owned();
             let value = cell.clone().unwrap_or_else(|| "null".into());
-            out.push_str(&format!(" {name} │ {}\n", truncate_str(&value, value_width, "…")));
+            out.push_str(&format!(
+                " {name} │ {}\n",
+                truncate_str(&value, value_width, "…")
+            ));
         }
     }
     out
@@ -112,7 +122,10 @@ mod tests {
     #[test]
     fn chinese_cells_line_up() {
         let headers = vec!["id".to_string(), "text".to_string()];
-        let rows = vec![vec![s("1"), s("中文文本很长很长很长很长很长很长很长很长")], vec![s("22"), s("short")]];
+        let rows = vec![
+            vec![s("1"), s("中文文本很长很长很长很长很长很长很长很长")],
+            vec![s("22"), s("short")],
+        ];
         let out = render(&headers, &rows, 30);
         let widths: Vec<usize> = out.lines().map(measure_text_width).collect();
         // Every line ends at the same display column, or earlier only by

@@ -6,11 +6,11 @@ use arrow_array::types::{
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use std::sync::Arc;
 use arrow_array::{Array, ArrayRef};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, TimeUnit};
 use serde_json::{Map, Number, Value};
+use std::sync::Arc;
 
 /// A short, readable type name: `utf8`, `list<utf8>`, `timestamp[us, UTC]`,
 /// `struct<start: u32, end: u32, label: utf8>`.
@@ -89,7 +89,12 @@ fn utc_naive(array: &ArrayRef) -> (ArrayRef, String) {
     macro_rules! strip {
         ($t:ty, $tz:expr) => {
             (
-                Arc::new(array.as_primitive::<$t>().clone().with_timezone_opt(None::<String>)) as ArrayRef,
+                Arc::new(
+                    array
+                        .as_primitive::<$t>()
+                        .clone()
+                        .with_timezone_opt(None::<String>),
+                ) as ArrayRef,
                 format!(" {}", $tz),
             )
         };
@@ -146,8 +151,10 @@ pub(crate) fn json_value(array: &dyn Array, i: usize) -> Value {
         DataType::UInt16 => int!(UInt16Type),
         DataType::UInt32 => int!(UInt32Type),
         DataType::UInt64 => int!(UInt64Type),
-        DataType::Float16 => Number::from_f64(f64::from(array.as_primitive::<Float16Type>().value(i)))
-            .map_or(Value::Null, Value::Number),
+        DataType::Float16 => {
+            Number::from_f64(f64::from(array.as_primitive::<Float16Type>().value(i)))
+                .map_or(Value::Null, Value::Number)
+        }
         DataType::Float32 => float!(Float32Type),
         DataType::Float64 => float!(Float64Type),
         DataType::Utf8 => Value::from(array.as_string::<i32>().value(i)),
@@ -174,7 +181,11 @@ pub(crate) fn json_value(array: &dyn Array, i: usize) -> Value {
 }
 
 fn list_json(values: &ArrayRef) -> Value {
-    Value::Array((0..values.len()).map(|j| json_value(values.as_ref(), j)).collect())
+    Value::Array(
+        (0..values.len())
+            .map(|j| json_value(values.as_ref(), j))
+            .collect(),
+    )
 }
 
 /// `1234567` → `1,234,567`.
@@ -182,7 +193,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -131,9 +131,9 @@ impl Dataset {
         let indices = columns
             .iter()
             .map(|name| {
-                self.schema.index_of(name).map_err(|_| {
-                    Error::arrow(&self.root, format!("no column named `{name}`"))
-                })
+                self.schema
+                    .index_of(name)
+                    .map_err(|_| Error::arrow(&self.root, format!("no column named `{name}`")))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Batches {
@@ -220,8 +220,9 @@ impl Iterator for Batches<'_> {
 impl Batches<'_> {
     fn reader_for(&self, part: &PartFile) -> Result<ParquetRecordBatchReader> {
         let file = File::open(&part.path).at(&part.path)?;
-        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, part.meta.clone())
-            .with_batch_size(self.batch_size.max(1));
+        let mut builder =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, part.meta.clone())
+                .with_batch_size(self.batch_size.max(1));
         if let Some(columns) = &self.columns {
             let mask = ProjectionMask::roots(part.meta.parquet_schema(), columns.iter().copied());
             builder = builder.with_projection(mask);
@@ -261,7 +262,9 @@ fn check_magic(path: &Path, file: &mut File, bytes: u64) -> Result<()> {
         reason,
     };
     if bytes < 12 {
-        return Err(not_parquet(format!("{bytes} bytes, too small to be Parquet")));
+        return Err(not_parquet(format!(
+            "{bytes} bytes, too small to be Parquet"
+        )));
     }
     let mut head = [0u8; 4];
     let mut tail = [0u8; 4];
@@ -274,8 +277,12 @@ fn check_magic(path: &Path, file: &mut File, bytes: u64) -> Result<()> {
     }
     match &tail {
         b"PAR1" => Ok(()),
-        b"PARE" => Err(not_parquet("encrypted footer (PARE) is not supported".into())),
-        _ => Err(not_parquet("no PAR1 footer: the file is truncated or corrupt".into())),
+        b"PARE" => Err(not_parquet(
+            "encrypted footer (PARE) is not supported".into(),
+        )),
+        _ => Err(not_parquet(
+            "no PAR1 footer: the file is truncated or corrupt".into(),
+        )),
     }
 }
 
@@ -369,11 +376,21 @@ mod tests {
 
     #[test]
     fn natural_order_of_part_names() {
-        let mut names = vec!["part-10.parquet", "part-2.parquet", "part-1.parquet", "part-02a.parquet"];
+        let mut names = vec![
+            "part-10.parquet",
+            "part-2.parquet",
+            "part-1.parquet",
+            "part-02a.parquet",
+        ];
         names.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(
             names,
-            ["part-1.parquet", "part-2.parquet", "part-02a.parquet", "part-10.parquet"]
+            [
+                "part-1.parquet",
+                "part-2.parquet",
+                "part-02a.parquet",
+                "part-10.parquet"
+            ]
         );
     }
 }

@@ -85,8 +85,8 @@ impl PartWriter {
     pub fn new(dir: impl AsRef<Path>, schema: SchemaRef, opts: WriteOptions) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).at(&dir)?;
-        let level = ZstdLevel::try_new(opts.zstd_level)
-            .map_err(|e| Error::parquet(&dir, None, e))?;
+        let level =
+            ZstdLevel::try_new(opts.zstd_level).map_err(|e| Error::parquet(&dir, None, e))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
@@ -143,8 +143,7 @@ impl PartWriter {
                     .flush()
                     .map_err(|e| Error::parquet(&part.path, None, e))?;
             }
-            let full = part.rows >= file_rows
-                || part.writer.bytes_written() as u64 >= file_bytes;
+            let full = part.rows >= file_rows || part.writer.bytes_written() as u64 >= file_bytes;
             offset += take;
             self.rows += take as u64;
             if full {

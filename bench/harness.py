@@ -10,7 +10,9 @@ Each `[[pair]]` in bench/pairs.toml names two shell commands, `ore` and
     {data}         the pair's `data` path (relative to {root}, or absolute)
     {tmp}          a fresh temporary folder per run, removed afterwards
 A pair whose `requires` paths are missing is skipped, naming its `fetch`
-target (e.g. `make datasets`).
+target (e.g. `make datasets`). A pair's optional `prepare` command runs once
+before its runs (to build input files). A metric ending in `_per_s` that a
+command does not print is computed as the pair's `items` / wall_s.
 
 Per pair: one untimed warm-up run of each command, then `runs` runs
 alternating ore, other, ore, other, ... so that machine noise hits both
@@ -106,6 +108,8 @@ def run_once(pair, side, data):
         result = {"wall_s": wall_s, "peak_rss_mb": usage.ru_maxrss / 1024}  # KiB on Linux
         for m in pair["metric"]:
             value = metrics.get(m["name"])
+            if value is None and m["name"].endswith("_per_s") and "items" in pair:
+                value = pair["items"] / wall_s  # whole command, start-up included
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise PairError(f"{where} printed no numeric metric {m['name']!r}: {lines[-1][:200]}")
             result[m["name"]] = float(value)
@@ -114,8 +118,22 @@ def run_once(pair, side, data):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def prepare(pair, data):
+    """Run the pair's `prepare` command once (e.g. to build its input files)."""
+    cmd = pair.get("prepare")
+    if not cmd:
+        return
+    for key, value in {"root": ROOT, "venv_python": VENV_PYTHON, "data": data}.items():
+        cmd = cmd.replace("{" + key + "}", str(value))
+    proc = subprocess.run(cmd, shell=True, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-5:]
+        raise PairError(f"prepare command `{cmd}` exited with {proc.returncode}: " + " | ".join(tail))
+
+
 def bench_pair(pair, runs, data):
     """Warm up each side once, then alternate timed runs; return lists per side."""
+    prepare(pair, data)
     for side in SIDES:
         run_once(pair, side, data)
     results = {side: [] for side in SIDES}

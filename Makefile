@@ -11,6 +11,10 @@ MAKEFLAGS += --no-print-directory
 
 PIPELINE ?= demo
 PIPELINE_FILE := pipelines/$(PIPELINE).toml
+# IN=/OUT= point a stage target at other data (default: the pipeline's folders).
+IN ?=
+OUT ?=
+STAGE_IO = $(if $(IN),--input $(IN)) $(if $(OUT),--output $(OUT))
 CARGO ?= cargo
 PROFILE := release
 ORE := target/$(PROFILE)/ore
@@ -18,7 +22,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help build demo test lint bench purge datasets venv check-tools
+.PHONY: help build demo test lint bench purge datasets venv check-tools tokenize
 
 help: ## List the targets
 	@echo "ore — make targets (PIPELINE=$(PIPELINE))"
@@ -48,6 +52,9 @@ datasets: ## Fetch the registry sources of datasets/sources.tsv into datasets/so
 
 demo: build datasets ## Run the main job on the embedded default pipeline (pipelines/demo.toml)
 	bash scripts/demo.sh $(PIPELINE_FILE)
+
+tokenize: build ## Stage tokenize of PIPELINE: jieba + Unicode words, POS, entities, _vocab (IN=/OUT= override)
+	$(ORE) tokenize --config $(PIPELINE_FILE) $(STAGE_IO)
 
 test: build venv datasets ## Run every test (unit, integration, end to end against target/release/ore)
 	ORE_TEST_PYTHON=$(abspath $(PY)) ORE_REQUIRE_PYTHON=1 ORE_REQUIRE_DATA=1 ORE_BIN=$(abspath $(ORE)) \

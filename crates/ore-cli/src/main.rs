@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 mod inspect;
 mod metrics;
+mod stage_args;
+mod tokenize;
 
 /// ore — crawl, clean, tokenize, augment and split web text into Parquet
 /// datasets, then train and evaluate text-generation models.
@@ -34,6 +36,15 @@ enum Command {
     /// hypothesis file against one or more reference files, one sentence a
     /// line.
     Metrics(metrics::MetricsArgs),
+
+    /// Tokenize and annotate a text column: jieba for Chinese, Unicode word
+    /// segmentation for other text, POS tags, entities, character offsets,
+    /// and a `_vocab/` beside the output.
+    Tokenize(tokenize::TokenizeArgs),
+
+    /// Import a labelled corpus (CoNLL-2003 or People's Daily) into a tokens
+    /// dataset with gold annotations.
+    Import(tokenize::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +52,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Metrics(args) => metrics::run(&args),
+        Command::Tokenize(args) => tokenize::run(&args),
+        Command::Import(args) => tokenize::import(&args),
     };
     match result.and_then(|text| write_stdout(&text)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -37,6 +37,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod column;
 pub mod config;
 pub mod dataset;
 pub mod error;
@@ -46,6 +47,7 @@ pub mod progress;
 pub mod schema;
 pub mod stage;
 
+pub use column::StrColumn;
 pub use config::{Pipeline, PipelineSection};
 pub use dataset::{Dataset, DatasetWriter, MANIFEST_FILE, REJECTS_DIR, WriteOptions};
 pub use error::{Error, Result};

@@ -22,6 +22,32 @@ pub mod documents {
     pub const PARENT_URL: &str = "parent_url";
 }
 
+/// Columns the tokenize stage adds.
+pub mod tokens {
+    pub const TOKENS: &str = "tokens";
+    /// Character offset where each token starts in the text.
+    pub const TOKEN_STARTS: &str = "token_starts";
+    /// Character offset where each token ends (exclusive).
+    pub const TOKEN_ENDS: &str = "token_ends";
+    pub const POS: &str = "pos";
+    pub const ENTITIES: &str = "entities";
+    pub const TITLE_TOKENS: &str = "title_tokens";
+    /// Every column the stage (re)writes.
+    pub const ALL: [&str; 6] = [
+        TOKENS,
+        TOKEN_STARTS,
+        TOKEN_ENDS,
+        POS,
+        ENTITIES,
+        TITLE_TOKENS,
+    ];
+}
+
+/// `list<u32>`, the type of token offsets.
+pub fn u32_list_type() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)))
+}
+
 /// Timestamps are stored as UTC microseconds.
 pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))

@@ -51,6 +51,8 @@ pub struct StageOutput {
     staging: Staging,
     out: PartWriter,
     rejects: Option<PartWriter>,
+    /// Extra datasets committed with the output (`_vocab/`, …).
+    sides: Vec<(String, PartWriter)>,
     opts: WriteOptions,
     counts: RowCounts,
     info: StageInfo,
@@ -73,6 +75,7 @@ impl StageOutput {
             staging,
             out,
             rejects: None,
+            sides: Vec::new(),
             opts,
             counts: RowCounts::default(),
             info,
@@ -172,6 +175,22 @@ impl StageOutput {
         Ok(())
     }
 
+    /// Writes rows of a side dataset `name` (a folder inside the output,
+    /// such as `_vocab`, committed together with it). Names should start
+    /// with `_` so that readers of the main dataset skip them.
+    pub fn write_side(&mut self, name: &str, batch: &RecordBatch) -> Result<()> {
+        let index = match self.sides.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                let dir = self.staging.path().join(name);
+                let writer = PartWriter::new(dir, batch.schema(), self.opts.clone())?;
+                self.sides.push((name.to_string(), writer));
+                self.sides.len() - 1
+            }
+        };
+        self.sides[index].1.write(batch)
+    }
+
     /// Rejects every row of `batch` for the same reason.
     pub fn reject_all(
         &mut self,
@@ -193,8 +212,12 @@ impl StageOutput {
         for part in self.out.finish()? {
             files.push(relative(&part.path, &staging_dir));
         }
-        if let Some(rejects) = self.rejects {
-            for part in rejects.finish()? {
+        let extra = self
+            .rejects
+            .into_iter()
+            .chain(self.sides.into_iter().map(|(_, w)| w));
+        for writer in extra {
+            for part in writer.finish()? {
                 files.push(relative(&part.path, &staging_dir));
             }
         }

@@ -13,7 +13,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 use super::MANIFEST_FILE;
 use crate::error::{Error, IoContext, Result};
@@ -145,16 +145,18 @@ impl Dataset {
         })
     }
 
-    /// A sha256 over every part file's relative path and bytes: equal hashes
-    /// mean equal datasets. Used in manifests to tell whether an input changed.
+    /// A 128-bit XXH3 over every part file's relative path, size and bytes:
+    /// equal hashes mean equal datasets. Used in manifests to tell whether an
+    /// input changed (not as a defence against tampering), so it is the fast
+    /// non-cryptographic hash: a stage hashes its whole input.
     pub fn content_hash(&self) -> Result<String> {
-        let mut hasher = Sha256::new();
+        let mut hasher = Xxh3::new();
         let mut buf = vec![0u8; 1 << 20];
         for f in &self.files {
             let rel = f.path.strip_prefix(&self.root).unwrap_or(&f.path);
             hasher.update(rel.to_string_lossy().as_bytes());
-            hasher.update([0u8]);
-            hasher.update(f.bytes.to_le_bytes());
+            hasher.update(&[0u8]);
+            hasher.update(&f.bytes.to_le_bytes());
             let mut file = File::open(&f.path).at(&f.path)?;
             loop {
                 let n = file.read(&mut buf).at(&f.path)?;
@@ -164,7 +166,7 @@ impl Dataset {
                 hasher.update(&buf[..n]);
             }
         }
-        Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+        Ok(format!("xxh3-128:{:032x}", hasher.digest128()))
     }
 }
 

@@ -1,0 +1,29 @@
+"""Run a command and report the UTF-8 MB of a dataset's text column it
+processed per second of wall time (start-up, reading and writing included).
+
+    python bench/timed.py DATASET -- COMMAND ARGS...
+
+Prints {"mb_per_s": ..., "seconds": ..., "mb": ...} as its last line.
+"""
+
+import json
+import subprocess
+import sys
+import time
+
+import pyarrow.dataset as ds
+
+
+def main():
+    sep = sys.argv.index("--")
+    dataset, command = sys.argv[1], sys.argv[sep + 1:]
+    texts = ds.dataset(dataset, format="parquet", exclude_invalid_files=True).to_table(columns=["text"])
+    mb = sum(len(t.encode("utf-8")) for t in texts.column("text").to_pylist() if t is not None) / 1e6
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"mb": mb, "seconds": seconds, "mb_per_s": mb / seconds}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+//! The raw jieba-rs loop the tokenize stage is compared with: read the
+//! `text` column of a dataset into memory (untimed), then time loading
+//! jieba's dictionary and `Jieba::cut` over every text on one thread — the
+//! work the stage cannot avoid. Prints {"mb_per_s": …}.
+//!
+//! `cargo run --release -p ore-tokenize --example raw_cut -- DATASET`
+
+use std::time::Instant;
+
+use ore_core::{Dataset, StrColumn};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args().nth(1).ok_or("usage: raw_cut DATASET")?;
+    let dataset = Dataset::open(&path)?;
+    let mut texts = Vec::new();
+    for batch in dataset.batches_of(&["text"], 8192)? {
+        let batch = batch?;
+        let column = StrColumn::of(&batch, "text", dataset.root())?;
+        texts.extend(
+            (0..column.len())
+                .filter_map(|i| column.get(i))
+                .map(String::from),
+        );
+    }
+    let start = Instant::now();
+    let jieba = jieba_rs::Jieba::new();
+    let load_s = start.elapsed().as_secs_f64();
+    let mut tokens = 0;
+    for t in &texts {
+        tokens += jieba.cut(t, true).len();
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    if std::env::var_os("ORE_PROFILE_SEGMENTER").is_some() {
+        let config = ore_tokenize::TokenizeConfig {
+            pos: false,
+            entities: false,
+            ..Default::default()
+        };
+        let segmenter = ore_tokenize::Segmenter::build(&config)?;
+        let start = Instant::now();
+        let n: usize = texts
+            .iter()
+            .map(|t| segmenter.segment(t).tokens.len())
+            .sum();
+        eprintln!(
+            "Segmenter::segment: {:.3} s, {n} tokens",
+            start.elapsed().as_secs_f64()
+        );
+        let tokenizer = ore_tokenize::Tokenizer::build(&config)?;
+        let start = Instant::now();
+        let n: usize = texts
+            .iter()
+            .map(|t| tokenizer.annotate(t, None).text.tokens.len())
+            .sum();
+        eprintln!(
+            "Tokenizer::annotate: {:.3} s, {n} tokens",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    let mb = texts.iter().map(String::len).sum::<usize>() as f64 / 1e6;
+    println!(
+        "{{\"mb\":{mb},\"seconds\":{seconds},\"load_s\":{load_s},\"tokens\":{tokens},\"mb_per_s\":{}}}",
+        mb / seconds
+    );
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Importers of labelled corpora into a `tokens` dataset with gold POS tags
+//! and entities: CoNLL-2003 ([`conll`]) and People's Daily ([`pku`]).
+//!
+//! Every sentence (CoNLL) or line (People's Daily) is a row; one with a
+//! malformed line goes to `_rejects/` with the file, line number and reason.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use ore_core::schema::utf8_list_type;
+use ore_core::{Manifest, StageInfo, StageOutput, WriteOptions};
+use serde::Serialize;
+
+use crate::columns::{TokenRow, token_columns, token_fields};
+use crate::error::{Result, TokenizeError};
+use crate::segment::Segmented;
+
+pub mod conll;
+pub mod pku;
+
+/// Reason for a line that does not follow the format.
+pub const MALFORMED_LINE: &str = "malformed_line";
+/// Reason for a tag that is not `O`, `B-X` or `I-X` (or breaks IOB2).
+pub const BAD_TAG: &str = "bad_tag";
+
+/// One imported row before it becomes Arrow columns.
+#[derive(Debug, Clone, Default)]
+pub struct ImportedRow {
+    pub doc_id: String,
+    pub line: u64,
+    pub words: Vec<String>,
+    pub pos: Vec<String>,
+    pub entities: Vec<crate::entities::Entity>,
+    /// Extra gold columns (CoNLL: chunk and NER tags).
+    pub extra: Vec<Vec<String>>,
+    /// Join words with a space (CoNLL) or nothing (Chinese).
+    pub spaced: bool,
+}
+
+/// A sentence that could not be imported.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub line: u64,
+    pub content: String,
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+/// What parsing one file gives.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub rows: Vec<ImportedRow>,
+    pub rejected: Vec<Rejected>,
+}
+
+impl ImportedRow {
+    /// The text the words were joined into, with each word's character span.
+    fn segmented(&self) -> (String, Segmented) {
+        let mut text = String::new();
+        let mut s = Segmented::default();
+        let mut at = 0u32;
+        for (i, w) in self.words.iter().enumerate() {
+            if i > 0 && self.spaced {
+                text.push(' ');
+                at += 1;
+            }
+            let len = w.chars().count() as u32;
+            text.push_str(w);
+            s.tokens.push(w.clone());
+            s.starts.push(at);
+            s.ends.push(at + len);
+            at += len;
+        }
+        s.pos = self.pos.clone();
+        (text, s)
+    }
+}
+
+fn rejects_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("line", DataType::UInt64, false),
+        Field::new("content", DataType::Utf8, false),
+    ]))
+}
+
+/// Writes the rows of `files` (parsed by `parse`) as one dataset.
+pub(crate) fn write_import<C: Serialize>(
+    format: &str,
+    config: &C,
+    files: &[PathBuf],
+    output: &Path,
+    extra_columns: &[&str],
+    parse: impl Fn(&Path, &str) -> Parsed,
+) -> Result<Manifest> {
+    let mut fields = vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("line", DataType::UInt64, false),
+        Field::new("text", DataType::Utf8, false),
+    ];
+    fields.extend(token_fields(false));
+    fields.extend(
+        extra_columns
+            .iter()
+            .map(|name| Field::new(*name, utf8_list_type(), false)),
+    );
+    let schema: SchemaRef = Arc::new(Schema::new(fields));
+    let info = StageInfo::new(format!("import-{format}"), config, 0);
+    let mut out = StageOutput::create(output, schema.clone(), info, WriteOptions::default())?;
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|e| TokenizeError::io(file, e))?;
+        let parsed = parse(file, &text);
+        let source = file.display().to_string();
+        out.count_input((parsed.rows.len() + parsed.rejected.len()) as u64);
+        for chunk in parsed.rows.chunks(8192) {
+            out.write(&rows_batch(&schema, &source, chunk, extra_columns.len())?)?;
+        }
+        if !parsed.rejected.is_empty() {
+            let r = &parsed.rejected;
+            let batch = RecordBatch::try_new(
+                rejects_schema(),
+                vec![
+                    Arc::new(StringArray::from(vec![source.as_str(); r.len()])) as ArrayRef,
+                    Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.line))),
+                    Arc::new(StringArray::from_iter_values(
+                        r.iter().map(|x| x.content.as_str()),
+                    )),
+                ],
+            )?;
+            let reasons: Vec<&str> = r.iter().map(|x| x.reason).collect();
+            let details: Vec<Option<String>> = r.iter().map(|x| Some(x.detail.clone())).collect();
+            out.reject(&batch, &reasons, Some(&details))?;
+        }
+    }
+    Ok(out.commit()?)
+}
+
+fn rows_batch(
+    schema: &SchemaRef,
+    source: &str,
+    rows: &[ImportedRow],
+    extras: usize,
+) -> Result<RecordBatch> {
+    let mut texts = Vec::with_capacity(rows.len());
+    let mut token_rows = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (text, segmented) = row.segmented();
+        texts.push(text);
+        token_rows.push(TokenRow {
+            text: segmented,
+            has_pos: true,
+            entities: row.entities.clone(),
+            title: None,
+        });
+    }
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.doc_id.as_str()),
+        )),
+        Arc::new(StringArray::from(vec![source; rows.len()])),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.line))),
+        Arc::new(StringArray::from(texts)),
+    ];
+    columns.extend(token_columns(&token_rows, false));
+    for k in 0..extras {
+        let mut b =
+            arrow_array::builder::ListBuilder::new(arrow_array::builder::StringBuilder::new());
+        for row in rows {
+            for v in &row.extra[k] {
+                b.values().append_value(v);
+            }
+            b.append(true);
+        }
+        columns.push(Arc::new(b.finish()));
+    }
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}

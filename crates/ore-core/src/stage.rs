@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime};
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use crate::dataset::{Dataset, PartWriter, REJECTS_DIR, Staging, WriteOptions};
+use crate::dataset::{BackgroundWriter, Dataset, PartWriter, REJECTS_DIR, Staging, WriteOptions};
 use crate::error::{Error, Result};
 use crate::manifest::{GIT_REVISION, InputRecord, Manifest, ORE_VERSION, RowCounts, config_hash};
 
@@ -48,8 +48,10 @@ impl StageInfo {
 /// without committing discards everything written.
 #[derive(Debug)]
 pub struct StageOutput {
+    // Fields drop in order: the writer thread stops before the staging
+    // folder is removed.
+    out: BackgroundWriter,
     staging: Staging,
-    out: PartWriter,
     rejects: Option<PartWriter>,
     /// Extra datasets committed with the output (`_vocab/`, …).
     sides: Vec<(String, PartWriter)>,
@@ -70,10 +72,10 @@ impl StageOutput {
         opts: WriteOptions,
     ) -> Result<Self> {
         let staging = Staging::new(target)?;
-        let out = PartWriter::new(staging.path(), schema, opts.clone())?;
+        let out = BackgroundWriter::spawn(PartWriter::new(staging.path(), schema, opts.clone())?);
         Ok(Self {
-            staging,
             out,
+            staging,
             rejects: None,
             sides: Vec::new(),
             opts,
@@ -116,7 +118,7 @@ impl StageOutput {
         &self.counts
     }
 
-    /// Writes kept rows.
+    /// Writes kept rows (encoded and compressed on a background thread).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.out.write(batch)?;
         self.counts.output += batch.num_rows() as u64;

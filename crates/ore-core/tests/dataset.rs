@@ -339,6 +339,42 @@ fn stage_output_writes_rejects_and_manifest() {
 }
 
 #[test]
+fn failed_stage_leaves_previous_output_intact() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let target = tmp.path().join("clean");
+    let info = || StageInfo::new("clean", &serde_json::json!({}), 1);
+    let mut first = StageOutput::create(&target, table_schema(), info(), WriteOptions::default())
+        .expect("create");
+    first.count_input(4);
+    first.write(&table_batch(0, 4)).expect("write");
+    first.commit().expect("commit");
+    {
+        let mut second =
+            StageOutput::create(&target, table_schema(), info(), small_files()).expect("create");
+        for i in 0..20 {
+            second.count_input(50);
+            second.write(&table_batch(i * 50, 50)).expect("write");
+        }
+        let other = Arc::new(Schema::new(vec![Field::new("x", DataType::Utf8, false)]));
+        let bad = RecordBatch::try_new(
+            other,
+            vec![Arc::new(StringArray::from(vec!["a"])) as ArrayRef],
+        )
+        .expect("batch");
+        let err = second
+            .write(&bad)
+            .expect_err("schema mismatch must fail at once");
+        assert!(err.to_string().contains("schema"), "{err}");
+    }
+    assert_eq!(Dataset::open(&target).expect("open").num_rows(), 4);
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).expect("ls").count(),
+        1,
+        "staging folder removed"
+    );
+}
+
+#[test]
 fn content_hash_changes_with_content() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let write = |name: &str, n: usize| {

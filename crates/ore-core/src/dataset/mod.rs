@@ -1,10 +1,12 @@
 //! Datasets on disk: folders of `part-NNNNN.parquet` files plus
 //! `_manifest.json` and `_rejects/`.
 
+mod background;
 mod reader;
 mod staging;
 mod writer;
 
+pub use background::BackgroundWriter;
 pub use reader::{Batches, Dataset, PartFile};
 pub use staging::Staging;
 pub use writer::{DatasetWriter, PartInfo, PartWriter, WriteOptions};

@@ -109,6 +109,11 @@ impl PartWriter {
         &self.schema
     }
 
+    /// The folder the part files go to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows

@@ -1,0 +1,116 @@
+//! [`BackgroundWriter`]: a [`PartWriter`] on its own thread, so that Parquet
+//! encoding and compression overlap with the stage's work instead of adding
+//! to it.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use arrow_array::RecordBatch;
+
+use super::writer::{PartInfo, PartWriter};
+use crate::error::{Error, Result};
+
+/// Batches waiting to be written; bounds the memory a slow disk can hold up.
+const QUEUE: usize = 2;
+
+/// Writes batches on a dedicated thread. An error on that thread is reported
+/// by the next [`BackgroundWriter::write`] or by [`BackgroundWriter::finish`].
+#[derive(Debug)]
+pub struct BackgroundWriter {
+    sender: Option<SyncSender<RecordBatch>>,
+    thread: Option<JoinHandle<Result<Vec<PartInfo>>>>,
+    schema: arrow_schema::SchemaRef,
+    dir: std::path::PathBuf,
+    rows: u64,
+}
+
+impl BackgroundWriter {
+    pub fn spawn(mut writer: PartWriter) -> Self {
+        let schema = writer.schema().clone();
+        let dir = writer.dir().to_path_buf();
+        let (sender, receiver): (SyncSender<RecordBatch>, Receiver<RecordBatch>) =
+            sync_channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("ore-writer".into())
+            .spawn(move || {
+                for batch in receiver {
+                    writer.write(&batch)?;
+                }
+                writer.finish()
+            })
+            .ok();
+        Self {
+            sender: Some(sender),
+            thread,
+            schema,
+            dir,
+            rows: 0,
+        }
+    }
+
+    /// Queues a batch; a batch of the wrong schema is refused at once.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.schema().fields() != self.schema.fields() {
+            return Err(Error::Arrow {
+                path: self.dir.clone(),
+                message: format!(
+                    "batch schema does not match the dataset schema\n  dataset: {:?}\n  batch:   {:?}",
+                    self.schema.fields(),
+                    batch.schema().fields()
+                ),
+            });
+        }
+        let sent = self
+            .sender
+            .as_ref()
+            .is_some_and(|s| s.send(batch.clone()).is_ok());
+        if !sent {
+            // The thread stopped: it failed on an earlier batch.
+            return Err(self
+                .join()
+                .err()
+                .unwrap_or_else(|| writer_gone("the writer thread stopped")));
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Waits for every queued batch, closes the files and returns them.
+    pub fn finish(mut self) -> Result<Vec<PartInfo>> {
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<Vec<PartInfo>> {
+        self.sender.take();
+        match self.thread.take() {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(writer_gone("the writer thread panicked"))),
+            None => Err(writer_gone(
+                "the writer thread could not be started or was already joined",
+            )),
+        }
+    }
+}
+
+impl Drop for BackgroundWriter {
+    /// An unfinished writer (the stage failed) still waits for its thread, so
+    /// that nothing writes into the staging folder while it is removed.
+    fn drop(&mut self) {
+        self.sender.take();
+        if let Some(handle) = self.thread.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn writer_gone(message: &str) -> Error {
+    Error::Arrow {
+        path: std::path::PathBuf::from("<background writer>"),
+        message: message.to_string(),
+    }
+}

@@ -22,7 +22,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help build demo test lint bench purge datasets venv check-tools tokenize
+.PHONY: help build demo test lint bench purge datasets venv check-tools tokenize crawl
 
 help: ## List the targets
 	@echo "ore — make targets (PIPELINE=$(PIPELINE))"
@@ -52,6 +52,9 @@ datasets: ## Fetch the registry sources of datasets/sources.tsv into datasets/so
 
 demo: build datasets ## Run the main job on the embedded default pipeline (pipelines/demo.toml)
 	bash scripts/demo.sh $(PIPELINE_FILE)
+
+crawl: build datasets ## Stage crawl of PIPELINE (demo: the LibreOffice zh-CN help, served on 127.0.0.1:8765) (OUT= overrides)
+	bash scripts/crawl.sh $(PIPELINE_FILE) $(OUT)
 
 tokenize: build ## Stage tokenize of PIPELINE: jieba + Unicode words, POS, entities, _vocab (IN=/OUT= override)
 	$(ORE) tokenize --config $(PIPELINE_FILE) $(STAGE_IO)

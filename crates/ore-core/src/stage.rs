@@ -99,6 +99,17 @@ impl StageOutput {
         Ok(())
     }
 
+    /// Dates the run from an earlier start (a stage that gathers its rows
+    /// before it creates the output, like the crawler), so the manifest's
+    /// `started_at` and `wall_time_s` cover the whole run.
+    pub fn set_started(&mut self, started: Instant) {
+        let ago = started.elapsed();
+        self.started = started;
+        self.started_at = SystemTime::now()
+            .checked_sub(ago)
+            .unwrap_or(self.started_at);
+    }
+
     /// Counts rows read (or, for the crawler, URLs tried).
     pub fn count_input(&mut self, rows: u64) {
         self.counts.input += rows;

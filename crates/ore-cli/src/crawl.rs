@@ -1,0 +1,194 @@
+//! `ore crawl`: fetch pages into a `documents` dataset.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use ore_core::Pipeline;
+use ore_crawl::{CrawlConfig, Crawler, RunOptions};
+
+/// Arguments of `ore crawl`. Every flag overrides the key of the same name
+/// in the `[crawl]` section of --config.
+#[derive(Debug, Args)]
+pub(crate) struct CrawlArgs {
+    /// Pipeline file whose `[crawl]` section configures the crawl; the
+    /// output defaults to `<output_root>/<name>/crawl`.
+    #[arg(long, value_name = "P.toml")]
+    config: Option<PathBuf>,
+
+    /// Start URL (http or https); repeat for several. Replaces the seeds of --config.
+    #[arg(long = "seed", value_name = "URL")]
+    seeds: Vec<String>,
+
+    /// Dataset folder to write (replaced atomically when the crawl commits).
+    #[arg(long, value_name = "DIR")]
+    output: Option<PathBuf>,
+
+    /// Continue an interrupted crawl of the same --output from its saved
+    /// state (`.<name>.crawl-state/` beside it), without refetching pages.
+    #[arg(long)]
+    resume: bool,
+
+    /// Stop after trying this many URLs.
+    #[arg(long, value_name = "N")]
+    max_pages: Option<u64>,
+
+    /// Follow links at most this many hops from a seed.
+    #[arg(long, value_name = "N")]
+    max_depth: Option<u32>,
+
+    /// Requests in flight at once over all hosts [default: 16].
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+
+    /// Requests in flight at once to one host [default: 8].
+    #[arg(long, value_name = "N")]
+    per_host_concurrency: Option<usize>,
+
+    /// Minimum delay between two requests to one host, in milliseconds
+    /// (robots.txt Crawl-delay can raise it) [default: 0].
+    #[arg(long, value_name = "MS")]
+    delay_ms: Option<u64>,
+
+    /// User agent sent and matched against robots.txt [default: ore-crawl/VERSION].
+    #[arg(long, value_name = "UA")]
+    user_agent: Option<String>,
+
+    /// Do not fetch or obey robots.txt (only for sites you run yourself).
+    #[arg(long)]
+    ignore_robots: bool,
+
+    /// Follow links to any host (still subject to --include/--exclude).
+    #[arg(long)]
+    any_host: bool,
+
+    /// Also follow links to this domain and its subdomains; repeatable.
+    #[arg(long = "allow-domain", value_name = "DOMAIN")]
+    allowed_domains: Vec<String>,
+
+    /// Follow only URLs matching this regular expression; repeatable.
+    #[arg(long, value_name = "REGEX")]
+    include: Vec<String>,
+
+    /// Never follow URLs matching this regular expression; repeatable.
+    #[arg(long, value_name = "REGEX")]
+    exclude: Vec<String>,
+
+    /// Fetch pages matching this regular expression only for their links
+    /// (directory listings, site maps); repeatable.
+    #[arg(long, value_name = "REGEX")]
+    link_only: Vec<String>,
+
+    /// Drop query strings from every URL.
+    #[arg(long)]
+    strip_query: bool,
+
+    /// Timeout of a whole request, in seconds [default: 30].
+    #[arg(long, value_name = "S")]
+    timeout: Option<f64>,
+
+    /// Connect timeout, in seconds [default: 10].
+    #[arg(long, value_name = "S")]
+    connect_timeout: Option<f64>,
+
+    /// Retries after a 5xx, 429 or connection error [default: 3].
+    #[arg(long, value_name = "N")]
+    retries: Option<u32>,
+
+    /// Largest body read, in bytes [default: 10485760].
+    #[arg(long, value_name = "BYTES")]
+    max_body: Option<u64>,
+
+    /// Allow links to loopback, private and link-local addresses (by
+    /// default allowed only when a seed is such an address).
+    #[arg(long)]
+    allow_private: bool,
+
+    /// Keep lines repeated on most pages of a site (not removed as chrome).
+    #[arg(long)]
+    keep_repeated_lines: bool,
+}
+
+pub(crate) fn run(args: &CrawlArgs) -> Result<String> {
+    let (mut config, default_output, seed) = match &args.config {
+        Some(path) => {
+            let pipeline = Pipeline::load(path)?;
+            let config: CrawlConfig = pipeline.section("crawl")?;
+            (
+                config,
+                Some(pipeline.stage_output("crawl")),
+                pipeline.pipeline.seed,
+            )
+        }
+        None => (CrawlConfig::default(), None, 0),
+    };
+    if !args.seeds.is_empty() {
+        config.seeds = args.seeds.clone();
+    }
+    config.max_pages = args.max_pages.or(config.max_pages);
+    config.max_depth = args.max_depth.or(config.max_depth);
+    if let Some(n) = args.concurrency {
+        config.concurrency = n;
+    }
+    if let Some(n) = args.per_host_concurrency {
+        config.per_host_concurrency = n;
+    }
+    if let Some(ms) = args.delay_ms {
+        config.min_delay_ms = ms;
+    }
+    if let Some(ua) = &args.user_agent {
+        config.user_agent = ua.clone();
+    }
+    if args.ignore_robots {
+        config.robots = false;
+    }
+    if args.any_host {
+        config.same_host = false;
+    }
+    config
+        .allowed_domains
+        .extend(args.allowed_domains.iter().cloned());
+    config.include.extend(args.include.iter().cloned());
+    config.exclude.extend(args.exclude.iter().cloned());
+    config.link_only.extend(args.link_only.iter().cloned());
+    config.strip_query |= args.strip_query;
+    if let Some(s) = args.timeout {
+        config.timeout_s = s;
+    }
+    if let Some(s) = args.connect_timeout {
+        config.connect_timeout_s = s;
+    }
+    if let Some(n) = args.retries {
+        config.retries = n;
+    }
+    if let Some(n) = args.max_body {
+        config.max_body_bytes = n;
+    }
+    if args.allow_private {
+        config.allow_private = Some(true);
+    }
+    if args.keep_repeated_lines {
+        config.drop_repeated_lines = false;
+    }
+    let Some(output) = args.output.clone().or(default_output) else {
+        bail!("no output folder: give --output DIR (or --config P.toml)");
+    };
+    let crawler = Crawler::build(config)?;
+    let report = crawler
+        .run(&RunOptions {
+            output: output.clone(),
+            resume: args.resume,
+            seed,
+            progress: true,
+        })
+        .with_context(|| format!("crawl into {}", output.display()))?;
+    if report.interrupted {
+        eprint!("{}", report.summary());
+        bail!(
+            "crawl interrupted: {} URLs committed to {}; continue with --resume",
+            report.tried,
+            output.display()
+        );
+    }
+    Ok(report.summary())
+}

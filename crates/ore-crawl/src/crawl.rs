@@ -1,0 +1,652 @@
+//! [`Crawler`]: the crawl stage built from a [`CrawlConfig`], and its
+//! scheduler: a loop that hands frontier URLs to fetch tasks under the
+//! global and per-host limits, records each outcome in the state, and
+//! commits the output at the end or on SIGINT/SIGTERM.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ore_core::{Progress, StageInfo, StageOutput, WriteOptions};
+use sha2::{Digest, Sha256};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::charset;
+use crate::config::CrawlConfig;
+use crate::error::{Error, Result};
+use crate::extract;
+use crate::fetch::{Fetcher, is_html};
+use crate::frontier::{Frontier, Item, Next, host_key};
+use crate::guard::Guard;
+use crate::output::{Chrome, RowWriter, output_schema};
+use crate::robots::Robots;
+use crate::row::Row;
+use crate::state::{State, state_dir};
+use crate::urls::{Skip, UrlRules};
+
+/// How one run writes its output.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The dataset folder written (committed atomically).
+    pub output: PathBuf,
+    /// Continue from the state of an interrupted crawl of the same output.
+    pub resume: bool,
+    /// The pipeline's run seed, recorded in the manifest.
+    pub seed: u64,
+    /// Show a progress bar (when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// What a crawl did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub output: PathBuf,
+    pub state_dir: PathBuf,
+    /// URLs tried, in all runs of this crawl.
+    pub tried: u64,
+    pub documents: u64,
+    pub rejected: u64,
+    /// Rows of earlier runs taken over by `--resume`.
+    pub resumed: u64,
+    /// URLs tried by this run.
+    pub fetched_now: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_reason: BTreeMap<String, u64>,
+    /// Lines removed as site chrome (distinct lines).
+    pub chrome_lines: usize,
+    /// Stopped by SIGINT/SIGTERM; the state is kept for `--resume`.
+    pub interrupted: bool,
+    /// URLs still queued when the crawl stopped.
+    pub queued: usize,
+}
+
+impl Report {
+    pub fn pages_per_s(&self) -> f64 {
+        self.fetched_now as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// A few lines for the terminal.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "crawl: {} URLs tried ({} documents, {} rejected) -> {}\n  this run: {} URLs in {:.1}s ({:.1} pages/s), {:.1} MB received{}\n",
+            self.tried,
+            self.documents,
+            self.rejected,
+            self.output.display(),
+            self.fetched_now,
+            self.elapsed.as_secs_f64(),
+            self.pages_per_s(),
+            self.bytes as f64 / 1e6,
+            if self.resumed > 0 {
+                format!(", {} rows resumed", self.resumed)
+            } else {
+                String::new()
+            },
+        );
+        let join = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        s.push_str(&format!("  by status: {}\n", join(&self.by_status)));
+        if !self.by_reason.is_empty() {
+            s.push_str(&format!(
+                "  rejected by reason: {}\n",
+                join(&self.by_reason)
+            ));
+        }
+        if self.interrupted {
+            s.push_str(&format!(
+                "  interrupted with {} URLs queued; state kept in {}; continue with --resume\n",
+                self.queued,
+                self.state_dir.display()
+            ));
+        }
+        s
+    }
+}
+
+/// The crawl stage, built (and checked) from its config.
+#[derive(Debug)]
+pub struct Crawler {
+    config: CrawlConfig,
+    seeds: Vec<Url>,
+    rules: UrlRules,
+    public_hosts: HashSet<String>,
+}
+
+/// Running counts of this crawl.
+struct Tally {
+    tried: u64,
+    bytes: u64,
+    errors: u64,
+}
+
+enum Outcome {
+    Robots {
+        host: String,
+        robots: Robots,
+    },
+    Page {
+        host: String,
+        row: Box<Row>,
+        links: Vec<Url>,
+        defer: Option<Duration>,
+    },
+}
+
+impl Crawler {
+    /// Checks the config and seeds.
+    pub fn build(config: CrawlConfig) -> Result<Self> {
+        if config.seeds.is_empty() {
+            return Err(Error::Config(
+                "no seed URL (give --seed URL or `seeds` in [crawl])".into(),
+            ));
+        }
+        if config.concurrency == 0 || config.per_host_concurrency == 0 {
+            return Err(Error::Config(
+                "`concurrency` and `per_host_concurrency` must be at least 1".into(),
+            ));
+        }
+        for (key, v) in [
+            ("timeout_s", config.timeout_s),
+            ("connect_timeout_s", config.connect_timeout_s),
+            ("max_retry_after_s", config.max_retry_after_s),
+            ("max_crawl_delay_s", config.max_crawl_delay_s),
+            ("checkpoint_s", config.checkpoint_s),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::Config(format!(
+                    "`{key}` must be a non-negative number, got {v}"
+                )));
+            }
+        }
+        let mut seeds = Vec::new();
+        for raw in &config.seeds {
+            let url = Url::parse(raw.trim()).map_err(|e| Error::Seed {
+                url: raw.clone(),
+                message: e.to_string(),
+            })?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(Error::Seed {
+                    url: raw.clone(),
+                    message: "only http and https URLs can be crawled".into(),
+                });
+            }
+            seeds.push(url);
+        }
+        let rules = UrlRules::new(&config, &seeds)?;
+        let seeds = seeds.iter().map(|u| rules.canonical(u)).collect();
+        Ok(Self {
+            config,
+            seeds,
+            rules,
+            public_hosts: HashSet::new(),
+        })
+    }
+
+    /// Treats these hosts as public addresses for the SSRF guard. Tests use
+    /// it to stand a "public" site up on 127.0.0.1 without going outside.
+    #[doc(hidden)]
+    pub fn treat_as_public(mut self, hosts: impl IntoIterator<Item = String>) -> Self {
+        self.public_hosts.extend(hosts);
+        self
+    }
+
+    pub fn config(&self) -> &CrawlConfig {
+        &self.config
+    }
+
+    /// Runs the crawl to the end (or to SIGINT/SIGTERM) and commits the output.
+    pub fn run(&self, opts: &RunOptions) -> Result<Report> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Client(format!("cannot start the async runtime: {e}")))?;
+        runtime.block_on(self.run_async(opts))
+    }
+
+    async fn run_async(&self, opts: &RunOptions) -> Result<Report> {
+        let started = Instant::now();
+        let config = &self.config;
+        let allow_private = match config.allow_private {
+            Some(allow) => allow,
+            None => {
+                let probe = Guard::new(false, self.public_hosts.clone());
+                let mut local = false;
+                for seed in &self.seeds {
+                    match probe.is_public(seed).await {
+                        Ok(public) => local |= !public,
+                        Err(e) => {
+                            return Err(Error::Seed {
+                                url: seed.to_string(),
+                                message: e,
+                            });
+                        }
+                    }
+                }
+                local
+            }
+        };
+        let fetcher = Arc::new(Fetcher::new(
+            config,
+            Guard::new(allow_private, self.public_hosts.clone()),
+        )?);
+
+        let dir = state_dir(&opts.output);
+        let (mut state, done) = State::open(&dir, opts.resume)?;
+        let mut frontier = Frontier::new(
+            config.robots,
+            config.per_host_concurrency,
+            Duration::from_millis(config.min_delay_ms),
+            Duration::try_from_secs_f64(config.max_crawl_delay_s).unwrap_or(Duration::MAX),
+        );
+        // Rebuild the seen-set and frontier: seeds, then every saved row's links.
+        let done_urls: HashSet<&str> = done.iter().map(|r| r.url.as_str()).collect();
+        for seed in &self.seeds {
+            if frontier.mark_seen(seed.as_str()) && !done_urls.contains(seed.as_str()) {
+                frontier.push(
+                    Item {
+                        url: seed.to_string(),
+                        depth: 0,
+                        parent: None,
+                    },
+                    host_key(seed),
+                );
+            }
+        }
+        let mut bytes = 0u64;
+        let mut errors = 0u64;
+        for row in &done {
+            frontier.mark_seen(&row.url);
+            bytes += row.wire_bytes;
+            errors += u64::from(!row.is_document());
+            for link in &row.links {
+                if frontier.mark_seen(link)
+                    && !done_urls.contains(link.as_str())
+                    && let Ok(u) = Url::parse(link)
+                {
+                    frontier.push(
+                        Item {
+                            url: link.clone(),
+                            depth: row.depth + 1,
+                            parent: Some(row.url.clone()),
+                        },
+                        host_key(&u),
+                    );
+                }
+            }
+        }
+        let resumed = done.len() as u64;
+        drop(done_urls);
+        drop(done);
+
+        let progress = if opts.progress {
+            Progress::new(None, "pages")
+        } else {
+            Progress::hidden()
+        };
+        progress.inc(resumed);
+        let mut in_flight_pages = 0u64;
+        let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        let checkpoint_every = Duration::from_secs_f64(config.checkpoint_s.max(0.05));
+        let mut last_checkpoint = Instant::now();
+        let mut interrupted = false;
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
+
+        let mut tally = Tally {
+            tried: resumed,
+            bytes,
+            errors,
+        };
+        let record = |row: Row, state: &mut State, tally: &mut Tally| -> Result<()> {
+            tally.tried += 1;
+            tally.bytes += row.wire_bytes;
+            tally.errors += u64::from(!row.is_document());
+            state.append(&row)?;
+            progress.inc(1);
+            Ok(())
+        };
+
+        loop {
+            let mut wake = None;
+            while tasks.len() < config.concurrency
+                && config
+                    .max_pages
+                    .is_none_or(|m| tally.tried + in_flight_pages < m)
+            {
+                match frontier.next_ready() {
+                    Next::Robots(host) => {
+                        let fetcher = fetcher.clone();
+                        let ua = config.user_agent.clone();
+                        tasks.spawn(async move {
+                            let robots = fetch_robots(&fetcher, &host, &ua).await;
+                            Outcome::Robots { host, robots }
+                        });
+                    }
+                    Next::Fetch(item, robots) => {
+                        let Ok(url) = Url::parse(&item.url) else {
+                            continue;
+                        };
+                        let host = host_key(&url);
+                        let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
+                        if let Some(robots) = robots
+                            && !robots.allowed(path)
+                        {
+                            frontier.release(&host);
+                            let row = Row {
+                                reject: Some("robots".into()),
+                                detail: Some(format!(
+                                    "disallowed by {}/robots.txt",
+                                    url.origin().ascii_serialization()
+                                )),
+                                ..base_row(&item)
+                            };
+                            record(row, &mut state, &mut tally)?;
+                            continue;
+                        }
+                        in_flight_pages += 1;
+                        let fetcher = fetcher.clone();
+                        let max_links = config.max_links_per_page;
+                        tasks.spawn(async move {
+                            let (row, links, defer) =
+                                fetch_page(&fetcher, item, url, max_links).await;
+                            Outcome::Page {
+                                host,
+                                row: Box::new(row),
+                                links,
+                                defer,
+                            }
+                        });
+                    }
+                    Next::Wait(at) => {
+                        wake = at;
+                        break;
+                    }
+                }
+            }
+            if tasks.is_empty() && wake.is_none() {
+                break; // nothing in flight and nothing that can become ready
+            }
+            let wake_at = wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let checkpoint_at = last_checkpoint + checkpoint_every;
+            tokio::select! {
+                joined = tasks.join_next(), if !tasks.is_empty() => {
+                    let Some(joined) = joined else { continue };
+                    let outcome = joined.map_err(|e| Error::Client(format!("fetch task failed: {e}")))?;
+                    match outcome {
+                        Outcome::Robots { host, robots } => frontier.set_robots(&host, robots),
+                        Outcome::Page { host, row, links, defer } => {
+                            let mut row = *row;
+                            in_flight_pages -= 1;
+                            frontier.release(&host);
+                            if let Some(wait) = defer {
+                                frontier.defer(&host, wait);
+                            }
+                            if row.is_document() && self.rules.is_link_only(&row.url) {
+                                row.reject = Some("link_only".into());
+                                row.detail = Some("fetched for its links only".into());
+                            }
+                            let mut extra = Vec::new();
+                            let child_depth = row.depth + 1;
+                            if config.max_depth.is_none_or(|d| child_depth <= d) {
+                                for link in links {
+                                    let canon = self.rules.canonical(&link);
+                                    match self.rules.check(&canon) {
+                                        Ok(()) => {
+                                            if frontier.mark_seen(canon.as_str()) {
+                                                frontier.push(Item { url: canon.to_string(), depth: child_depth, parent: Some(row.url.clone()) }, host_key(&canon));
+                                                row.links.push(canon.to_string());
+                                            }
+                                        }
+                                        Err(Skip::TooLong) => {
+                                            if frontier.mark_seen(canon.as_str()) {
+                                                extra.push(Row {
+                                                    reject: Some("url_too_long".into()),
+                                                    detail: Some(format!("{} bytes, limit {}", canon.as_str().len(), config.max_url_len)),
+                                                    ..base_row(&Item { url: canon.to_string(), depth: child_depth, parent: Some(row.url.clone()) })
+                                                });
+                                            }
+                                        }
+                                        Err(Skip::OutOfScope) => {}
+                                    }
+                                }
+                            }
+                            record(row, &mut state, &mut tally)?;
+                            for row in extra {
+                                record(row, &mut state, &mut tally)?;
+                            }
+                        }
+                    }
+                    progress.set_message(format!(
+                        "{} queued, {} errors, {:.1} MB",
+                        frontier.queued(), tally.errors, tally.bytes as f64 / 1e6
+                    ));
+                }
+                () = tokio::time::sleep_until(wake_at), if wake.is_some() => {}
+                () = tokio::time::sleep_until(checkpoint_at) => {}
+                () = &mut shutdown => {
+                    interrupted = true;
+                    progress.println("interrupted: saving the crawl state and committing what was fetched");
+                    break;
+                }
+            }
+            if last_checkpoint.elapsed() >= checkpoint_every {
+                state.checkpoint(frontier.seen_len(), &frontier.pending())?;
+                last_checkpoint = Instant::now();
+            }
+        }
+        // Pages in flight are dropped; they stay in the frontier of the
+        // saved state (their parents' links) and are fetched on --resume.
+        tasks.abort_all();
+        let mut pending = frontier.pending();
+        if interrupted {
+            // Unfinished fetches go back to the queue snapshot.
+            let done: HashSet<String> = state
+                .read_rows()?
+                .filter_map(|r| r.ok().map(|r| r.url))
+                .collect();
+            let queued: HashSet<String> = pending.iter().map(|i| i.url.clone()).collect();
+            for row in state.read_rows()? {
+                let row = row?;
+                for link in row.links {
+                    if !done.contains(&link) && !queued.contains(&link) {
+                        pending.push(Item {
+                            url: link,
+                            depth: row.depth + 1,
+                            parent: Some(row.url.clone()),
+                        });
+                    }
+                }
+            }
+        }
+        state.checkpoint(frontier.seen_len(), &pending)?;
+        progress.finish();
+
+        let mut report = self.commit(&mut state, opts, started.into_std())?;
+        report.resumed = resumed;
+        report.fetched_now = tally.tried - resumed;
+        report.elapsed = started.elapsed();
+        report.interrupted = interrupted;
+        report.queued = pending.len();
+        report.state_dir = dir;
+        if !interrupted {
+            state.remove()?;
+        }
+        Ok(report)
+    }
+
+    /// Writes every saved row as the stage's output.
+    fn commit(
+        &self,
+        state: &mut State,
+        opts: &RunOptions,
+        started: std::time::Instant,
+    ) -> Result<Report> {
+        let chrome = if self.config.drop_repeated_lines {
+            Chrome::learn(state.read_rows()?)?
+        } else {
+            Chrome::default()
+        };
+        let info = StageInfo::new("crawl", &self.config, opts.seed);
+        let mut out =
+            StageOutput::create(&opts.output, output_schema(), info, WriteOptions::default())?;
+        out.set_started(started);
+        let mut writer = RowWriter::default();
+        let mut report = Report {
+            output: opts.output.clone(),
+            chrome_lines: chrome.len(),
+            ..Report::default()
+        };
+        for row in state.read_rows()? {
+            let mut row = row?;
+            report.tried += 1;
+            report.bytes += row.wire_bytes;
+            let status = row
+                .status
+                .map_or_else(|| "none".to_string(), |s| s.to_string());
+            *report.by_status.entry(status).or_default() += 1;
+            match &row.reject {
+                Some(reason) => {
+                    report.rejected += 1;
+                    *report.by_reason.entry(reason.clone()).or_default() += 1;
+                }
+                None => report.documents += 1,
+            }
+            chrome.strip(&mut row);
+            writer.push(&mut out, row)?;
+        }
+        writer.finish(&mut out)?;
+        out.set_summary("chrome_lines_removed", serde_json::json!(chrome.len()));
+        out.set_summary("bytes_received", serde_json::json!(report.bytes));
+        out.set_summary("by_status", serde_json::json!(report.by_status));
+        out.commit()?;
+        Ok(report)
+    }
+}
+
+fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+fn base_row(item: &Item) -> Row {
+    Row {
+        url: item.url.clone(),
+        parent_url: item.parent.clone(),
+        depth: item.depth,
+        fetched_at_us: now_us(),
+        ..Row::default()
+    }
+}
+
+async fn fetch_robots(fetcher: &Fetcher, host: &str, _user_agent: &str) -> Robots {
+    let Ok(url) = Url::parse(&format!("{host}/robots.txt")) else {
+        return Robots::allow_all();
+    };
+    match fetcher.fetch_text(&url, 512 * 1024).await {
+        Ok(Some(text)) => Robots::parse(&text, _user_agent),
+        Ok(None) => Robots::allow_all(),
+        // RFC 9309: an unreachable robots.txt (5xx) means "disallow all";
+        // a network failure will fail the pages themselves, with a reason.
+        Err(f) if f.status.is_some_and(|s| s >= 500) => Robots::disallow_all(),
+        Err(_) => Robots::allow_all(),
+    }
+}
+
+/// Fetches, decodes and extracts one page.
+async fn fetch_page(
+    fetcher: &Fetcher,
+    item: Item,
+    url: Url,
+    max_links: usize,
+) -> (Row, Vec<Url>, Option<Duration>) {
+    let base = base_row(&item);
+    let page = match fetcher.fetch(&url).await {
+        Ok(page) => page,
+        Err(f) => {
+            let row = Row {
+                final_url: f.final_url.map(String::from),
+                status: f.status,
+                content_type: f.content_type,
+                wire_bytes: f.wire_bytes,
+                reject: Some(f.reason),
+                detail: f.detail,
+                fetched_at_us: now_us(),
+                ..base
+            };
+            return (row, Vec::new(), None);
+        }
+    };
+    let mut row = Row {
+        final_url: Some(page.final_url.to_string()),
+        status: Some(page.status),
+        content_type: page.content_type.clone(),
+        wire_bytes: page.wire_bytes,
+        fetched_at_us: now_us(),
+        ..base
+    };
+    let head = &page.body[..page.body.len().min(1024)];
+    let looks_html = String::from_utf8_lossy(head)
+        .to_ascii_lowercase()
+        .contains('<');
+    if page
+        .content_type
+        .as_deref()
+        .is_none_or(|ct| ct.trim().is_empty())
+        && !looks_html
+    {
+        row.reject = Some("not_html".into());
+        row.detail = Some("no Content-Type and no markup".into());
+        return (row, Vec::new(), None);
+    }
+    debug_assert!(page.content_type.as_deref().is_none_or(is_html));
+    let decoded = charset::decode(&page.body, page.content_type.as_deref());
+    let extracted = extract::extract(&decoded.text, &page.final_url, max_links);
+    row.html_sha256 = Some(hex::encode(Sha256::digest(&page.body)));
+    row.charset = Some(decoded.charset);
+    row.charset_source = Some(decoded.source.to_string());
+    row.lang = extracted.lang;
+    row.title = extracted.title;
+    row.title_source = extracted.title_source.map(str::to_string);
+    row.text = extracted.text;
+    row.out_links =
+        u32::try_from(extracted.links.len() + extracted.links_dropped).unwrap_or(u32::MAX);
+    (row, extracted.links, None)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The default output of a crawl when no folder is given.
+pub fn default_output(pipeline_output: &Path) -> PathBuf {
+    pipeline_output.to_path_buf()
+}

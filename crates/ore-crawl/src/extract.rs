@@ -1,0 +1,427 @@
+//! Main-text extraction with scraper: the title (with where it came from),
+//! the text with boilerplate removed and paragraphs as lines, `lang`, and
+//! out-links resolved against `<base href>`.
+
+use std::collections::HashMap;
+
+use ego_tree::{NodeId, NodeRef};
+use scraper::node::Node;
+use scraper::{Html, Selector};
+use url::Url;
+
+/// What a page yields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extracted {
+    pub title: Option<String>,
+    /// `title`, `og:title` or `h1`.
+    pub title_source: Option<&'static str>,
+    /// Main text, one paragraph a line.
+    pub text: String,
+    pub lang: Option<String>,
+    /// Absolute http(s) links, in document order, fragments kept.
+    pub links: Vec<Url>,
+    /// Links beyond the per-page cap, not returned.
+    pub links_dropped: usize,
+}
+
+/// Elements whose content is never text.
+const SKIP: &[&str] = &[
+    "script", "style", "noscript", "template", "head", "nav", "header", "footer", "aside", "form",
+    "button", "select", "option", "textarea", "input", "svg", "canvas", "iframe", "object",
+    "embed", "video", "audio", "map", "dialog", "menu",
+];
+
+/// Elements that start a new line.
+const BLOCK: &[&str] = &[
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "thead",
+    "tbody",
+    "tfoot",
+    "caption",
+    "blockquote",
+    "pre",
+    "figure",
+    "figcaption",
+    "address",
+    "hr",
+    "br",
+    "center",
+    "details",
+    "summary",
+    "body",
+    "html",
+];
+
+/// Containers dropped when most of their text is link text.
+const LINK_DENSE_CHECK: &[&str] = &["div", "ul", "ol", "table", "section", "dl", "p", "tr"];
+
+/// Roles and class/id words of site chrome.
+const CHROME_ROLES: &[&str] = &[
+    "navigation",
+    "banner",
+    "contentinfo",
+    "search",
+    "menu",
+    "menubar",
+];
+const CHROME_WORDS: &[&str] = &[
+    "nav",
+    "navbar",
+    "navigation",
+    "menu",
+    "breadcrumb",
+    "breadcrumbs",
+    "footer",
+    "sidebar",
+    "cookie",
+    "cookies",
+    "share",
+    "social",
+    "pagination",
+    "skip",
+    "toolbar",
+    "masthead",
+];
+
+fn selector(s: &str) -> Option<Selector> {
+    Selector::parse(s).ok()
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Extracts from `html`, fetched from `page_url`, taking at most `max_links` links.
+pub fn extract(html: &str, page_url: &Url, max_links: usize) -> Extracted {
+    let doc = Html::parse_document(html);
+    let root = doc.root_element();
+
+    let lang = root
+        .attr("lang")
+        .or_else(|| root.attr("xml:lang"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string);
+
+    let first_text = |sel: &str| -> Option<String> {
+        let sel = selector(sel)?;
+        doc.select(&sel)
+            .map(|e| collapse(&e.text().collect::<String>()))
+            .find(|t| !t.is_empty())
+    };
+    let og = selector("meta[property=\"og:title\"], meta[name=\"og:title\"]").and_then(|s| {
+        doc.select(&s)
+            .filter_map(|e| e.attr("content"))
+            .map(collapse)
+            .find(|t| !t.is_empty())
+    });
+    let (title, title_source) = if let Some(t) = first_text("head > title, title") {
+        (Some(t), Some("title"))
+    } else if let Some(t) = og {
+        (Some(t), Some("og:title"))
+    } else if let Some(t) = first_text("h1") {
+        (Some(t), Some("h1"))
+    } else {
+        (None, None)
+    };
+
+    let base = selector("base[href]")
+        .and_then(|s| doc.select(&s).next())
+        .and_then(|e| e.attr("href"))
+        .and_then(|h| page_url.join(h.trim()).ok())
+        .unwrap_or_else(|| page_url.clone());
+    let mut links = Vec::new();
+    let mut links_dropped = 0;
+    let mut push = |href: &str| {
+        let href = href.trim();
+        if href.is_empty() || href.starts_with('#') {
+            return;
+        }
+        if let Ok(u) = base.join(href)
+            && matches!(u.scheme(), "http" | "https")
+        {
+            if links.len() < max_links {
+                links.push(u);
+            } else {
+                links_dropped += 1;
+            }
+        }
+    };
+    if let Some(s) = selector("a[href], area[href]") {
+        for e in doc.select(&s) {
+            if let Some(h) = e.attr("href") {
+                push(h);
+            }
+        }
+    }
+    if let Some(s) = selector("meta[http-equiv]") {
+        for e in doc.select(&s) {
+            let refresh = e
+                .attr("http-equiv")
+                .is_some_and(|v| v.eq_ignore_ascii_case("refresh"));
+            if let (true, Some(content)) = (refresh, e.attr("content")) {
+                let lower = content.to_ascii_lowercase();
+                if let Some(at) = lower.find("url=") {
+                    push(content[at + 4..].trim_matches(['\'', '"', ' ']));
+                }
+            }
+        }
+    }
+
+    let body = selector("body")
+        .and_then(|s| doc.select(&s).next())
+        .unwrap_or(root);
+    let mut stats = HashMap::new();
+    measure(*body, false, &mut stats);
+    let mut out = TextBuilder::default();
+    walk(*body, &stats, &mut out, false);
+    out.flush();
+
+    Extracted {
+        title,
+        title_source,
+        text: out.lines.join("\n"),
+        lang,
+        links,
+        links_dropped,
+    }
+}
+
+fn is_chrome(el: &scraper::node::Element) -> bool {
+    if el.attr("hidden").is_some()
+        || el
+            .attr("aria-hidden")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return true;
+    }
+    if el
+        .attr("role")
+        .is_some_and(|r| CHROME_ROLES.contains(&r.to_ascii_lowercase().as_str()))
+    {
+        return true;
+    }
+    let words = el
+        .attr("class")
+        .into_iter()
+        .chain(el.attr("id"))
+        .flat_map(|v| v.split(|c: char| c.is_whitespace() || c == '-' || c == '_'))
+        .map(str::to_ascii_lowercase);
+    for w in words {
+        if CHROME_WORDS.contains(&w.as_str()) {
+            return true;
+        }
+    }
+    false
+}
+
+fn skipped(node: NodeRef<'_, Node>) -> bool {
+    match node.value() {
+        Node::Element(el) => SKIP.contains(&el.name()) || is_chrome(el),
+        Node::Comment(_) | Node::ProcessingInstruction(_) | Node::Doctype(_) => true,
+        _ => false,
+    }
+}
+
+/// (text chars, link text chars, links) of every element, bottom-up.
+fn measure(
+    node: NodeRef<'_, Node>,
+    in_link: bool,
+    stats: &mut HashMap<NodeId, (usize, usize, usize)>,
+) -> (usize, usize, usize) {
+    if skipped(node) {
+        return (0, 0, 0);
+    }
+    match node.value() {
+        Node::Text(t) => {
+            let n = t.chars().filter(|c| !c.is_whitespace()).count();
+            (n, if in_link { n } else { 0 }, 0)
+        }
+        Node::Element(el) => {
+            let is_link = el.name() == "a" && el.attr("href").is_some();
+            let mut total = (0, 0, usize::from(is_link));
+            for child in node.children() {
+                let (a, b, c) = measure(child, in_link || is_link, stats);
+                total = (total.0 + a, total.1 + b, total.2 + c);
+            }
+            stats.insert(node.id(), total);
+            total
+        }
+        _ => (0, 0, 0),
+    }
+}
+
+#[derive(Default)]
+struct TextBuilder {
+    lines: Vec<String>,
+    line: String,
+}
+
+impl TextBuilder {
+    fn push_text(&mut self, text: &str, pre: bool) {
+        if pre {
+            for (i, part) in text.split('\n').enumerate() {
+                if i > 0 {
+                    self.flush();
+                }
+                self.line.push_str(part.trim_end());
+            }
+            return;
+        }
+        let starts_ws = text.starts_with(char::is_whitespace);
+        let ends_ws = text.ends_with(char::is_whitespace);
+        let words = collapse(text);
+        if words.is_empty() {
+            if starts_ws && !self.line.is_empty() && !self.line.ends_with(' ') {
+                self.line.push(' ');
+            }
+            return;
+        }
+        if starts_ws && !self.line.is_empty() && !self.line.ends_with(' ') {
+            self.line.push(' ');
+        }
+        self.line.push_str(&words);
+        if ends_ws {
+            self.line.push(' ');
+        }
+    }
+
+    fn flush(&mut self) {
+        let line = self.line.trim();
+        if !line.is_empty() {
+            self.lines.push(line.to_string());
+        }
+        self.line.clear();
+    }
+}
+
+fn walk(
+    node: NodeRef<'_, Node>,
+    stats: &HashMap<NodeId, (usize, usize, usize)>,
+    out: &mut TextBuilder,
+    pre: bool,
+) {
+    if skipped(node) {
+        return;
+    }
+    match node.value() {
+        Node::Text(t) => out.push_text(t, pre),
+        Node::Element(el) => {
+            let name = el.name();
+            if LINK_DENSE_CHECK.contains(&name)
+                && let Some(&(chars, link_chars, links)) = stats.get(&node.id())
+                && links >= 3
+                && link_chars * 10 > chars * 7
+            {
+                return;
+            }
+            let block = BLOCK.contains(&name);
+            if block {
+                out.flush();
+            }
+            let pre = pre || name == "pre";
+            for child in node.children() {
+                walk(child, stats, out, pre);
+            }
+            if block {
+                out.flush();
+            }
+        }
+        _ => {
+            for child in node.children() {
+                walk(child, stats, out, pre);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(html: &str) -> Extracted {
+        extract(
+            html,
+            &Url::parse("http://example.com/dir/page.html").unwrap(),
+            100,
+        )
+    }
+
+    #[test]
+    fn main_text_without_chrome() {
+        let e = page(
+            r#"<html lang="zh-CN"><head><title> 插入 表格 </title><style>p{}</style></head><body>
+            <header><a href="/">首页</a></header>
+            <nav><a href="a.html">甲</a><a href="b.html">乙</a></nav>
+            <div class="menu">菜单</div>
+            <h1>插入表格</h1>
+            <p>选择<b>插入</b> - 表格。<br>然后按确定。</p>
+            <ul class="links"><li><a href="1">一</a></li><li><a href="2">二</a></li><li><a href="3">三</a></li></ul>
+            <script>var x = 1;</script>
+            <footer>版权所有</footer></body></html>"#,
+        );
+        assert_eq!(e.title.as_deref(), Some("插入 表格"));
+        assert_eq!(e.title_source, Some("title"));
+        assert_eq!(e.lang.as_deref(), Some("zh-CN"));
+        assert_eq!(e.text, "插入表格\n选择插入 - 表格。\n然后按确定。");
+        let links: Vec<&str> = e.links.iter().map(Url::as_str).collect();
+        assert_eq!(links[0], "http://example.com/");
+        assert!(links.contains(&"http://example.com/dir/a.html"));
+    }
+
+    #[test]
+    fn title_falls_back_to_og_then_h1_and_base_is_used() {
+        let e = page(
+            r#"<head><meta property="og:title" content="OG"><base href="/root/"></head><h1>H</h1><a href="x.html">x</a>"#,
+        );
+        assert_eq!(
+            (e.title.as_deref(), e.title_source),
+            (Some("OG"), Some("og:title"))
+        );
+        assert_eq!(e.links[0].as_str(), "http://example.com/root/x.html");
+        let e = page("<h1>Only <i>heading</i></h1><p>t</p>");
+        assert_eq!(
+            (e.title.as_deref(), e.title_source),
+            (Some("Only heading"), Some("h1"))
+        );
+    }
+
+    #[test]
+    fn malformed_html_still_gives_text() {
+        let e = page("<html><body><p>未闭合的段落<div>嵌套<table><tr><td>单元格</p></b></i>尾巴");
+        assert!(e.text.contains("未闭合的段落"), "{}", e.text);
+        assert!(e.text.contains("单元格"), "{}", e.text);
+        assert!(e.text.contains("尾巴"), "{}", e.text);
+    }
+
+    #[test]
+    fn link_cap_and_schemes() {
+        let html: String = (0..10)
+            .map(|i| format!("<a href=\"/p{i}\">p</a>"))
+            .collect::<String>()
+            + "<a href=\"mailto:x@y\">m</a><a href=\"javascript:void(0)\">j</a>";
+        let e = extract(&html, &Url::parse("http://example.com/").unwrap(), 4);
+        assert_eq!(e.links.len(), 4);
+        assert_eq!(e.links_dropped, 6);
+    }
+}

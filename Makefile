@@ -22,7 +22,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help build demo test lint bench purge datasets venv check-tools tokenize crawl
+.PHONY: help build demo test lint bench purge datasets venv check-tools tokenize crawl clean
 
 help: ## List the targets
 	@echo "ore — make targets (PIPELINE=$(PIPELINE))"
@@ -55,6 +55,9 @@ demo: build datasets ## Run the main job on the embedded default pipeline (pipel
 
 crawl: build datasets ## Stage crawl of PIPELINE (demo: the LibreOffice zh-CN help, served on 127.0.0.1:8765) (OUT= overrides)
 	bash scripts/crawl.sh $(PIPELINE_FILE) $(OUT)
+
+clean: build ## Stage clean of PIPELINE: normalise, filter, deduplicate (IN=/OUT= override; INDEX=DIR keeps a dedup index)
+	$(ORE) clean --config $(PIPELINE_FILE) $(STAGE_IO) $(if $(INDEX),--index $(INDEX))
 
 tokenize: build ## Stage tokenize of PIPELINE: jieba + Unicode words, POS, entities, _vocab (IN=/OUT= override)
 	$(ORE) tokenize --config $(PIPELINE_FILE) $(STAGE_IO)

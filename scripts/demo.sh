@@ -17,9 +17,12 @@ step "crawl: $pipeline_file -> $out/crawl"
 bash scripts/crawl.sh "$pipeline_file"
 "$ore" inspect "$out/crawl" --head 2 --stats
 
-# The clean stage is not built yet: tokenize reads the crawl's documents.
-step "tokenize: $out/crawl -> $out/tokenize"
-"$ore" tokenize --config "$pipeline_file" --input "$out/crawl" --output "$out/tokenize"
+step "clean: $out/crawl -> $out/clean"
+"$ore" clean --config "$pipeline_file"
+"$ore" inspect "$out/clean" --head 1
+
+step "tokenize: $out/clean -> $out/tokenize"
+"$ore" tokenize --config "$pipeline_file"
 "$ore" inspect "$out/tokenize" --head 2
 "$ore" inspect "$out/tokenize/_vocab" --head 10
 

@@ -15,6 +15,7 @@ free port). It stops on SIGINT/SIGTERM.
 """
 
 import argparse
+import fcntl
 import functools
 import http.server
 import os
@@ -36,7 +37,18 @@ def build_site(site: Path) -> Path:
     missing = [p for p in PACKAGES if not (SOURCES / p / "usr/share/libreoffice/help").is_dir()]
     if missing:
         sys.exit(f"error: {SOURCES / missing[0]} is missing: run `make datasets`")
-    tmp = site.with_name(site.name + ".tmp")
+    # Several servers may start at once (parallel tests): one builds, the
+    # others wait for it and then serve the finished tree.
+    site.parent.mkdir(parents=True, exist_ok=True)
+    with open(site.with_name(site.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            _build(site)
+    return site
+
+
+def _build(site: Path) -> None:
+    tmp = site.with_name(f"{site.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     for package in PACKAGES:
         src = SOURCES / package / "usr/share/libreoffice/help"
@@ -51,10 +63,9 @@ def build_site(site: Path) -> Path:
                     os.link(Path(dirpath) / name, target)
                 except OSError:
                     shutil.copy2(Path(dirpath) / name, target)
+    (tmp / ".built").touch()
     shutil.rmtree(site, ignore_errors=True)
     tmp.rename(site)
-    done.touch()
-    return site
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):

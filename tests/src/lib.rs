@@ -155,9 +155,31 @@ pub fn peoples_daily_lines(path: &Path) -> Vec<(String, bool)> {
         .collect()
 }
 
-/// Text segments of LibreOffice help pages: tags stripped, entities decoded,
-/// one segment a line, at least `min_words` words.
-pub fn help_segments(dir: &Path, max_files: usize, min_words: usize) -> Vec<String> {
+/// The text of an HTML page, crudely: tags become line breaks, a few
+/// entities are decoded.
+pub fn html_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push('\n');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// Every `*.html` file below `dir`, sorted.
+pub fn html_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -171,28 +193,16 @@ pub fn help_segments(dir: &Path, max_files: usize, min_words: usize) -> Vec<Stri
         }
     }
     files.sort();
+    files
+}
+
+/// Text segments of LibreOffice help pages: tags stripped, entities decoded,
+/// one segment a line, at least `min_words` words.
+pub fn help_segments(dir: &Path, max_files: usize, min_words: usize) -> Vec<String> {
+    let files = html_files(dir);
     let mut segments = Vec::new();
     for file in files.iter().take(max_files) {
-        let html = std::fs::read_to_string(file).unwrap_or_default();
-        let mut text = String::with_capacity(html.len());
-        let mut in_tag = false;
-        for c in html.chars() {
-            match c {
-                '<' => {
-                    in_tag = true;
-                    text.push('\n');
-                }
-                '>' => in_tag = false,
-                c if !in_tag => text.push(c),
-                _ => {}
-            }
-        }
-        let text = text
-            .replace("&nbsp;", " ")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&amp;", "&");
+        let text = html_text(&std::fs::read_to_string(file).unwrap_or_default());
         for line in text.lines() {
             let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
             if !line.is_empty() && line.split(' ').count() >= min_words && !line.contains("var ") {

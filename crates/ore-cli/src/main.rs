@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod clean;
 mod crawl;
 mod inspect;
 mod metrics;
@@ -44,6 +45,12 @@ enum Command {
     /// line.
     Metrics(metrics::MetricsArgs),
 
+    /// Clean documents: Unicode normalisation, site boilerplate lines,
+    /// language id, quality filters, exact and MinHash near-duplicate
+    /// removal (optionally against a persistent --index). Every dropped row
+    /// goes to `_rejects/` with its reason and signals.
+    Clean(clean::CleanArgs),
+
     /// Tokenize and annotate a text column: jieba for Chinese, Unicode word
     /// segmentation for other text, POS tags, entities, character offsets,
     /// and a `_vocab/` beside the output.
@@ -60,6 +67,7 @@ fn main() -> ExitCode {
         Command::Crawl(args) => crawl::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Metrics(args) => metrics::run(&args),
+        Command::Clean(args) => clean::run(&args),
         Command::Tokenize(args) => tokenize::run(&args),
         Command::Import(args) => tokenize::import(&args),
     };

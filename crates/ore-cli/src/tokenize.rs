@@ -92,7 +92,8 @@ pub(crate) fn import(args: &ImportArgs) -> Result<String> {
     Ok(summary(&manifest, output))
 }
 
-fn summary(manifest: &Manifest, output: &std::path::Path) -> String {
+/// One line: rows in, out, rejected by reason, summary figures, time.
+pub(crate) fn summary(manifest: &Manifest, output: &std::path::Path) -> String {
     let rows = &manifest.rows;
     let mut out = format!(
         "{}: {} rows in, {} written to {}, {} rejected",

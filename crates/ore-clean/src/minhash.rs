@@ -1,0 +1,206 @@
+//! MinHash signatures over shingles (character n-grams for CJK text, word
+//! n-grams otherwise) and the LSH banding that finds candidate pairs.
+
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+
+use crate::quality::is_cjk;
+
+/// Computes signatures with `num_perm` hash functions derived from a seed.
+#[derive(Debug, Clone)]
+pub struct MinHasher {
+    a: Vec<u64>,
+    b: Vec<u64>,
+    char_shingle: usize,
+    word_shingle: usize,
+}
+
+impl MinHasher {
+    pub fn new(num_perm: usize, seed: u64, char_shingle: usize, word_shingle: usize) -> Self {
+        // Each permutation is h ↦ (a·h + b) >> 32 over 64-bit shingle hashes,
+        // with odd multipliers: multiply-shift hashing.
+        let a = (0..num_perm as u64)
+            .map(|i| xxh3_64_with_seed(&i.to_le_bytes(), seed) | 1)
+            .collect();
+        let b = (0..num_perm as u64)
+            .map(|i| xxh3_64_with_seed(&i.to_le_bytes(), seed ^ 0x9E37_79B9_7F4A_7C15))
+            .collect();
+        Self {
+            a,
+            b,
+            char_shingle: char_shingle.max(1),
+            word_shingle: word_shingle.max(1),
+        }
+    }
+
+    /// Distinct shingle hashes of a text: character n-grams (whitespace
+    /// dropped) when `cjk`, else lowercase word n-grams.
+    pub fn shingles(&self, text: &str, cjk: bool) -> Vec<u64> {
+        let mut hashes: Vec<u64> = if cjk {
+            let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+            grams(&chars, self.char_shingle, |g| {
+                let s: String = g.iter().collect();
+                xxh3_64(s.as_bytes())
+            })
+        } else {
+            let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+            grams(&words, self.word_shingle, |g| {
+                xxh3_64(g.join(" ").as_bytes())
+            })
+        };
+        hashes.sort_unstable();
+        hashes.dedup();
+        hashes
+    }
+
+    /// The signature of a set of shingle hashes (all `u32::MAX` when empty).
+    pub fn signature(&self, shingles: &[u64]) -> Vec<u32> {
+        let mut sig = vec![u32::MAX; self.a.len()];
+        for &h in shingles {
+            for ((s, a), b) in sig.iter_mut().zip(&self.a).zip(&self.b) {
+                let v = (a.wrapping_mul(h).wrapping_add(*b) >> 32) as u32;
+                if v < *s {
+                    *s = v;
+                }
+            }
+        }
+        sig
+    }
+}
+
+fn grams<T>(units: &[T], n: usize, hash: impl Fn(&[T]) -> u64) -> Vec<u64> {
+    if units.is_empty() {
+        return Vec::new();
+    }
+    if units.len() < n {
+        return vec![hash(units)];
+    }
+    units.windows(n).map(hash).collect()
+}
+
+/// Whether a text is shingled by characters.
+pub fn use_char_shingles(text: &str) -> bool {
+    let (mut cjk, mut letters) = (0usize, 0usize);
+    for c in text.chars() {
+        if is_cjk(c) {
+            cjk += 1;
+            letters += 1;
+        } else if c.is_alphabetic() {
+            letters += 1;
+        }
+    }
+    letters > 0 && cjk * 10 >= letters * 3
+}
+
+/// The fraction of positions where two signatures agree: the estimate of
+/// the Jaccard similarity of the shingle sets.
+pub fn estimate(a: &[u32], b: &[u32]) -> f64 {
+    if a.is_empty() {
+        return 0.0;
+    }
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64
+}
+
+/// Exact Jaccard similarity of two sorted, deduplicated shingle sets.
+pub fn exact_jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
+    if union == 0 {
+        0.0
+    } else {
+        common as f64 / union as f64
+    }
+}
+
+/// Bands and rows per band for a Jaccard threshold, minimising the area of
+/// false positives below it plus false negatives above it (equal weights),
+/// as datasketch's `MinHashLSH` chooses them.
+pub fn lsh_params(threshold: f64, num_perm: usize) -> (usize, usize) {
+    let mut best = (f64::INFINITY, (1, num_perm.max(1)));
+    for b in 1..=num_perm {
+        for r in 1..=num_perm / b {
+            let p = |s: f64| 1.0 - (1.0 - s.powi(r as i32)).powi(b as i32);
+            let fp = integrate(&p, 0.0, threshold);
+            let fn_ = integrate(&|s| 1.0 - p(s), threshold, 1.0);
+            let error = 0.5 * fp + 0.5 * fn_;
+            if error < best.0 {
+                best = (error, (b, r));
+            }
+        }
+    }
+    best.1
+}
+
+/// Composite Simpson's rule.
+fn integrate(f: &impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
+    let n = 256;
+    let h = (b - a) / n as f64;
+    let mut sum = f(a) + f(b);
+    for i in 1..n {
+        let x = a + i as f64 * h;
+        sum += f(x) * if i % 2 == 1 { 4.0 } else { 2.0 };
+    }
+    sum * h / 3.0
+}
+
+/// The bucket key of each band of a signature.
+pub fn band_keys(sig: &[u32], bands: usize, rows: usize) -> impl Iterator<Item = u64> + '_ {
+    (0..bands).map(move |j| {
+        let band = &sig[j * rows..(j + 1) * rows];
+        let mut bytes = Vec::with_capacity(rows * 4 + 8);
+        bytes.extend_from_slice(&(j as u64).to_le_bytes());
+        for v in band {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        xxh3_64(&bytes)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+        let sa: std::collections::HashSet<_> = a.iter().collect();
+        let sb: std::collections::HashSet<_> = b.iter().collect();
+        sa.intersection(&sb).count() as f64 / sa.union(&sb).count() as f64
+    }
+
+    #[test]
+    fn signature_estimates_jaccard() {
+        let m = MinHasher::new(256, 7, 5, 3);
+        let a = "在数据库中，查询可以从一个或多个表中检索记录，并按照指定的条件排序和筛选结果。"
+            .repeat(3);
+        let b = a.replace("排序", "分组");
+        let (sa, sb) = (m.shingles(&a, true), m.shingles(&b, true));
+        let exact = jaccard(&sa, &sb);
+        let est = estimate(&m.signature(&sa), &m.signature(&sb));
+        assert!((exact - est).abs() < 0.1, "exact {exact} estimate {est}");
+    }
+
+    #[test]
+    fn lsh_params_match_datasketch() {
+        // datasketch 2.0's _optimal_param(t, 128, 0.5, 0.5).
+        assert_eq!(lsh_params(0.8, 128), (9, 13));
+        assert_eq!(lsh_params(0.7, 128), (14, 9));
+        assert_eq!(lsh_params(0.5, 128), (25, 5));
+    }
+
+    #[test]
+    fn cjk_detection_for_shingling() {
+        assert!(use_char_shingles("我们 use LibreOffice 来写文档"));
+        assert!(!use_char_shingles(
+            "LibreOffice Writer is a word processor 的"
+        ));
+    }
+}

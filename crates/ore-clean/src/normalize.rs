@@ -1,0 +1,226 @@
+//! Text normalisation: Unicode form, full-width ASCII, control and
+//! zero-width characters, leftover HTML, whitespace.
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config::{NormalizeConfig, UnicodeForm};
+
+/// Applies every enabled step, in a fixed order.
+pub fn normalize(text: &str, config: &NormalizeConfig) -> String {
+    let mut s: String = match config.unicode {
+        UnicodeForm::Nfkc => text.nfkc().collect(),
+        UnicodeForm::Nfc => text.nfc().collect(),
+        UnicodeForm::None => text.to_string(),
+    };
+    if config.full_width_ascii {
+        s = s.chars().map(half_width).collect();
+    }
+    if config.strip_html {
+        s = strip_html(&s);
+    }
+    if config.remove_control {
+        s.retain(|c| !is_removable(c));
+    }
+    if config.collapse_whitespace {
+        s = collapse_whitespace(&s);
+    }
+    s
+}
+
+fn half_width(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        c => c,
+    }
+}
+
+/// Control characters other than line breaks and tabs, and zero-width
+/// characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen).
+fn is_removable(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\t'))
+        || matches!(
+            c,
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+        )
+}
+
+/// Decodes entities (`&amp;`, `&#39;`, `&#x4E2D;`, common named ones) and
+/// drops tags (`<b>`, `</p>`, `<br/>`, comments).
+pub fn strip_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(['<', '&']) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with('<') {
+            match tag_len(rest) {
+                Some(n) => {
+                    rest = &rest[n..];
+                    continue;
+                }
+                None => {
+                    out.push('<');
+                    rest = &rest[1..];
+                }
+            }
+        } else {
+            match entity(rest) {
+                Some((c, n)) => {
+                    out.push(c);
+                    rest = &rest[n..];
+                }
+                None => {
+                    out.push('&');
+                    rest = &rest[1..];
+                }
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Length of a tag at the start of `s`: `<` then a letter (or `/` or `!`
+/// and a letter), up to the next `>` on the same line; comments whole.
+fn tag_len(s: &str) -> Option<usize> {
+    if let Some(body) = s.strip_prefix("<!--") {
+        return body.find("-->").map(|i| 4 + i + 3);
+    }
+    let mut chars = s[1..].chars();
+    let first = chars.next()?;
+    let opens = first.is_ascii_alphabetic()
+        || (matches!(first, '/' | '!') && chars.next().is_some_and(|c| c.is_ascii_alphabetic()));
+    if !opens {
+        return None;
+    }
+    let end = s.find('>')?;
+    if s[1..end].contains(['<', '\n']) {
+        return None;
+    }
+    Some(end + 1)
+}
+
+fn entity(s: &str) -> Option<(char, usize)> {
+    let end = s.bytes().take(12).position(|b| b == b';')?;
+    let name = s.get(1..end)?;
+    let c = if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        char::from_u32(code)?
+    } else {
+        match name {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            "nbsp" => ' ',
+            "mdash" => '—',
+            "ndash" => '–',
+            "hellip" => '…',
+            "copy" => '©',
+            "reg" => '®',
+            "middot" => '·',
+            "ldquo" => '“',
+            "rdquo" => '”',
+            "lsquo" => '‘',
+            "rsquo" => '’',
+            _ => return None,
+        }
+    };
+    Some((c, end + 1))
+}
+
+/// Spaces and tabs collapse to one space, lines are trimmed, runs of empty
+/// lines become one (a paragraph break), and the text is trimmed.
+pub fn collapse_whitespace(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank_run = 0;
+    for line in s.lines() {
+        let mut collapsed = String::with_capacity(line.len());
+        for word in line
+            .split(|c: char| c.is_whitespace())
+            .filter(|w| !w.is_empty())
+        {
+            if !collapsed.is_empty() {
+                collapsed.push(' ');
+            }
+            collapsed.push_str(word);
+        }
+        if collapsed.is_empty() {
+            blank_run += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+            if blank_run > 0 {
+                out.push('\n');
+            }
+        }
+        blank_run = 0;
+        out.push_str(&collapsed);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> NormalizeConfig {
+        NormalizeConfig::default()
+    }
+
+    #[test]
+    fn full_width_and_nfkc() {
+        assert_eq!(normalize("ＧＤＰ增长７．８％", &all()), "GDP增长7.8%");
+        let nfc_only = NormalizeConfig {
+            unicode: UnicodeForm::Nfc,
+            ..all()
+        };
+        assert_eq!(normalize("ＡＢＣ１２３", &nfc_only), "ABC123");
+        let none = NormalizeConfig {
+            full_width_ascii: false,
+            unicode: UnicodeForm::None,
+            ..all()
+        };
+        assert_eq!(normalize("ＡＢＣ", &none), "ＡＢＣ");
+    }
+
+    #[test]
+    fn control_and_zero_width() {
+        assert_eq!(
+            normalize("中\u{200B}文\u{0007}字\u{FEFF}", &all()),
+            "中文字"
+        );
+    }
+
+    #[test]
+    fn ampersand_before_multibyte_text_is_kept() {
+        assert_eq!(strip_html("&CURRENT()」返回"), "&CURRENT()」返回");
+    }
+
+    #[test]
+    fn html_leftovers() {
+        assert_eq!(
+            strip_html("a &amp; b &lt;tag&gt; &#x4E2D;&#25991; <b>bold</b><!-- c -->!"),
+            "a & b <tag> 中文 bold!"
+        );
+        assert_eq!(strip_html("1 < 2 & 3 > 2"), "1 < 2 & 3 > 2");
+    }
+
+    #[test]
+    fn whitespace_keeps_paragraphs() {
+        assert_eq!(
+            collapse_whitespace("  a   b \n\n\n  c\td \n e"),
+            "a b\n\nc d\ne"
+        );
+        assert_eq!(
+            normalize("第一段。\n\n\n第二段　。", &all()),
+            "第一段。\n\n第二段 。"
+        );
+    }
+}

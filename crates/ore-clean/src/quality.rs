@@ -1,0 +1,353 @@
+//! Quality signals of a document and the rules that reject it, in the
+//! spirit of the Gopher and C4 filters. Each rule has its own reason code.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::config::QualityConfig;
+use crate::error::{CleanError, Result};
+
+/// The signals written as columns so thresholds can be tuned afterwards.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Signals {
+    pub n_chars: u64,
+    pub n_words: u64,
+    pub n_lines: u64,
+    /// CJK characters among letters (CJK + other alphabetic).
+    pub cjk_ratio: f64,
+    pub symbol_ratio: f64,
+    pub digit_ratio: f64,
+    /// Non-empty lines ending in punctuation.
+    pub punct_end_ratio: f64,
+    /// Characters in lines that occur more than once in the document.
+    pub dup_line_frac: f64,
+    /// Characters covered by n-grams (10 characters for CJK text, 4 words
+    /// otherwise) that occur more than once.
+    pub dup_ngram_frac: f64,
+    pub bad_words: u64,
+}
+
+/// Chinese, Japanese kana and Korean hangul characters.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}'
+        | '\u{3040}'..='\u{30FF}' | '\u{AC00}'..='\u{D7AF}' | '\u{20000}'..='\u{2FA1F}')
+}
+
+/// CJK text is measured in characters and shingled by characters.
+pub fn is_cjk_text(signals: &Signals) -> bool {
+    signals.cjk_ratio >= 0.3
+}
+
+fn is_punct_end(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!'
+            | '?'
+            | '"'
+            | '\''
+            | ')'
+            | ':'
+            | ';'
+            | '。'
+            | '！'
+            | '？'
+            | '”'
+            | '’'
+            | '）'
+            | '」'
+            | '』'
+            | '…'
+            | '：'
+            | '；'
+    )
+}
+
+/// Words for counting: Latin words separated by whitespace, each CJK
+/// character a word.
+fn words(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for chunk in text.split_whitespace() {
+        let mut start = None;
+        for (i, c) in chunk.char_indices() {
+            if is_cjk(c) {
+                if let Some(s) = start.take() {
+                    out.push(&chunk[s..i]);
+                }
+                out.push(&chunk[i..i + c.len_utf8()]);
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        if let Some(s) = start {
+            out.push(&chunk[s..]);
+        }
+    }
+    out
+}
+
+/// Computes every signal of a (normalised) text.
+pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
+    let (mut chars, mut cjk, mut letters, mut digits, mut symbols) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for c in text.chars() {
+        chars += 1;
+        if is_cjk(c) {
+            cjk += 1;
+            letters += 1;
+        } else if c.is_alphabetic() {
+            letters += 1;
+        } else if c.is_numeric() {
+            digits += 1;
+        } else if !c.is_whitespace() && !is_punctuation(c) {
+            symbols += 1;
+        }
+    }
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let punct_end = lines
+        .iter()
+        .filter(|l| l.chars().last().is_some_and(is_punct_end))
+        .count() as u64;
+    let mut line_counts: FxHashMap<&str, u64> = FxHashMap::default();
+    for l in &lines {
+        *line_counts.entry(l).or_default() += 1;
+    }
+    let dup_line_chars: u64 = lines
+        .iter()
+        .filter(|l| line_counts[*l] > 1)
+        .map(|l| l.chars().count() as u64)
+        .sum();
+    let total_line_chars: u64 = lines.iter().map(|l| l.chars().count() as u64).sum();
+    let ws = words(text);
+    let cjk_ratio = ratio(cjk, letters);
+    // A CJK "word" here is one character: compare runs of ten of them, about
+    // as long as four English words.
+    let n = if cjk_ratio >= 0.3 { 10 } else { 4 };
+    let dup_ngram_frac = dup_ngram_fraction(&ws, n);
+    let bad = if bad_words.is_empty() {
+        0
+    } else {
+        ws.iter()
+            .filter(|w| bad_words.contains(&w.to_lowercase()))
+            .count() as u64
+    };
+    Signals {
+        n_chars: chars,
+        n_words: ws.len() as u64,
+        n_lines: lines.len() as u64,
+        cjk_ratio,
+        symbol_ratio: ratio(symbols, chars),
+        digit_ratio: ratio(digits, chars),
+        punct_end_ratio: ratio(punct_end, lines.len() as u64),
+        dup_line_frac: ratio(dup_line_chars, total_line_chars),
+        dup_ngram_frac,
+        bad_words: bad,
+    }
+}
+
+/// Sentence punctuation, which does not count as a symbol (`#`, `$`, `|`,
+/// `*`, arrows and the like do).
+fn is_punctuation(c: char) -> bool {
+    matches!(
+        c,
+        '.' | ','
+            | ';'
+            | ':'
+            | '!'
+            | '?'
+            | '\''
+            | '"'
+            | '('
+            | ')'
+            | '-'
+            | '…'
+            | '—'
+            | '–'
+            | '，'
+            | '。'
+            | '、'
+            | '；'
+            | '：'
+            | '！'
+            | '？'
+            | '“'
+            | '”'
+            | '‘'
+            | '’'
+            | '（'
+            | '）'
+            | '《'
+            | '》'
+            | '【'
+            | '】'
+            | '「'
+            | '」'
+            | '『'
+            | '』'
+            | '·'
+            | '〈'
+            | '〉'
+    )
+}
+
+/// Fraction of word characters inside n-grams that occur more than once.
+fn dup_ngram_fraction(words: &[&str], n: usize) -> f64 {
+    if words.len() < n {
+        return 0.0;
+    }
+    let hashes: Vec<u64> = words
+        .windows(n)
+        .map(|w| xxh3_64(w.join("\u{1}").as_bytes()))
+        .collect();
+    let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
+    for h in &hashes {
+        *counts.entry(*h).or_default() += 1;
+    }
+    let mut covered = vec![false; words.len()];
+    for (i, h) in hashes.iter().enumerate() {
+        if counts[h] > 1 {
+            covered[i..i + n].iter_mut().for_each(|c| *c = true);
+        }
+    }
+    let total: usize = words.iter().map(|w| w.chars().count()).sum();
+    let dup: usize = words
+        .iter()
+        .zip(&covered)
+        .filter(|(_, c)| **c)
+        .map(|(w, _)| w.chars().count())
+        .sum();
+    if total == 0 {
+        0.0
+    } else {
+        dup as f64 / total as f64
+    }
+}
+
+/// The quality rules with their settings.
+#[derive(Debug, Clone)]
+pub struct QualityFilter {
+    config: QualityConfig,
+    bad_words: FxHashSet<String>,
+}
+
+impl QualityFilter {
+    pub fn build(config: &QualityConfig) -> Result<Self> {
+        let mut bad_words: FxHashSet<String> =
+            config.bad_words.iter().map(|w| w.to_lowercase()).collect();
+        for path in &config.bad_word_files {
+            let text = std::fs::read_to_string(path).map_err(|e| CleanError::io(path, e))?;
+            bad_words.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase),
+            );
+        }
+        Ok(Self {
+            config: config.clone(),
+            bad_words,
+        })
+    }
+
+    pub fn signals(&self, text: &str) -> Signals {
+        signals(text, &self.bad_words)
+    }
+
+    /// The first rule the document fails, as a reason code.
+    pub fn check(&self, s: &Signals) -> Option<&'static str> {
+        let c = &self.config;
+        if is_cjk_text(s) {
+            if s.n_chars < c.min_cjk_chars {
+                return Some("too_short");
+            }
+        } else if s.n_words < c.min_words {
+            return Some("too_short");
+        }
+        if s.n_chars > c.max_chars {
+            return Some("too_long");
+        }
+        if c.min_cjk_ratio > 0.0 && s.cjk_ratio < c.min_cjk_ratio {
+            return Some("low_cjk_ratio");
+        }
+        if s.symbol_ratio > c.max_symbol_ratio {
+            return Some("symbol_ratio");
+        }
+        if s.digit_ratio > c.max_digit_ratio {
+            return Some("digit_ratio");
+        }
+        if c.min_punct_end_ratio > 0.0 && s.punct_end_ratio < c.min_punct_end_ratio {
+            return Some("few_punct_end_lines");
+        }
+        if s.dup_line_frac > c.max_dup_line_frac {
+            return Some("duplicate_lines");
+        }
+        if s.dup_ngram_frac > c.max_dup_ngram_frac {
+            return Some("duplicate_ngrams");
+        }
+        if !self.bad_words.is_empty() && s.bad_words > c.max_bad_words {
+            return Some("bad_words");
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter() -> QualityFilter {
+        QualityFilter::build(&QualityConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn chinese_signals() {
+        let s = filter().signals("今天天气很好，我们去公园散步。\n明天也许会下雨。");
+        assert!(s.cjk_ratio > 0.99);
+        assert_eq!(s.n_lines, 2);
+        assert_eq!(s.punct_end_ratio, 1.0);
+        assert_eq!(filter().check(&s), None);
+        assert_eq!(
+            filter().check(&filter().signals("上一页")),
+            Some("too_short")
+        );
+    }
+
+    #[test]
+    fn english_rules() {
+        let f = filter();
+        assert_eq!(
+            f.check(&f.signals("The quick brown fox jumps over the lazy dog.")),
+            None
+        );
+        assert_eq!(f.check(&f.signals("Next page")), Some("too_short"));
+        assert_eq!(
+            f.check(&f.signals("#### $$$$ @@@@ ^^^^ ~~~~ a b c d e")),
+            Some("symbol_ratio")
+        );
+        assert_eq!(
+            f.check(&f.signals("1234 5678 9012 3456 7890 12 34")),
+            Some("digit_ratio")
+        );
+        let repeated = "Home about contact us\nHome about contact us\nHome about contact us\nreal line of text";
+        assert_eq!(f.check(&f.signals(repeated)), Some("duplicate_lines"));
+    }
+
+    #[test]
+    fn repeated_ngrams_and_bad_words() {
+        let f = QualityFilter::build(&QualityConfig {
+            bad_words: vec!["spam".into()],
+            ..QualityConfig::default()
+        })
+        .unwrap();
+        let looped = "buy now buy now buy now buy now buy now buy now";
+        assert!(f.signals(looped).dup_ngram_frac > 0.9);
+        assert_eq!(
+            f.check(&f.signals("this is a spam message for you")),
+            Some("bad_words")
+        );
+    }
+}

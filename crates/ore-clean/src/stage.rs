@@ -1,0 +1,520 @@
+//! The clean stage in three streaming passes over the input:
+//! 1. count short lines per host (boilerplate);
+//! 2. normalise, filter, and compute MinHash signatures of the survivors
+//!    (memory holds signatures, not texts); LSH gives candidate pairs, whose
+//!    exact Jaccard similarity is checked on shingles recomputed for those
+//!    rows alone; clusters are the connected components;
+//! 3. normalise again and write every row, kept or rejected with its reason,
+//!    with its quality signals and `dup_cluster`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use ore_core::{Dataset, Manifest, Progress, StageInfo, StageOutput, StrColumn, WriteOptions};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+use xxhash_rust::xxh3::xxh3_128;
+
+use crate::boilerplate::{Boilerplate, LineCounts, host_of};
+use crate::config::CleanConfig;
+use crate::dedup::{
+    Entry, IndexMeta, Verdict, candidate_pairs, cluster, exact_duplicates, load_index, save_index,
+};
+use crate::error::{CleanError, Result};
+use crate::minhash::{MinHasher, estimate, exact_jaccard, use_char_shingles};
+use crate::normalize::normalize;
+use crate::quality::{QualityFilter, Signals};
+
+/// Columns the stage adds (and replaces when rerun on its own output).
+pub const SIGNAL_COLUMNS: [&str; 15] = [
+    "n_chars",
+    "n_words",
+    "n_lines",
+    "cjk_ratio",
+    "symbol_ratio",
+    "digit_ratio",
+    "punct_end_ratio",
+    "dup_line_frac",
+    "dup_ngram_frac",
+    "bad_words",
+    "boilerplate_lines",
+    "lang_detected",
+    "lang_confidence",
+    "text_hash",
+    "dup_cluster",
+];
+
+/// One row after normalisation and measurement.
+#[derive(Debug, Clone)]
+struct Measured {
+    text: String,
+    signals: Signals,
+    boilerplate_lines: u64,
+    lang: String,
+    lang_confidence: f64,
+    /// The quality or language rule it fails.
+    reject: Option<&'static str>,
+}
+
+/// A configured clean stage.
+#[derive(Debug)]
+pub struct Cleaner {
+    config: CleanConfig,
+    quality: QualityFilter,
+    keep_langs: FxHashSet<String>,
+}
+
+/// Where the stage reads, writes and keeps its index.
+#[derive(Debug, Clone)]
+pub struct RunPaths<'a> {
+    pub input: &'a Path,
+    pub output: &'a Path,
+    pub index: Option<&'a Path>,
+}
+
+impl Cleaner {
+    pub fn build(config: &CleanConfig) -> Result<Self> {
+        let d = &config.dedup;
+        if d.near && (d.num_perm == 0 || !(0.0..=1.0).contains(&d.threshold)) {
+            return Err(CleanError::Config(
+                "dedup needs num_perm ≥ 1 and 0 ≤ threshold ≤ 1".into(),
+            ));
+        }
+        if config.batch_rows == 0 {
+            return Err(CleanError::Config("batch_rows must be at least 1".into()));
+        }
+        Ok(Self {
+            quality: QualityFilter::build(&config.quality)?,
+            keep_langs: config.lang.keep.iter().cloned().collect(),
+            config: config.clone(),
+        })
+    }
+
+    fn measure(&self, raw: &str, host: &str, boilerplate: &Boilerplate) -> Measured {
+        let normalized = normalize(raw, &self.config.normalize);
+        let (text, boilerplate_lines) = boilerplate.strip(host, &normalized);
+        let signals = self.quality.signals(&text);
+        let (mut lang, lang_confidence) = crate::lang::detect(&text);
+        if lang_confidence < self.config.lang.min_confidence {
+            lang = "und".into();
+        }
+        let reject = self.quality.check(&signals).or_else(|| {
+            (!self.keep_langs.is_empty() && !self.keep_langs.contains(&lang)).then_some("language")
+        });
+        Measured {
+            text,
+            signals,
+            boilerplate_lines,
+            lang,
+            lang_confidence,
+            reject,
+        }
+    }
+
+    /// Runs the stage.
+    pub fn run(&self, paths: &RunPaths<'_>, seed: u64, opts: WriteOptions) -> Result<Manifest> {
+        let input = paths.input;
+        let dataset = Dataset::open(input)?;
+        let schema = dataset.schema().clone();
+        let has_ids = schema.field_with_name(&self.config.id_column).is_ok();
+        let has_urls = schema.field_with_name(&self.config.url_column).is_ok();
+        if schema.field_with_name(&self.config.text_column).is_err() {
+            return Err(CleanError::Core(ore_core::Error::Arrow {
+                path: input.to_path_buf(),
+                message: format!(
+                    "no `{}` column to clean; set clean.text_column",
+                    self.config.text_column
+                ),
+            }));
+        }
+        let rows = dataset.num_rows();
+        let batch_rows = self.config.batch_rows;
+
+        // Pass 1: boilerplate lines per host.
+        let boilerplate = if self.config.boilerplate.enabled {
+            let progress = Progress::new(Some(rows), "rows");
+            progress.set_message("clean 1/3 lines");
+            let mut counts = LineCounts::default();
+            for batch in dataset.batches(batch_rows) {
+                let batch = batch?;
+                let (texts, hosts) = self.columns(&batch, input, has_urls)?;
+                let normalized: Vec<Option<String>> = (0..batch.num_rows())
+                    .into_par_iter()
+                    .map(|i| texts.get(i).map(|t| normalize(t, &self.config.normalize)))
+                    .collect();
+                for (i, text) in normalized.iter().enumerate() {
+                    if let Some(text) = text {
+                        counts.add(&hosts[i], text, &self.config.boilerplate);
+                    }
+                }
+                progress.inc(batch.num_rows() as u64);
+            }
+            progress.finish();
+            counts.finish(&self.config.boilerplate)
+        } else {
+            Boilerplate::default()
+        };
+
+        // Pass 2: filters and signatures.
+        let d = &self.config.dedup;
+        let hasher = MinHasher::new(d.num_perm, seed, d.char_shingle, d.word_shingle);
+        let meta = IndexMeta {
+            num_perm: d.num_perm,
+            seed,
+            char_shingle: d.char_shingle,
+            word_shingle: d.word_shingle,
+            threshold: d.threshold,
+        };
+        let mut entries: Vec<Entry> = match paths.index {
+            Some(dir) => load_index(dir, &meta)?,
+            None => Vec::new(),
+        };
+        let indexed = entries.len();
+        // For each input row: its entry number, or None when filtered.
+        let mut entry_of: Vec<Option<usize>> = Vec::with_capacity(rows as usize);
+        let progress = Progress::new(Some(rows), "rows");
+        progress.set_message("clean 2/3 filter + minhash");
+        let mut row = 0u64;
+        for batch in dataset.batches(batch_rows) {
+            let batch = batch?;
+            let (texts, hosts) = self.columns(&batch, input, has_urls)?;
+            let ids = self.ids(&batch, input, has_ids, row)?;
+            let results: Vec<Option<Entry>> = (0..batch.num_rows())
+                .into_par_iter()
+                .map(|i| {
+                    let m = self.measure(texts.get(i)?, &hosts[i], &boilerplate);
+                    if m.reject.is_some() {
+                        return None;
+                    }
+                    let shingles = hasher.shingles(&m.text, use_char_shingles(&m.text));
+                    Some(Entry {
+                        doc_id: ids[i].clone(),
+                        text_hash: xxh3_128(m.text.as_bytes()),
+                        n_chars: m.signals.n_chars,
+                        signature: if d.near {
+                            hasher.signature(&shingles)
+                        } else {
+                            Vec::new()
+                        },
+                        from_index: false,
+                    })
+                })
+                .collect();
+            for r in results {
+                entry_of.push(r.map(|e| {
+                    entries.push(e);
+                    entries.len() - 1
+                }));
+            }
+            row += batch.num_rows() as u64;
+            progress.inc(batch.num_rows() as u64);
+        }
+        progress.finish();
+
+        // Candidate pairs, then an exact check of those between documents of
+        // this run (their shingles are recomputed, for those rows only;
+        // documents from the index are compared by their signatures).
+        let exact_of = if d.exact {
+            exact_duplicates(&entries)
+        } else {
+            vec![None; entries.len()]
+        };
+        let candidates = if d.near {
+            let skip: Vec<bool> = exact_of.iter().map(Option::is_some).collect();
+            let sigs: Vec<&[u32]> = entries.iter().map(|e| e.signature.as_slice()).collect();
+            candidate_pairs(&sigs, &skip, d.threshold, d.num_perm)
+        } else {
+            Vec::new()
+        };
+        let needed: FxHashSet<usize> = candidates
+            .iter()
+            .flat_map(|&(i, j)| [i as usize, j as usize])
+            .filter(|&e| !entries[e].from_index)
+            .collect();
+        let mut shingles: FxHashMap<usize, Vec<u64>> = FxHashMap::default();
+        if !needed.is_empty() {
+            let progress = Progress::new(Some(rows), "rows");
+            progress.set_message("clean 2/3 verify candidates");
+            let mut row = 0usize;
+            for batch in dataset.batches(batch_rows) {
+                let batch = batch?;
+                let n = batch.num_rows();
+                let (texts, hosts) = self.columns(&batch, input, has_urls)?;
+                let wanted: Vec<(usize, usize)> = (0..n)
+                    .filter_map(|i| {
+                        entry_of[row + i]
+                            .filter(|e| needed.contains(e))
+                            .map(|e| (i, e))
+                    })
+                    .collect();
+                let computed: Vec<(usize, Vec<u64>)> = wanted
+                    .par_iter()
+                    .filter_map(|&(i, e)| {
+                        let m = self.measure(texts.get(i)?, &hosts[i], &boilerplate);
+                        Some((e, hasher.shingles(&m.text, use_char_shingles(&m.text))))
+                    })
+                    .collect();
+                shingles.extend(computed);
+                row += n;
+                progress.inc(n as u64);
+            }
+            progress.finish();
+        }
+        let mut verified = 0u64;
+        let (verdicts, clusters) = cluster(&entries, &exact_of, &candidates, d, |i, j| {
+            let same = match (shingles.get(&(i as usize)), shingles.get(&(j as usize))) {
+                (Some(a), Some(b)) => exact_jaccard(a, b) >= d.threshold,
+                _ => {
+                    estimate(
+                        &entries[i as usize].signature,
+                        &entries[j as usize].signature,
+                    ) >= d.threshold
+                }
+            };
+            verified += u64::from(same);
+            same
+        });
+
+        // Pass 3: write.
+        let mut fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .filter(|f| !SIGNAL_COLUMNS.contains(&f.name().as_str()))
+            .map(|f| f.as_ref().clone())
+            .collect();
+        let kept_columns: Vec<usize> = (0..schema.fields().len())
+            .filter(|&i| !SIGNAL_COLUMNS.contains(&schema.field(i).name().as_str()))
+            .collect();
+        let text_index = fields
+            .iter()
+            .position(|f| f.name() == &self.config.text_column)
+            .unwrap_or_default();
+        fields[text_index] = Field::new(&self.config.text_column, DataType::Utf8, true);
+        fields.extend(signal_fields());
+        let out_schema: SchemaRef = Arc::new(Schema::new(fields));
+        let info = StageInfo::new("clean", &self.config, seed);
+        let mut out = StageOutput::create(paths.output, out_schema.clone(), info, opts)?;
+        out.add_input(&dataset)?;
+        let progress = Progress::new(Some(rows), "rows");
+        progress.set_message("clean 3/3 write");
+        let mut row = 0usize;
+        for batch in dataset.batches(batch_rows) {
+            let batch = batch?;
+            let n = batch.num_rows();
+            out.count_input(n as u64);
+            let (texts, hosts) = self.columns(&batch, input, has_urls)?;
+            let ids = self.ids(&batch, input, has_ids, row as u64)?;
+            let measured: Vec<Option<Measured>> = (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    texts
+                        .get(i)
+                        .map(|t| self.measure(t, &hosts[i], &boilerplate))
+                })
+                .collect();
+            let mut decisions: Vec<(Option<&'static str>, Option<String>, Option<String>)> =
+                Vec::with_capacity(n);
+            for (i, m) in measured.iter().enumerate() {
+                let decision = match (m, entry_of[row + i]) {
+                    (None, _) => (Some("null_text"), None, None),
+                    (Some(m), None) => (m.reject, None, None),
+                    (Some(_), Some(e)) => match &verdicts[e] {
+                        Verdict::Kept { cluster } => (None, None, Some(cluster.clone())),
+                        Verdict::ExactDuplicate { of } => {
+                            (Some("exact_duplicate"), Some(of.clone()), Some(of.clone()))
+                        }
+                        Verdict::NearDuplicate { of } => {
+                            (Some("near_duplicate"), Some(of.clone()), Some(of.clone()))
+                        }
+                    },
+                };
+                decisions.push(decision);
+            }
+            let full = self.assemble(
+                &batch,
+                &kept_columns,
+                text_index,
+                &out_schema,
+                &measured,
+                &decisions,
+                &ids,
+            )?;
+            let keep: arrow_array::BooleanArray =
+                decisions.iter().map(|d| Some(d.0.is_none())).collect();
+            let drop: arrow_array::BooleanArray =
+                decisions.iter().map(|d| Some(d.0.is_some())).collect();
+            out.write(&arrow_select::filter::filter_record_batch(&full, &keep)?)?;
+            let rejected = arrow_select::filter::filter_record_batch(&full, &drop)?;
+            if rejected.num_rows() > 0 {
+                let reasons: Vec<&str> = decisions.iter().filter_map(|d| d.0).collect();
+                let details: Vec<Option<String>> = decisions
+                    .iter()
+                    .filter(|d| d.0.is_some())
+                    .map(|d| d.1.as_ref().map(|of| format!("duplicate of {of}")))
+                    .collect();
+                out.reject(&rejected, &reasons, Some(&details))?;
+            }
+            row += n;
+            progress.inc(n as u64);
+        }
+        progress.finish();
+
+        if let Some(dir) = paths.index {
+            let kept: Vec<&Entry> = entries
+                .iter()
+                .zip(&verdicts)
+                .filter(|(e, v)| e.from_index || matches!(v, Verdict::Kept { .. }))
+                .map(|(e, _)| e)
+                .collect();
+            save_index(dir, &meta, &kept)?;
+            out.set_summary("index_entries_before", serde_json::json!(indexed));
+            out.set_summary("index_entries_after", serde_json::json!(kept.len()));
+        }
+        out.set_summary("duplicate_clusters", serde_json::json!(clusters));
+        out.set_summary("candidate_pairs", serde_json::json!(candidates.len()));
+        out.set_summary("verified_pairs", serde_json::json!(verified));
+        out.set_summary("boilerplate_lines", serde_json::json!(boilerplate.len()));
+        Ok(out.commit()?)
+    }
+
+    fn columns<'a>(
+        &self,
+        batch: &'a RecordBatch,
+        input: &Path,
+        has_urls: bool,
+    ) -> Result<(StrColumn<'a>, Vec<String>)> {
+        let texts = StrColumn::of(batch, &self.config.text_column, input)?;
+        let hosts = if has_urls {
+            let urls = StrColumn::of(batch, &self.config.url_column, input)?;
+            (0..batch.num_rows())
+                .map(|i| host_of(urls.get(i)))
+                .collect()
+        } else {
+            vec![String::new(); batch.num_rows()]
+        };
+        Ok((texts, hosts))
+    }
+
+    fn ids(
+        &self,
+        batch: &RecordBatch,
+        input: &Path,
+        has_ids: bool,
+        first_row: u64,
+    ) -> Result<Vec<String>> {
+        if has_ids {
+            let ids = StrColumn::of(batch, &self.config.id_column, input)?;
+            Ok((0..batch.num_rows())
+                .map(|i| {
+                    ids.get(i)
+                        .map_or_else(|| format!("row-{}", first_row + i as u64), str::to_string)
+                })
+                .collect())
+        } else {
+            Ok((0..batch.num_rows())
+                .map(|i| format!("row-{}", first_row + i as u64))
+                .collect())
+        }
+    }
+
+    /// The batch with the cleaned text and the signal columns.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        &self,
+        batch: &RecordBatch,
+        kept_columns: &[usize],
+        text_index: usize,
+        schema: &SchemaRef,
+        measured: &[Option<Measured>],
+        decisions: &[(Option<&'static str>, Option<String>, Option<String>)],
+        ids: &[String],
+    ) -> Result<RecordBatch> {
+        let mut columns: Vec<ArrayRef> = kept_columns
+            .iter()
+            .map(|&i| batch.column(i).clone())
+            .collect();
+        columns[text_index] = Arc::new(StringArray::from(
+            measured
+                .iter()
+                .map(|m| m.as_ref().map(|m| m.text.as_str()))
+                .collect::<Vec<_>>(),
+        ));
+        let sig = |f: fn(&Measured) -> f64| -> ArrayRef {
+            Arc::new(Float64Array::from(
+                measured
+                    .iter()
+                    .map(|m| m.as_ref().map(f))
+                    .collect::<Vec<_>>(),
+            ))
+        };
+        let count = |f: fn(&Measured) -> u64| -> ArrayRef {
+            Arc::new(UInt64Array::from(
+                measured
+                    .iter()
+                    .map(|m| m.as_ref().map(f))
+                    .collect::<Vec<_>>(),
+            ))
+        };
+        columns.extend([
+            count(|m| m.signals.n_chars),
+            count(|m| m.signals.n_words),
+            count(|m| m.signals.n_lines),
+            sig(|m| m.signals.cjk_ratio),
+            sig(|m| m.signals.symbol_ratio),
+            sig(|m| m.signals.digit_ratio),
+            sig(|m| m.signals.punct_end_ratio),
+            sig(|m| m.signals.dup_line_frac),
+            sig(|m| m.signals.dup_ngram_frac),
+            count(|m| m.signals.bad_words),
+            count(|m| m.boilerplate_lines),
+            Arc::new(StringArray::from(
+                measured
+                    .iter()
+                    .map(|m| m.as_ref().map(|m| m.lang.as_str()))
+                    .collect::<Vec<_>>(),
+            )),
+            sig(|m| m.lang_confidence),
+            Arc::new(StringArray::from(
+                measured
+                    .iter()
+                    .map(|m| {
+                        m.as_ref()
+                            .map(|m| format!("{:032x}", xxh3_128(m.text.as_bytes())))
+                    })
+                    .collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                decisions
+                    .iter()
+                    .zip(ids)
+                    .map(|(d, id)| Some(d.2.clone().unwrap_or_else(|| id.clone())))
+                    .collect::<Vec<_>>(),
+            )),
+        ]);
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    }
+}
+
+fn signal_fields() -> Vec<Field> {
+    let u = |n: &str| Field::new(n, DataType::UInt64, true);
+    let f = |n: &str| Field::new(n, DataType::Float64, true);
+    vec![
+        u("n_chars"),
+        u("n_words"),
+        u("n_lines"),
+        f("cjk_ratio"),
+        f("symbol_ratio"),
+        f("digit_ratio"),
+        f("punct_end_ratio"),
+        f("dup_line_frac"),
+        f("dup_ngram_frac"),
+        u("bad_words"),
+        u("boilerplate_lines"),
+        Field::new("lang_detected", DataType::Utf8, true),
+        f("lang_confidence"),
+        Field::new("text_hash", DataType::Utf8, true),
+        Field::new("dup_cluster", DataType::Utf8, false),
+    ]
+}

@@ -1,0 +1,298 @@
+//! The clean stage on real pages: near-duplicate quality against exact
+//! Jaccard, incremental cleaning with an index, determinism and row
+//! accounting.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use ore_clean::config::NormalizeConfig;
+use ore_clean::dedup::candidate_pairs;
+use ore_clean::minhash::{MinHasher, estimate, exact_jaccard, use_char_shingles};
+use ore_clean::normalize::normalize;
+use ore_core::{Dataset, DatasetWriter, Manifest, WriteOptions};
+use ore_tests::{html_files, html_text, ore, source, stdout_ok};
+
+const HELP: &str = "libreoffice-help-zh-cn/usr/share/libreoffice/help/zh-CN/text";
+
+/// (doc_id, url, text) of every help page.
+fn help_docs(dir: &Path) -> Vec<(String, String, String)> {
+    html_files(dir)
+        .iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(dir)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let url = format!("http://help.example/{rel}");
+            let html = std::fs::read_to_string(p).unwrap_or_default();
+            (ore_core::ids::doc_id(&url), url, html_text(&html))
+        })
+        .collect()
+}
+
+fn write_docs(path: &Path, docs: &[(String, String, String)]) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("url", DataType::Utf8, false),
+        Field::new("text", DataType::Utf8, false),
+    ]));
+    let mut w =
+        DatasetWriter::create(path, schema.clone(), WriteOptions::default()).expect("create");
+    for chunk in docs.chunks(500) {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                chunk.iter().map(|d| d.0.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                chunk.iter().map(|d| d.1.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                chunk.iter().map(|d| d.2.as_str()),
+            )),
+        ];
+        w.write(&RecordBatch::try_new(schema.clone(), columns).expect("batch"))
+            .expect("write");
+    }
+    w.commit().expect("commit");
+}
+
+fn kept_ids(path: &Path) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for batch in Dataset::open(path).expect("open").batches(4096) {
+        let batch = batch.expect("read");
+        let col = batch
+            .column_by_name("doc_id")
+            .expect("doc_id")
+            .as_string::<i32>()
+            .clone();
+        ids.extend(col.iter().flatten().map(String::from));
+    }
+    ids
+}
+
+fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
+    if union == 0 {
+        0.0
+    } else {
+        common as f64 / union as f64
+    }
+}
+
+#[test]
+fn near_duplicates_match_exact_jaccard_on_help_pages() {
+    let Some(dir) = source(HELP) else { return };
+    let hasher = MinHasher::new(128, 42, 5, 5);
+    let config = NormalizeConfig::default();
+    let shingles: Vec<Vec<u64>> = help_docs(&dir)
+        .iter()
+        .map(|d| {
+            let text = normalize(&d.2, &config);
+            hasher.shingles(&text, use_char_shingles(&text))
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    let signatures: Vec<Vec<u32>> = shingles.iter().map(|s| hasher.signature(s)).collect();
+
+    // Exact Jaccard of every pair that could reach the lowest threshold
+    // (sizes alone bound it: J <= min/max).
+    let lowest = 0.5;
+    let mut exact: Vec<((u32, u32), f64)> = Vec::new();
+    for i in 0..shingles.len() {
+        for j in i + 1..shingles.len() {
+            let (a, b) = (shingles[i].len(), shingles[j].len());
+            if (a.min(b) as f64) < lowest * a.max(b) as f64 {
+                continue;
+            }
+            let jac = jaccard(&shingles[i], &shingles[j]);
+            if jac >= lowest {
+                exact.push(((i as u32, j as u32), jac));
+            }
+        }
+    }
+    let mut checked = 0;
+    for threshold in [0.5, 0.6, 0.7, 0.8, 0.9] {
+        let truth: BTreeSet<(u32, u32)> = exact
+            .iter()
+            .filter(|(_, j)| *j >= threshold)
+            .map(|(p, _)| *p)
+            .collect();
+        // What the stage does: LSH candidates, then an exact check.
+        let sigs: Vec<&[u32]> = signatures.iter().map(Vec::as_slice).collect();
+        let candidates = candidate_pairs(&sigs, &[], threshold, 128);
+        let by_estimate = candidates
+            .iter()
+            .filter(|&&(i, j)| estimate(sigs[i as usize], sigs[j as usize]) >= threshold)
+            .count();
+        let predicted: BTreeSet<(u32, u32)> = candidates
+            .iter()
+            .copied()
+            .filter(|&(i, j)| {
+                exact_jaccard(&shingles[i as usize], &shingles[j as usize]) >= threshold
+            })
+            .collect();
+        let hits = predicted.intersection(&truth).count();
+        let precision = hits as f64 / predicted.len().max(1) as f64;
+        let recall = hits as f64 / truth.len().max(1) as f64;
+        eprintln!(
+            "near duplicates on {} help pages at Jaccard >= {threshold}: {} true pairs, {} candidates ({by_estimate} by estimate alone), {} verified, precision {precision:.4}, recall {recall:.4}",
+            shingles.len(),
+            truth.len(),
+            candidates.len(),
+            predicted.len()
+        );
+        // Too few pairs make the ratios a coin toss on borderline pairs.
+        if truth.len() >= 100 {
+            assert!(precision >= 0.95, "precision {precision} at {threshold}");
+            assert!(recall >= 0.90, "recall {recall} at {threshold}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "no threshold had enough true pairs to judge");
+}
+
+#[test]
+fn incremental_cleaning_equals_cleaning_everything_at_once() {
+    let Some(dir) = source(HELP) else { return };
+    let mut docs = help_docs(&dir);
+    docs.truncate(900);
+    let split = 600;
+    let mut b: Vec<(String, String, String)> = docs[split..].to_vec();
+    // B also carries copies of A's pages, under new URLs, some lightly edited.
+    for (k, d) in docs[..split].iter().step_by(10).enumerate() {
+        let url = format!("{}?copy={k}", d.1);
+        let text = if k % 2 == 0 {
+            d.2.clone()
+        } else {
+            format!("{}\n（转载）", d.2)
+        };
+        b.push((ore_core::ids::doc_id(&url), url, text));
+    }
+    let a = &docs[..split];
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_docs(&tmp.path().join("a"), a);
+    write_docs(&tmp.path().join("b"), &b);
+    let mut all = a.to_vec();
+    all.extend(b.iter().cloned());
+    write_docs(&tmp.path().join("ab"), &all);
+    // Boilerplate statistics are per run, so they are off for this comparison.
+    std::fs::write(
+        tmp.path().join("p.toml"),
+        "[pipeline]\nname = \"t\"\nseed = 7\n[clean.boilerplate]\nenabled = false\n",
+    )
+    .expect("write");
+    let clean = |input: &str, output: &str, index: Option<&str>| {
+        let mut args = vec![
+            "clean", "--config", "p.toml", "--input", input, "--output", output,
+        ];
+        if let Some(index) = index {
+            args.extend(["--index", index]);
+        }
+        stdout_ok(&ore(tmp.path(), &args))
+    };
+    clean("a", "clean_a", Some("index"));
+    let out_b = clean("b", "clean_b", Some("index"));
+    clean("ab", "clean_ab", None);
+
+    let incremental: BTreeSet<String> = kept_ids(&tmp.path().join("clean_a"))
+        .union(&kept_ids(&tmp.path().join("clean_b")))
+        .cloned()
+        .collect();
+    let at_once = kept_ids(&tmp.path().join("clean_ab"));
+    assert_eq!(incremental, at_once);
+    // Every copy of an A page in B was rejected as a duplicate.
+    let b_kept = kept_ids(&tmp.path().join("clean_b"));
+    assert!(
+        b.iter()
+            .filter(|d| d.1.contains("?copy="))
+            .all(|d| !b_kept.contains(&d.0)),
+        "{out_b}"
+    );
+
+    for name in ["clean_a", "clean_b", "clean_ab"] {
+        let m = Manifest::read(tmp.path().join(name)).expect("manifest");
+        assert_eq!(m.rows.input, m.rows.output + m.rows.rejected, "{name}");
+    }
+    let m = Manifest::read(tmp.path().join("clean_b")).expect("manifest");
+    assert!(
+        m.rows
+            .rejected_by_reason
+            .get("exact_duplicate")
+            .copied()
+            .unwrap_or(0)
+            >= 25,
+        "{:?}",
+        m.rows
+    );
+    assert!(
+        m.rows
+            .rejected_by_reason
+            .get("near_duplicate")
+            .copied()
+            .unwrap_or(0)
+            >= 25,
+        "{:?}",
+        m.rows
+    );
+}
+
+#[test]
+fn cleaning_is_deterministic() {
+    let Some(dir) = source(HELP) else { return };
+    let mut docs = help_docs(&dir);
+    docs.truncate(400);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_docs(&tmp.path().join("in"), &docs);
+    let rows = |name: &str| -> Vec<RecordBatch> {
+        stdout_ok(&ore(
+            tmp.path(),
+            &["clean", "--input", "in", "--output", name, "--seed", "5"],
+        ));
+        Dataset::open(tmp.path().join(name))
+            .expect("open")
+            .batches(100_000)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("read")
+    };
+    let (first, second) = (rows("c1"), rows("c2"));
+    assert_eq!(first, second);
+    let one_thread = {
+        stdout_ok(&ore(
+            tmp.path(),
+            &[
+                "clean",
+                "--input",
+                "in",
+                "--output",
+                "c3",
+                "--seed",
+                "5",
+                "--threads",
+                "1",
+            ],
+        ));
+        Dataset::open(tmp.path().join("c3"))
+            .expect("open")
+            .batches(100_000)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("read")
+    };
+    assert_eq!(first, one_thread, "thread count does not change the output");
+}

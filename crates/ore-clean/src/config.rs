@@ -108,6 +108,8 @@ impl Default for BoilerplateConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case", default)]
 pub struct LangConfig {
+    /// Identify the language (off: `lang_detected` is `und`).
+    pub detect: bool,
     /// Languages to keep (ISO 639-1 where one exists, e.g. `zh`, `en`);
     /// empty keeps all.
     pub keep: Vec<String>,
@@ -119,6 +121,7 @@ pub struct LangConfig {
 impl Default for LangConfig {
     fn default() -> Self {
         Self {
+            detect: true,
             keep: Vec::new(),
             min_confidence: 0.0,
         }

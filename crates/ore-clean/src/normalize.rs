@@ -1,16 +1,20 @@
 //! Text normalisation: Unicode form, full-width ASCII, control and
 //! zero-width characters, leftover HTML, whitespace.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is_nfkc_quick};
 
 use crate::config::{NormalizeConfig, UnicodeForm};
 
 /// Applies every enabled step, in a fixed order.
 pub fn normalize(text: &str, config: &NormalizeConfig) -> String {
+    // Most text is already in normal form: the quick check skips the
+    // (much slower) decomposition and recomposition.
     let mut s: String = match config.unicode {
-        UnicodeForm::Nfkc => text.nfkc().collect(),
-        UnicodeForm::Nfc => text.nfc().collect(),
-        UnicodeForm::None => text.to_string(),
+        UnicodeForm::Nfkc if is_nfkc_quick(text.chars()) != IsNormalized::Yes => {
+            text.nfkc().collect()
+        }
+        UnicodeForm::Nfc if is_nfc_quick(text.chars()) != IsNormalized::Yes => text.nfc().collect(),
+        _ => text.to_string(),
     };
     if config.full_width_ascii {
         s = s.chars().map(half_width).collect();

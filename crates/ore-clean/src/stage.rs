@@ -46,10 +46,9 @@ pub const SIGNAL_COLUMNS: [&str; 15] = [
     "dup_cluster",
 ];
 
-/// One row after normalisation and measurement.
+/// What pass 2 learns about a row (kept for pass 3; not the text).
 #[derive(Debug, Clone)]
 struct Measured {
-    text: String,
     signals: Signals,
     boilerplate_lines: u64,
     lang: String,
@@ -85,6 +84,11 @@ impl Cleaner {
         if config.batch_rows == 0 {
             return Err(CleanError::Config("batch_rows must be at least 1".into()));
         }
+        if !config.lang.detect && !config.lang.keep.is_empty() {
+            return Err(CleanError::Config(
+                "lang.keep needs lang.detect = true".into(),
+            ));
+        }
         Ok(Self {
             quality: QualityFilter::build(&config.quality)?,
             keep_langs: config.lang.keep.iter().cloned().collect(),
@@ -92,25 +96,33 @@ impl Cleaner {
         })
     }
 
-    fn measure(&self, raw: &str, host: &str, boilerplate: &Boilerplate) -> Measured {
-        let normalized = normalize(raw, &self.config.normalize);
-        let (text, boilerplate_lines) = boilerplate.strip(host, &normalized);
+    /// The cleaned text: normalised, boilerplate lines removed.
+    fn clean_text(&self, raw: &str, host: &str, boilerplate: &Boilerplate) -> (String, u64) {
+        boilerplate.strip(host, &normalize(raw, &self.config.normalize))
+    }
+
+    fn measure(&self, raw: &str, host: &str, boilerplate: &Boilerplate) -> (String, Measured) {
+        let (text, boilerplate_lines) = self.clean_text(raw, host, boilerplate);
         let signals = self.quality.signals(&text);
-        let (mut lang, lang_confidence) = crate::lang::detect(&text);
+        let (mut lang, lang_confidence) = if self.config.lang.detect {
+            crate::lang::detect(&text)
+        } else {
+            ("und".to_string(), 0.0)
+        };
         if lang_confidence < self.config.lang.min_confidence {
             lang = "und".into();
         }
         let reject = self.quality.check(&signals).or_else(|| {
             (!self.keep_langs.is_empty() && !self.keep_langs.contains(&lang)).then_some("language")
         });
-        Measured {
-            text,
+        let measured = Measured {
             signals,
             boilerplate_lines,
             lang,
             lang_confidence,
             reject,
-        }
+        };
+        (text, measured)
     }
 
     /// Runs the stage.
@@ -174,6 +186,7 @@ impl Cleaner {
         let indexed = entries.len();
         // For each input row: its entry number, or None when filtered.
         let mut entry_of: Vec<Option<usize>> = Vec::with_capacity(rows as usize);
+        let mut measured_rows: Vec<Option<Measured>> = Vec::with_capacity(rows as usize);
         let progress = Progress::new(Some(rows), "rows");
         progress.set_message("clean 2/3 filter + minhash");
         let mut row = 0u64;
@@ -181,29 +194,34 @@ impl Cleaner {
             let batch = batch?;
             let (texts, hosts) = self.columns(&batch, input, has_urls)?;
             let ids = self.ids(&batch, input, has_ids, row)?;
-            let results: Vec<Option<Entry>> = (0..batch.num_rows())
+            let results: Vec<(Option<Measured>, Option<Entry>)> = (0..batch.num_rows())
                 .into_par_iter()
                 .map(|i| {
-                    let m = self.measure(texts.get(i)?, &hosts[i], &boilerplate);
+                    let Some(raw) = texts.get(i) else {
+                        return (None, None);
+                    };
+                    let (text, m) = self.measure(raw, &hosts[i], &boilerplate);
                     if m.reject.is_some() {
-                        return None;
+                        return (Some(m), None);
                     }
-                    let shingles = hasher.shingles(&m.text, use_char_shingles(&m.text));
-                    Some(Entry {
+                    let signature = if d.near {
+                        hasher.signature(&hasher.shingles(&text, use_char_shingles(&text)))
+                    } else {
+                        Vec::new()
+                    };
+                    let entry = Entry {
                         doc_id: ids[i].clone(),
-                        text_hash: xxh3_128(m.text.as_bytes()),
+                        text_hash: xxh3_128(text.as_bytes()),
                         n_chars: m.signals.n_chars,
-                        signature: if d.near {
-                            hasher.signature(&shingles)
-                        } else {
-                            Vec::new()
-                        },
+                        signature,
                         from_index: false,
-                    })
+                    };
+                    (Some(m), Some(entry))
                 })
                 .collect();
-            for r in results {
-                entry_of.push(r.map(|e| {
+            for (m, e) in results {
+                measured_rows.push(m);
+                entry_of.push(e.map(|e| {
                     entries.push(e);
                     entries.len() - 1
                 }));
@@ -252,8 +270,8 @@ impl Cleaner {
                 let computed: Vec<(usize, Vec<u64>)> = wanted
                     .par_iter()
                     .filter_map(|&(i, e)| {
-                        let m = self.measure(texts.get(i)?, &hosts[i], &boilerplate);
-                        Some((e, hasher.shingles(&m.text, use_char_shingles(&m.text))))
+                        let (text, _) = self.clean_text(texts.get(i)?, &hosts[i], &boilerplate);
+                        Some((e, hasher.shingles(&text, use_char_shingles(&text))))
                     })
                     .collect();
                 shingles.extend(computed);
@@ -306,14 +324,15 @@ impl Cleaner {
             out.count_input(n as u64);
             let (texts, hosts) = self.columns(&batch, input, has_urls)?;
             let ids = self.ids(&batch, input, has_ids, row as u64)?;
-            let measured: Vec<Option<Measured>> = (0..n)
+            let cleaned: Vec<Option<String>> = (0..n)
                 .into_par_iter()
                 .map(|i| {
                     texts
                         .get(i)
-                        .map(|t| self.measure(t, &hosts[i], &boilerplate))
+                        .map(|t| self.clean_text(t, &hosts[i], &boilerplate).0)
                 })
                 .collect();
+            let measured = &measured_rows[row..row + n];
             let mut decisions: Vec<(Option<&'static str>, Option<String>, Option<String>)> =
                 Vec::with_capacity(n);
             for (i, m) in measured.iter().enumerate() {
@@ -337,7 +356,8 @@ impl Cleaner {
                 &kept_columns,
                 text_index,
                 &out_schema,
-                &measured,
+                &cleaned,
+                measured,
                 &decisions,
                 &ids,
             )?;
@@ -427,6 +447,7 @@ impl Cleaner {
         kept_columns: &[usize],
         text_index: usize,
         schema: &SchemaRef,
+        cleaned: &[Option<String>],
         measured: &[Option<Measured>],
         decisions: &[(Option<&'static str>, Option<String>, Option<String>)],
         ids: &[String],
@@ -436,10 +457,7 @@ impl Cleaner {
             .map(|&i| batch.column(i).clone())
             .collect();
         columns[text_index] = Arc::new(StringArray::from(
-            measured
-                .iter()
-                .map(|m| m.as_ref().map(|m| m.text.as_str()))
-                .collect::<Vec<_>>(),
+            cleaned.iter().map(Option::as_deref).collect::<Vec<_>>(),
         ));
         let sig = |f: fn(&Measured) -> f64| -> ArrayRef {
             Arc::new(Float64Array::from(
@@ -477,11 +495,11 @@ impl Cleaner {
             )),
             sig(|m| m.lang_confidence),
             Arc::new(StringArray::from(
-                measured
+                cleaned
                     .iter()
-                    .map(|m| {
-                        m.as_ref()
-                            .map(|m| format!("{:032x}", xxh3_128(m.text.as_bytes())))
+                    .map(|t| {
+                        t.as_ref()
+                            .map(|t| format!("{:032x}", xxh3_128(t.as_bytes())))
                     })
                     .collect::<Vec<_>>(),
             )),

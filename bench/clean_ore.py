@@ -1,0 +1,30 @@
+"""The ore side of the `clean_dedup_*` bench pairs: run `ore clean`, time it,
+and report documents/s and the duplicate clusters from its manifest.
+
+    python bench/clean_ore.py ORE INPUT OUTPUT THREADS
+"""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+
+
+def main():
+    ore, data, out, threads = sys.argv[1:5]
+    docs = ds.dataset(data, format="parquet").count_rows()
+    start = time.perf_counter()
+    subprocess.run([ore, "clean", "--config", str(Path(__file__).parent / "clean_dedup.toml"),
+                    "--input", data, "--output", out, "--threads", threads],
+                   check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    manifest = json.loads((Path(out) / "_manifest.json").read_text())
+    print(json.dumps({"docs": docs, "seconds": seconds, "docs_per_s": docs / seconds,
+                      "clusters": manifest["summary"]["duplicate_clusters"]}))
+
+
+if __name__ == "__main__":
+    main()

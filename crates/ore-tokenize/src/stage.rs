@@ -126,7 +126,12 @@ impl Tokenizer {
         let mut vocab = VocabCounter::default();
         let (mut tokens_total, mut chars_total) = (0u64, 0u64);
 
-        for batch in dataset.batches(self.config.batch_rows) {
+        // Columns this stage replaces are not even decoded.
+        let kept_names: Vec<&str> = kept
+            .iter()
+            .map(|&i| schema.field(i).name().as_str())
+            .collect();
+        for batch in dataset.batches_of(&kept_names, self.config.batch_rows)? {
             let batch = batch?;
             let n = batch.num_rows();
             out.count_input(n as u64);
@@ -156,8 +161,7 @@ impl Tokenizer {
                 )?;
             }
             let rows: Vec<TokenRow> = rows.into_iter().flatten().collect();
-            let base =
-                arrow_select::filter::filter_record_batch(&batch.project(&kept)?, &has_text)?;
+            let base = arrow_select::filter::filter_record_batch(&batch, &has_text)?;
             let mut columns: Vec<ArrayRef> = base.columns().to_vec();
             columns.extend(token_columns(&rows, with_title));
             out.write(&RecordBatch::try_new(out_schema.clone(), columns)?)?;

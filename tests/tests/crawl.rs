@@ -105,7 +105,7 @@ fn has_cjk(s: &str) -> bool {
 #[test]
 fn crawls_the_real_help_site_repeatably() {
     let Some(help) = source(HELP) else { return };
-    let pages = walk_html(&help);
+    let pages = ore_tests::html_files(&help).len();
     let tmp = tempfile::tempdir().expect("tempdir");
     let site = serve(tmp.path());
     let a = tmp.path().join("a");
@@ -173,22 +173,6 @@ fn crawls_the_real_help_site_repeatably() {
         doc_ids(&b),
         "a second crawl gives the same documents"
     );
-}
-
-fn walk_html(dir: &Path) -> usize {
-    let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "html") {
-                n += 1;
-            }
-        }
-    }
-    n
 }
 
 fn rows_saved(state: &Path) -> usize {

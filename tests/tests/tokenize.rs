@@ -21,6 +21,20 @@ fn read_all(path: &Path) -> Vec<RecordBatch> {
         .expect("read")
 }
 
+/// Items in all lists of a list column, over every batch.
+fn list_items(batches: &[RecordBatch], column: &str) -> u64 {
+    batches
+        .iter()
+        .map(|b| {
+            b.column_by_name(column)
+                .expect("column")
+                .as_list::<i32>()
+                .values()
+                .len() as u64
+        })
+        .sum()
+}
+
 fn strings(batch: &RecordBatch, name: &str, row: usize) -> Vec<String> {
     let list = batch.column_by_name(name).expect("column").as_list::<i32>();
     let values = list.value(row);
@@ -181,26 +195,8 @@ fn pku_import_counts_and_tokenize_offsets_on_the_real_corpus() {
     }
     let batches = read_all(&tmp.path().join("pd"));
     let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    let tokens: u64 = batches
-        .iter()
-        .map(|b| {
-            b.column_by_name("tokens")
-                .expect("tokens")
-                .as_list::<i32>()
-                .values()
-                .len() as u64
-        })
-        .sum();
-    let entities: u64 = batches
-        .iter()
-        .map(|b| {
-            b.column_by_name("entities")
-                .expect("entities")
-                .as_list::<i32>()
-                .values()
-                .len() as u64
-        })
-        .sum();
+    let tokens = list_items(&batches, "tokens");
+    let entities = list_items(&batches, "entities");
     assert_eq!(rows, lines);
     assert_eq!(tokens, words);
     assert_eq!(entities, compounds + named);
@@ -287,26 +283,8 @@ fn conll_import_round_trips_the_shared_files() {
         ));
         let batches = read_all(&out_dir);
         let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let got_tokens: u64 = batches
-            .iter()
-            .map(|b| {
-                b.column_by_name("tokens")
-                    .expect("tokens")
-                    .as_list::<i32>()
-                    .values()
-                    .len() as u64
-            })
-            .sum();
-        let got_entities: u64 = batches
-            .iter()
-            .map(|b| {
-                b.column_by_name("entities")
-                    .expect("entities")
-                    .as_list::<i32>()
-                    .values()
-                    .len() as u64
-            })
-            .sum();
+        let got_tokens = list_items(&batches, "tokens");
+        let got_entities = list_items(&batches, "entities");
         assert_eq!(
             (rows, got_tokens, got_entities),
             (sentences, tokens, entities),

@@ -7,7 +7,7 @@ use clap::Args;
 use ore_clean::{CleanConfig, Cleaner, RunPaths};
 use ore_core::WriteOptions;
 
-use crate::stage_args::StageArgs;
+use crate::stage_args::{StageArgs, summary};
 
 /// Arguments of `ore clean`.
 #[derive(Debug, Args)]
@@ -35,5 +35,5 @@ pub(crate) fn run(args: &CleanArgs) -> Result<String> {
         index: args.index.as_deref(),
     };
     let manifest = cleaner.run(&paths, run.seed, WriteOptions::default())?;
-    Ok(crate::tokenize::summary(&manifest, &run.output))
+    Ok(summary(&manifest, &run.output))
 }

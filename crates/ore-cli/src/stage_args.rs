@@ -1,10 +1,11 @@
 //! Options every stage command shares (ruff-style flattened args).
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use ore_core::Pipeline;
+use ore_core::{Manifest, Pipeline};
 
 /// `--config/--input/--output/--seed/--threads`.
 #[derive(Debug, Args)]
@@ -91,4 +92,25 @@ fn same_path(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
+}
+
+/// One line: rows in, out, rejected by reason, summary figures, time.
+pub(crate) fn summary(manifest: &Manifest, output: &Path) -> String {
+    let rows = &manifest.rows;
+    let mut out = format!(
+        "{}: {} rows in, {} written to {}, {} rejected",
+        manifest.stage,
+        rows.input,
+        rows.output,
+        output.display(),
+        rows.rejected
+    );
+    for (reason, n) in &rows.rejected_by_reason {
+        let _ = write!(out, " ({reason}: {n})");
+    }
+    for (key, value) in &manifest.summary {
+        let _ = write!(out, ", {key} {value}");
+    }
+    let _ = writeln!(out, " in {:.1} s", manifest.wall_time_s);
+    out
 }

@@ -1,15 +1,14 @@
 //! `ore tokenize` and `ore import`.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use ore_core::{Manifest, WriteOptions};
+use ore_core::WriteOptions;
 use ore_tokenize::TokenizeConfig;
 use ore_tokenize::import::{conll, pku};
 
-use crate::stage_args::StageArgs;
+use crate::stage_args::{StageArgs, summary};
 
 /// Arguments of `ore tokenize`.
 #[derive(Debug, Args)]
@@ -90,25 +89,4 @@ pub(crate) fn import(args: &ImportArgs) -> Result<String> {
         ),
     };
     Ok(summary(&manifest, output))
-}
-
-/// One line: rows in, out, rejected by reason, summary figures, time.
-pub(crate) fn summary(manifest: &Manifest, output: &std::path::Path) -> String {
-    let rows = &manifest.rows;
-    let mut out = format!(
-        "{}: {} rows in, {} written to {}, {} rejected",
-        manifest.stage,
-        rows.input,
-        rows.output,
-        output.display(),
-        rows.rejected
-    );
-    for (reason, n) in &rows.rejected_by_reason {
-        let _ = write!(out, " ({reason}: {n})");
-    }
-    for (key, value) in &manifest.summary {
-        let _ = write!(out, ", {key} {value}");
-    }
-    let _ = writeln!(out, " in {:.1} s", manifest.wall_time_s);
-    out
 }

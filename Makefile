@@ -14,6 +14,8 @@ PIPELINE_FILE := pipelines/$(PIPELINE).toml
 # IN=/OUT= point a stage target at other data (default: the pipeline's folders).
 IN ?=
 OUT ?=
+MODEL ?=
+ARGS ?=
 STAGE_IO = $(if $(IN),--input $(IN)) $(if $(OUT),--output $(OUT))
 CARGO ?= cargo
 PROFILE := release
@@ -22,7 +24,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help build demo test lint bench purge datasets venv check-tools tokenize crawl clean
+.PHONY: help build demo test test-no-torch lint bench purge datasets venv torch check-tools tokenize crawl clean train eval
 
 help: ## List the targets
 	@echo "ore — make targets (PIPELINE=$(PIPELINE))"
@@ -35,14 +37,33 @@ check-tools:
 
 # --all-targets makes cargo resolve features exactly as `cargo test` does, so
 # `make test` after `make build` (or the reverse) compiles nothing twice.
-build: check-tools ## Build the release `ore` binary at target/release/ore (all features that run here)
+build: check-tools torch ## Build the release `ore` binary at target/release/ore (all features that run here)
 	$(CARGO) build --$(PROFILE) --locked --workspace --all-targets
 
 venv: $(VENV)/.stamp ## Create .venv with the Python tools tests and benchmarks compare against
 
-$(VENV)/.stamp: python/requirements.txt
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+" >&2; exit 1; }
+torch: $(VENV)/.torch-stamp ## Install libtorch (PyPI torch 2.13.0, CPU part only, ~1.2 GB) into .venv for tch
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+ with venv and pip" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
+
+# --no-deps: libtorch_cpu needs none of the CUDA wheels torch depends on.
+# .venv/torch is a stable path for LIBTORCH whatever the Python version.
+$(VENV)/.torch-stamp: python/torch.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r python/torch.txt \
+	  || { echo "error: could not install python/torch.txt (libtorch) from PyPI into $(VENV)" >&2; exit 1; }
+	ln -sfn "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torch" $(VENV)/torch
+	test -f $(VENV)/torch/lib/libtorch_cpu.so || { echo "error: $(VENV)/torch/lib/libtorch_cpu.so missing after install" >&2; exit 1; }
+	touch $@
+
+# The full PyTorch (with its CUDA wheels) only for the training bench.
+$(VENV)/.bench-torch-stamp: python/bench-torch.txt $(VENV)/.torch-stamp
+	$(PY) -m pip install -q --disable-pip-version-check -r python/bench-torch.txt \
+	  || { echo "error: could not install python/bench-torch.txt (PyTorch) from PyPI into $(VENV)" >&2; exit 1; }
+	touch $@
+
+$(VENV)/.stamp: python/requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install -q --disable-pip-version-check --prefer-binary -r python/requirements.txt \
 	  || { echo "error: could not install python/requirements.txt from PyPI into $(VENV)" >&2; exit 1; }
 	touch $@
@@ -59,18 +80,34 @@ crawl: build datasets ## Stage crawl of PIPELINE (demo: the LibreOffice zh-CN he
 clean: build ## Stage clean of PIPELINE: normalise, filter, deduplicate (IN=/OUT= override; INDEX=DIR keeps a dedup index)
 	$(ORE) clean --config $(PIPELINE_FILE) $(STAGE_IO) $(if $(INDEX),--index $(INDEX))
 
+train: build ## Stage train of PIPELINE: LSTM encoder-decoder on the examples (IN=/OUT= override; ARGS= more flags)
+	$(ORE) train --config $(PIPELINE_FILE) $(STAGE_IO) $(ARGS)
+
+eval: build ## Stage eval of PIPELINE: decode and score with BLEU/ROUGE (MODEL=, IN=, OUT= override; ARGS= more flags)
+	$(ORE) eval --config $(PIPELINE_FILE) $(if $(MODEL),--model $(MODEL)) $(STAGE_IO) $(ARGS)
+
 tokenize: build ## Stage tokenize of PIPELINE: jieba + Unicode words, POS, entities, _vocab (IN=/OUT= override)
 	$(ORE) tokenize --config $(PIPELINE_FILE) $(STAGE_IO)
 
 test: build venv datasets ## Run every test (unit, integration, end to end against target/release/ore)
 	ORE_TEST_PYTHON=$(abspath $(PY)) ORE_REQUIRE_PYTHON=1 ORE_REQUIRE_DATA=1 ORE_BIN=$(abspath $(ORE)) \
 	  $(CARGO) test --$(PROFILE) --locked --workspace --no-fail-fast
+	$(MAKE) test-no-torch
+
+# The crates that do not train build and pass their tests without libtorch:
+# none of them depends on torch-sys, and LIBTORCH points nowhere.
+NO_TORCH := -p ore-core -p ore-eval -p ore-crawl -p ore-clean -p ore-tokenize -p ore-train
+test-no-torch:
+	@if $(CARGO) tree --locked -e normal,build $(NO_TORCH) | grep -q torch-sys; then \
+	  echo "error: a crate that does not train depends on torch-sys:" >&2; \
+	  $(CARGO) tree --locked -e normal,build -i torch-sys $(NO_TORCH) >&2; exit 1; fi
+	LIBTORCH=/nonexistent/libtorch $(CARGO) test --$(PROFILE) --locked $(NO_TORCH) --no-fail-fast
 
 lint: check-tools ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --$(PROFILE) --locked --workspace --all-targets -- -D warnings
 
-bench: build venv datasets ## Run ore against the tools users would otherwise pick; writes bench/results.md
+bench: build venv datasets $(VENV)/.bench-torch-stamp ## Run ore against the tools users would otherwise pick; writes bench/results.md
 	$(PY) bench/harness.py
 
 purge: ## Delete the outputs of PIPELINE (datasets/$(PIPELINE)/)

@@ -34,5 +34,19 @@ step "tokenize: $out/pd -> $out/pd_tokens"
 "$ore" tokenize --config "$pipeline_file" --input "$out/pd" --output "$out/pd_tokens"
 "$ore" inspect "$out/pd_tokens" --head 2
 
+# Headline generation: headline -> lead pairs of the same corpus, a model
+# trained on 90% of them and evaluated on the held-out 10%.
+step "import headlines: $pd -> $out/examples"
+"$ore" import headlines "$pd" --output "$out/examples"
+"$ore" inspect "$out/examples" --head 2
+
+step "train: $out/examples -> $out/train"
+"$ore" train --config "$pipeline_file"
+"$ore" inspect "$out/train/log.parquet" --head 3
+
+step "eval: $out/train on the held-out examples -> $out/eval"
+"$ore" eval --config "$pipeline_file"
+cat "$out/eval/report.md"
+
 echo
 echo "demo done: outputs under $out/ (open any of them with: $ore inspect PATH)"

@@ -12,6 +12,8 @@ mod inspect;
 mod metrics;
 mod stage_args;
 mod tokenize;
+#[cfg(feature = "train")]
+mod train;
 
 /// ore — crawl, clean, tokenize, augment and split web text into Parquet
 /// datasets, then train and evaluate text-generation models.
@@ -57,8 +59,21 @@ enum Command {
     Tokenize(tokenize::TokenizeArgs),
 
     /// Import a labelled corpus (CoNLL-2003 or People's Daily) into a tokens
-    /// dataset with gold annotations.
+    /// dataset with gold annotations, or People's Daily headline pairs into
+    /// an `examples` dataset.
     Import(tokenize::ImportArgs),
+
+    /// Train an LSTM encoder-decoder with attention on an `examples`
+    /// dataset (libtorch): checkpoints, early stopping, FGM, `--resume`,
+    /// a log and a PNG of the curves in the model folder.
+    #[cfg(feature = "train")]
+    Train(train::TrainArgs),
+
+    /// Decode examples with one model or an ensemble (greedy or beam
+    /// search) and score them: a predictions dataset with per-example
+    /// BLEU/ROUGE, metrics.json, and a report against a lead baseline.
+    #[cfg(feature = "train")]
+    Eval(train::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +85,10 @@ fn main() -> ExitCode {
         Command::Clean(args) => clean::run(&args),
         Command::Tokenize(args) => tokenize::run(&args),
         Command::Import(args) => tokenize::import(&args),
+        #[cfg(feature = "train")]
+        Command::Train(args) => train::train(&args),
+        #[cfg(feature = "train")]
+        Command::Eval(args) => train::eval(&args),
     };
     match result.and_then(|text| write_stdout(&text)) {
         Ok(()) => ExitCode::SUCCESS,

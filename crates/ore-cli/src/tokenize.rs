@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use ore_core::WriteOptions;
 use ore_tokenize::TokenizeConfig;
-use ore_tokenize::import::{conll, pku};
+use ore_tokenize::import::{conll, headlines, pku};
 
 use crate::stage_args::{StageArgs, summary};
 
@@ -60,6 +60,17 @@ enum ImportFormat {
         #[arg(long, value_name = "DIR")]
         output: PathBuf,
     },
+    /// Headline → lead-paragraph pairs recovered from People's Daily
+    /// (`word/tag` format) as an `examples` dataset (src = lead, tgt =
+    /// headline, gold tokens), for training headline generation.
+    Headlines {
+        /// Files to import, in order.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Output dataset folder.
+        #[arg(long, value_name = "DIR")]
+        output: PathBuf,
+    },
 }
 
 fn parse_scheme(s: &str) -> Result<conll::Scheme, String> {
@@ -81,6 +92,10 @@ pub(crate) fn import(args: &ImportArgs) -> Result<String> {
             scheme,
         } => (
             conll::import(files, output, conll::ConllConfig { scheme: *scheme })?,
+            output,
+        ),
+        ImportFormat::Headlines { files, output } => (
+            headlines::import(files, output, &headlines::HeadlineConfig::default())?,
             output,
         ),
         ImportFormat::Pku { files, output } => (

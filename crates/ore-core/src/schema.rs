@@ -43,6 +43,25 @@ pub mod tokens {
     ];
 }
 
+/// Columns of the `examples` table, the unit of training (augment, split,
+/// train and eval read and write it).
+pub mod examples {
+    pub const EXAMPLE_ID: &str = "example_id";
+    /// The `doc_id` of the original document.
+    pub const SOURCE_ID: &str = "source_id";
+    pub const SRC: &str = "src";
+    pub const TGT: &str = "tgt";
+    pub const SRC_TOKENS: &str = "src_tokens";
+    pub const TGT_TOKENS: &str = "tgt_tokens";
+    /// Augmentation that made the row; null for originals.
+    pub const AUG_OP: &str = "aug_op";
+    /// The operation's parameters as JSON.
+    pub const AUG_PARAMS: &str = "aug_params";
+    pub const AUG_SEED: &str = "aug_seed";
+    /// `train`, `valid` or `test` in split outputs.
+    pub const SPLIT: &str = "split";
+}
+
 /// `list<u32>`, the type of token offsets.
 pub fn u32_list_type() -> DataType {
     DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)))
@@ -86,5 +105,21 @@ pub fn documents_schema() -> SchemaRef {
         Field::new(HTML_SHA256, DataType::Utf8, false),
         Field::new(DEPTH, DataType::UInt32, false),
         Field::new(PARENT_URL, DataType::Utf8, true),
+    ]))
+}
+
+/// The `examples` table: source/target pairs with their lineage.
+pub fn examples_schema() -> SchemaRef {
+    use examples::*;
+    Arc::new(Schema::new(vec![
+        Field::new(EXAMPLE_ID, DataType::Utf8, false),
+        Field::new(SOURCE_ID, DataType::Utf8, false),
+        Field::new(SRC, DataType::Utf8, false),
+        Field::new(TGT, DataType::Utf8, false),
+        Field::new(SRC_TOKENS, utf8_list_type(), false),
+        Field::new(TGT_TOKENS, utf8_list_type(), false),
+        Field::new(AUG_OP, DataType::Utf8, true),
+        Field::new(AUG_PARAMS, DataType::Utf8, true),
+        Field::new(AUG_SEED, DataType::UInt64, true),
     ]))
 }

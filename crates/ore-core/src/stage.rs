@@ -204,6 +204,12 @@ impl StageOutput {
         self.sides[index].1.write(batch)
     }
 
+    /// Writes a file (a report, a figure) into the output, committed with it.
+    pub fn write_file(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.staging.path().join(name);
+        std::fs::write(&path, bytes).map_err(|source| crate::Error::Io { path, source })
+    }
+
     /// Rejects every row of `batch` for the same reason.
     pub fn reject_all(
         &mut self,

@@ -18,6 +18,7 @@ use crate::error::{Result, TokenizeError};
 use crate::segment::Segmented;
 
 pub mod conll;
+pub mod headlines;
 pub mod pku;
 
 /// Reason for a line that does not follow the format.

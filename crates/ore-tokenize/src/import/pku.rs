@@ -38,16 +38,16 @@ pub fn import(files: &[PathBuf], output: &Path, config: &PkuConfig) -> Result<Ma
 
 /// One parsed line.
 #[derive(Debug, Default)]
-struct Line {
-    id: Option<String>,
-    words: Vec<String>,
-    tags: Vec<String>,
+pub(crate) struct Line {
+    pub(crate) id: Option<String>,
+    pub(crate) words: Vec<String>,
+    pub(crate) tags: Vec<String>,
     /// Bracketed compounds: first word, end word (exclusive), tag.
-    compounds: Vec<(usize, usize, String)>,
+    pub(crate) compounds: Vec<(usize, usize, String)>,
 }
 
 /// One line: words, tags, and compounds.
-fn parse_line(line: &str) -> Result<Line, String> {
+pub(crate) fn parse_line(line: &str) -> Result<Line, String> {
     let Line {
         mut id,
         mut words,

@@ -1,0 +1,124 @@
+//! The ore side of the `train_*` bench pairs: training target units/s and
+//! greedy decoding sentences/s of the seq2seq model on fixed shapes, with
+//! random data (the PyTorch side, bench/train_torch.py, builds the same
+//! model and data). Prints one JSON object.
+//!
+//!     train_bench [--threads N] [--steps N] [--vocab N] [--batch N] [--len N]
+
+use std::time::Instant;
+
+use ore_train::config::{DataConfig, ModelConfig, TrainConfig};
+use ore_train::data::{self, Example, Rng};
+use ore_train::decode::{DecodeOptions, decode};
+use ore_train::optim::Adam;
+use ore_train::train::{ModelMeta, Trained, train_step};
+use ore_train::vocab::Vocab;
+use tch::Device;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let started = Instant::now();
+    let threads = arg("--threads", 2);
+    let steps = arg("--steps", 30);
+    let vocab_size = arg("--vocab", 8000);
+    let batch = arg("--batch", 32);
+    let len = arg("--len", 30);
+    tch::set_num_threads(threads as i32);
+    tch::manual_seed(0);
+
+    let units: Vec<String> = (0..vocab_size - 4).map(|i| format!("w{i}")).collect();
+    let vocab = Vocab::build(units.iter().map(String::as_str), 1, vocab_size);
+    let mut rng = Rng::new(1);
+    let sentence = |rng: &mut Rng| -> Vec<String> {
+        (0..len)
+            .map(|_| units[(rng.next_u64() % units.len() as u64) as usize].clone())
+            .collect()
+    };
+    let examples: Vec<Example> = (0..batch * 8)
+        .map(|i| {
+            let src = sentence(&mut rng);
+            let tgt = sentence(&mut rng);
+            Example {
+                example_id: i.to_string(),
+                source_id: i.to_string(),
+                src_text: String::new(),
+                tgt_text: String::new(),
+                src,
+                tgt: tgt[..len - 1].to_vec(),
+            }
+        })
+        .collect();
+    let config = TrainConfig {
+        data: DataConfig {
+            batch_size: batch,
+            max_src_len: len,
+            max_tgt_len: len,
+            ..DataConfig::default()
+        },
+        model: ModelConfig {
+            embedding: 128,
+            hidden: 256,
+            dropout: 0.2,
+            ..ModelConfig::default()
+        },
+        ..TrainConfig::default()
+    };
+    let vocabs = data::Vocabs {
+        src: vocab.clone(),
+        tgt: vocab,
+    };
+    let meta = ModelMeta {
+        ore_version: String::new(),
+        train: config.clone(),
+        seed: 0,
+        src_vocab: vocab_size,
+        tgt_vocab: vocab_size,
+        input: String::new(),
+        input_hash: String::new(),
+        train_examples: examples.len(),
+        valid_examples: 0,
+        held_out_fraction: None,
+    };
+    let trained = Trained::build(meta, vocabs.clone(), Device::Cpu);
+    let mut opt = Adam::new(&trained.vs, &config.optim);
+    let encoded = data::encode(&examples, &vocabs, &config.data);
+    let batches = data::batches(&encoded, &config.data, Some(3));
+    let startup_s = started.elapsed().as_secs_f64();
+
+    for b in batches.iter().take(2) {
+        train_step(&trained.model, &mut opt, b, &config, Device::Cpu, 1e-3);
+    }
+    let t = Instant::now();
+    let mut units_done = 0usize;
+    for i in 0..steps {
+        let b = &batches[i % batches.len()];
+        train_step(&trained.model, &mut opt, b, &config, Device::Cpu, 1e-3);
+        units_done += b.tgt_units;
+    }
+    let train_s = t.elapsed().as_secs_f64();
+
+    let opts = DecodeOptions {
+        max_len: len,
+        batch_size: batch,
+        ..DecodeOptions::default()
+    };
+    let t = Instant::now();
+    let decoded = decode(&[&trained], &examples, &opts, Device::Cpu).expect("decode");
+    let decode_s = t.elapsed().as_secs_f64();
+    println!(
+        "{{\"train_tokens_per_s\": {:.1}, \"decode_sentences_per_s\": {:.1}, \"startup_s\": {:.3}, \"steps\": {steps}, \"train_s\": {:.3}, \"decoded\": {}}}",
+        units_done as f64 / train_s,
+        decoded.len() as f64 / decode_s,
+        startup_s,
+        train_s,
+        decoded.len()
+    );
+}

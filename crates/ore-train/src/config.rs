@@ -1,0 +1,273 @@
+//! The `[train]` section of a pipeline file. Every field has a default, so
+//! `ore train` runs with no config at all; unknown keys are errors.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything a training run is shaped by (saved beside the model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub optim: OptimConfig,
+    /// Passes over the training data (`--epochs`).
+    pub epochs: usize,
+    /// Stop after this many optimiser steps, whatever the epoch (`--max-steps`).
+    pub max_steps: Option<u64>,
+    /// Evaluate on the validation data every N steps (0: at each epoch end).
+    pub eval_every: u64,
+    /// Stop when validation loss has not improved for this many evaluations
+    /// (0: never stop early).
+    pub patience: usize,
+    /// Probability of feeding the gold previous token to the decoder (1.0:
+    /// full teacher forcing, which also allows the fast parallel decoder).
+    pub teacher_forcing: f64,
+    /// Fast gradient method: perturb the embeddings by `epsilon` along the
+    /// gradient and add the adversarial loss (0: off).
+    pub fgm_epsilon: f64,
+    /// Label smoothing of the cross-entropy (0: off).
+    pub label_smoothing: f64,
+    /// Intra-op threads of libtorch (default: all cores).
+    pub threads: Option<usize>,
+    /// `cpu`, `cuda` or `auto`.
+    pub device: String,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            data: DataConfig::default(),
+            model: ModelConfig::default(),
+            optim: OptimConfig::default(),
+            epochs: 10,
+            max_steps: None,
+            eval_every: 0,
+            patience: 3,
+            teacher_forcing: 1.0,
+            fgm_epsilon: 0.0,
+            label_smoothing: 0.0,
+            threads: None,
+            device: "auto".into(),
+        }
+    }
+}
+
+/// How examples become batches of ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// `tokens` (the token lists) or `chars` (characters of Han tokens,
+    /// whole tokens otherwise: character-level units for Chinese).
+    pub units: Units,
+    /// One vocabulary for source and target (needed for tied embeddings
+    /// across both sides, and natural for same-language tasks).
+    pub shared_vocab: bool,
+    pub min_count: u64,
+    pub max_vocab: usize,
+    /// Truncate source / target sequences to this many units.
+    pub max_src_len: usize,
+    pub max_tgt_len: usize,
+    pub batch_size: usize,
+    /// Share of a single input dataset held out for validation (by a hash
+    /// of `source_id`, so variants of one document stay on one side).
+    pub valid_fraction: f64,
+    /// Batches are formed from windows of this many batches sorted by
+    /// length, so padding stays small while order stays random.
+    pub bucket_batches: usize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            units: Units::Tokens,
+            shared_vocab: true,
+            min_count: 1,
+            max_vocab: 30_000,
+            max_src_len: 100,
+            max_tgt_len: 30,
+            batch_size: 32,
+            valid_fraction: 0.1,
+            bucket_batches: 50,
+        }
+    }
+}
+
+/// Units of the sequences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Units {
+    Tokens,
+    Chars,
+}
+
+/// The shape of the encoder-decoder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    pub embedding: i64,
+    /// Hidden size of each encoder direction and of the decoder.
+    pub hidden: i64,
+    pub encoder_layers: i64,
+    pub decoder_layers: i64,
+    pub attention: Attention,
+    /// Output projection shares the target embedding matrix.
+    pub tie_embeddings: bool,
+    pub dropout: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            embedding: 128,
+            hidden: 256,
+            encoder_layers: 1,
+            decoder_layers: 1,
+            attention: Attention::Luong,
+            tie_embeddings: false,
+            dropout: 0.2,
+        }
+    }
+}
+
+/// Attention of the decoder over the encoder states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Attention {
+    /// Luong et al. 2015, "general" score `h_t W h_s`, after the LSTM step.
+    Luong,
+    /// Bahdanau et al. 2015, additive score from the previous state; the
+    /// context is fed into the LSTM step.
+    Bahdanau,
+}
+
+/// Optimiser and learning-rate schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimConfig {
+    /// `adam` (L2 added to the gradient) or `adamw` (decoupled decay).
+    pub optimizer: Optimizer,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    /// Clip the global gradient norm to this (0: no clipping).
+    pub clip_norm: f64,
+    /// Linear warm-up steps.
+    pub warmup_steps: u64,
+    pub schedule: Schedule,
+    /// `plateau`: multiply the rate by this when validation loss stalls.
+    pub plateau_factor: f64,
+    /// `plateau`: evaluations without improvement before reducing.
+    pub plateau_patience: usize,
+    pub min_lr: f64,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        Self {
+            optimizer: Optimizer::Adam,
+            lr: 1e-3,
+            weight_decay: 0.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            clip_norm: 5.0,
+            warmup_steps: 0,
+            schedule: Schedule::Constant,
+            plateau_factor: 0.5,
+            plateau_patience: 1,
+            min_lr: 1e-6,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    Adam,
+    Adamw,
+}
+
+/// Learning rate after warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    Constant,
+    /// `lr * sqrt(warmup / step)` after warm-up.
+    InverseSqrt,
+    /// Linear decay to `min_lr` at the last step (needs a known step count).
+    Linear,
+    /// Reduce on plateau of the validation loss.
+    Plateau,
+}
+
+impl TrainConfig {
+    /// Checks ranges that serde cannot; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let checks: [(bool, &str); 10] = [
+            (
+                self.data.batch_size > 0,
+                "data.batch_size must be at least 1",
+            ),
+            (
+                self.data.max_src_len > 0 && self.data.max_tgt_len > 0,
+                "data.max_src_len and data.max_tgt_len must be at least 1",
+            ),
+            (
+                (0.0..1.0).contains(&self.data.valid_fraction),
+                "data.valid_fraction must be in [0, 1)",
+            ),
+            (
+                self.model.embedding > 0 && self.model.hidden > 0,
+                "model.embedding and model.hidden must be positive",
+            ),
+            (
+                self.model.encoder_layers > 0 && self.model.decoder_layers > 0,
+                "model.encoder_layers and model.decoder_layers must be at least 1",
+            ),
+            (
+                (0.0..1.0).contains(&self.model.dropout),
+                "model.dropout must be in [0, 1)",
+            ),
+            (
+                (0.0..=1.0).contains(&self.teacher_forcing),
+                "teacher_forcing must be in [0, 1]",
+            ),
+            (
+                (0.0..1.0).contains(&self.label_smoothing),
+                "label_smoothing must be in [0, 1)",
+            ),
+            (
+                self.optim.lr > 0.0 && self.fgm_epsilon >= 0.0,
+                "optim.lr must be positive and fgm_epsilon not negative",
+            ),
+            (
+                matches!(self.device.as_str(), "cpu" | "cuda" | "auto"),
+                "device must be cpu, cuda or auto",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, message)) => Err((*message).to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_unknown_keys_are_rejected() {
+        assert_eq!(TrainConfig::default().validate(), Ok(()));
+        let parsed: Result<TrainConfig, _> = toml::from_str("[model]\nhiden = 3\n");
+        assert!(parsed.unwrap_err().to_string().contains("hiden"));
+        let parsed: TrainConfig =
+            toml::from_str("epochs = 2\n[model]\nattention = \"bahdanau\"\n").unwrap();
+        assert_eq!(parsed.model.attention, Attention::Bahdanau);
+        let bad = TrainConfig {
+            teacher_forcing: 1.5,
+            ..TrainConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("teacher_forcing"));
+    }
+}

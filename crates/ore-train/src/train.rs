@@ -1,0 +1,655 @@
+//! The training loop: seeded batches, cross-entropy (padding ignored, label
+//! smoothing optional), the fast gradient method on the embeddings, gradient
+//! clipping, a learning-rate schedule, evaluation on validation data with
+//! early stopping, checkpoints and `--resume`.
+//!
+//! A model folder holds `config.json`, `vocab.src.txt`, `vocab.tgt.txt`,
+//! `model.safetensors` (the best weights so far), `checkpoint/` (the last
+//! weights, the optimiser's moments and `state.json`), `log.csv`,
+//! `log.parquet` and `curves.png`. Every file is replaced atomically, so a
+//! killed run leaves a usable model and a checkpoint to resume from.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ore_core::Progress;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Tensor, nn};
+
+use crate::config::{Schedule, TrainConfig};
+use crate::data::{self, Batch, Encoded, Example, Vocabs};
+use crate::error::{Result, TrainError};
+use crate::log::{self, LogRow};
+use crate::model::Seq2Seq;
+use crate::optim::Adam;
+use crate::vocab::{PAD_ID, Vocab};
+
+pub const CONFIG_FILE: &str = "config.json";
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+pub const SRC_VOCAB_FILE: &str = "vocab.src.txt";
+pub const TGT_VOCAB_FILE: &str = "vocab.tgt.txt";
+const CHECKPOINT_DIR: &str = "checkpoint";
+const STATE_FILE: &str = "state.json";
+
+/// What `config.json` holds: enough to rebuild the model and its inputs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelMeta {
+    pub ore_version: String,
+    pub train: TrainConfig,
+    pub seed: u64,
+    pub src_vocab: usize,
+    pub tgt_vocab: usize,
+    /// The training input and its content hash (eval warns when asked to
+    /// score the data the model was trained on).
+    pub input: String,
+    pub input_hash: String,
+    pub train_examples: usize,
+    pub valid_examples: usize,
+    /// Validation slice held out from a single input dataset, if any.
+    pub held_out_fraction: Option<f64>,
+}
+
+/// Where training stands (checkpoint/state.json).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TrainState {
+    pub step: u64,
+    pub epoch: u64,
+    /// Batches of `epoch` already done.
+    pub batch_in_epoch: u64,
+    pub best_valid_loss: Option<f64>,
+    pub best_step: u64,
+    pub evals_without_improvement: usize,
+    pub lr_scale: f64,
+    pub elapsed_s: f64,
+    pub log: Vec<LogRowState>,
+    pub stopped: Option<String>,
+}
+
+/// A log row as saved in the state (so a resumed run keeps its curves).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogRowState {
+    pub step: u64,
+    pub epoch: u64,
+    pub loss: f64,
+    pub valid_loss: Option<f64>,
+    pub tokens_per_s: f64,
+    pub lr: f64,
+    pub elapsed_s: f64,
+}
+
+impl From<&LogRowState> for LogRow {
+    fn from(r: &LogRowState) -> Self {
+        LogRow {
+            step: r.step,
+            epoch: r.epoch,
+            loss: r.loss,
+            valid_loss: r.valid_loss,
+            tokens_per_s: r.tokens_per_s,
+            lr: r.lr,
+            elapsed_s: r.elapsed_s,
+        }
+    }
+}
+
+/// Run options that are not part of the model's config.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    pub seed: u64,
+    /// Continue from `OUTPUT/checkpoint` (its config wins over the given one,
+    /// except for `epochs` and `max_steps`).
+    pub resume: bool,
+    /// Log a row every this many steps (0: 50).
+    pub log_every: u64,
+    pub input_label: String,
+    pub input_hash: String,
+    pub held_out_fraction: Option<f64>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    pub steps: u64,
+    pub epochs: u64,
+    pub train_examples: usize,
+    pub valid_examples: usize,
+    pub best_valid_loss: Option<f64>,
+    pub best_step: u64,
+    pub tokens_per_s: f64,
+    pub wall_s: f64,
+    pub stopped: String,
+    pub device: String,
+}
+
+/// Chooses the device for `cpu|cuda|auto`.
+pub fn device(name: &str) -> Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
+        "cuda" => Err(TrainError::Config(
+            "device cuda asked for, but libtorch sees no CUDA device (a CPU-only libtorch, or no GPU)".into(),
+        )),
+        _ => Ok(Device::cuda_if_available()),
+    }
+}
+
+/// Sets libtorch's thread counts (intra-op `n`, inter-op 1).
+pub fn set_threads(n: Option<usize>) {
+    let n = n.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    tch::set_num_threads(n as i32);
+}
+
+/// Tensors of a batch on `device`: source, lengths (CPU), decoder input and
+/// output.
+pub(crate) fn batch_tensors(b: &Batch, device: Device) -> (Tensor, Tensor, Tensor, Tensor) {
+    let rows = b.rows() as i64;
+    let src = Tensor::from_slice(&b.src)
+        .view([rows, b.src_len as i64])
+        .to_device(device);
+    let lengths = Tensor::from_slice(&b.src_lengths);
+    let tgt_in = Tensor::from_slice(&b.tgt_in)
+        .view([rows, b.tgt_len as i64])
+        .to_device(device);
+    let tgt_out = Tensor::from_slice(&b.tgt_out)
+        .view([rows, b.tgt_len as i64])
+        .to_device(device);
+    (src, lengths, tgt_in, tgt_out)
+}
+
+/// Mean cross-entropy over the batch's target units.
+pub fn batch_loss(
+    model: &Seq2Seq,
+    b: &Batch,
+    device: Device,
+    train: bool,
+    teacher_forcing: f64,
+    smoothing: f64,
+) -> Tensor {
+    let (src, lengths, tgt_in, tgt_out) = batch_tensors(b, device);
+    let (memory, state) = model.encode(&src, &lengths, train);
+    let logits = model.forward(&memory, state, &tgt_in, train, teacher_forcing);
+    logits
+        .view([-1, model.tgt_vocab()])
+        .cross_entropy_loss::<Tensor>(
+            &tgt_out.view([-1]),
+            None,
+            tch::Reduction::Mean,
+            PAD_ID,
+            smoothing,
+        )
+}
+
+/// Mean validation loss per target unit (no dropout, teacher forced, no
+/// smoothing); `None` without validation data.
+pub fn valid_loss(
+    model: &Seq2Seq,
+    data: &[Encoded],
+    config: &TrainConfig,
+    device: Device,
+) -> Option<f64> {
+    if data.is_empty() {
+        return None;
+    }
+    tch::no_grad(|| {
+        let mut total = 0.0;
+        let mut units = 0usize;
+        for b in data::batches(data, &config.data, None) {
+            let loss = batch_loss(model, &b, device, false, 1.0, 0.0).double_value(&[]);
+            total += loss * b.tgt_units as f64;
+            units += b.tgt_units;
+        }
+        Some(total / units.max(1) as f64)
+    })
+}
+
+fn lr_at(config: &TrainConfig, step: u64, total: u64, scale: f64) -> f64 {
+    let o = &config.optim;
+    let step = step + 1;
+    let warm = o.warmup_steps;
+    let lr = if warm > 0 && step <= warm {
+        o.lr * step as f64 / warm as f64
+    } else {
+        match o.schedule {
+            Schedule::Constant | Schedule::Plateau => o.lr,
+            Schedule::InverseSqrt => o.lr * (warm.max(1) as f64 / step as f64).sqrt(),
+            Schedule::Linear => {
+                let span = total.saturating_sub(warm).max(1) as f64;
+                let done = step.saturating_sub(warm) as f64;
+                o.min_lr + (o.lr - o.min_lr) * (1.0 - done / span).max(0.0)
+            }
+        }
+    };
+    (lr * scale).max(o.min_lr.min(o.lr))
+}
+
+/// Moves every embedding by `epsilon` along its normalised gradient and
+/// returns the perturbations (to undo after the adversarial backward).
+fn fgm_attack(model: &Seq2Seq, epsilon: f64) -> Vec<(Tensor, Tensor)> {
+    tch::no_grad(|| {
+        model
+            .embeddings()
+            .into_iter()
+            .filter_map(|e| {
+                let g = e.grad();
+                if !g.defined() {
+                    return None;
+                }
+                let norm = g.norm().double_value(&[]);
+                if !(norm > 0.0 && norm.is_finite()) {
+                    return None;
+                }
+                let r = g * (epsilon / norm);
+                let mut w = e.shallow_clone();
+                let _ = w.g_add_(&r);
+                Some((e.shallow_clone(), r))
+            })
+            .collect()
+    })
+}
+
+fn fgm_restore(perturbed: Vec<(Tensor, Tensor)>) {
+    tch::no_grad(|| {
+        for (mut w, r) in perturbed {
+            let _ = w.g_sub_(&r);
+        }
+    });
+}
+
+/// The fast gradient method after the clean backward pass: perturb the
+/// embeddings along their gradient, add the adversarial loss's gradients,
+/// restore the embeddings.
+pub fn fgm_adversarial_pass(model: &Seq2Seq, b: &Batch, config: &TrainConfig, device: Device) {
+    let perturbed = fgm_attack(model, config.fgm_epsilon);
+    if !perturbed.is_empty() {
+        let adversarial = batch_loss(
+            model,
+            b,
+            device,
+            true,
+            config.teacher_forcing,
+            config.label_smoothing,
+        );
+        adversarial.backward();
+        fgm_restore(perturbed);
+    }
+}
+
+/// One optimisation step on a batch; returns the (clean) loss.
+pub fn train_step(
+    model: &Seq2Seq,
+    opt: &mut Adam,
+    b: &Batch,
+    config: &TrainConfig,
+    device: Device,
+    lr: f64,
+) -> f64 {
+    opt.zero_grad();
+    let loss = batch_loss(
+        model,
+        b,
+        device,
+        true,
+        config.teacher_forcing,
+        config.label_smoothing,
+    );
+    loss.backward();
+    if config.fgm_epsilon > 0.0 {
+        fgm_adversarial_pass(model, b, config, device);
+    }
+    opt.clip_grad_norm(config.optim.clip_norm);
+    opt.update(lr);
+    loss.double_value(&[])
+}
+
+/// A model with its parameters, ready to train or decode.
+#[derive(Debug)]
+pub struct Trained {
+    pub vs: nn::VarStore,
+    pub model: Seq2Seq,
+    pub vocabs: Vocabs,
+    pub meta: ModelMeta,
+}
+
+impl Trained {
+    /// Builds a fresh model for `vocabs` (weights from the torch RNG, which
+    /// the caller seeds).
+    pub fn build(meta: ModelMeta, vocabs: Vocabs, device: Device) -> Self {
+        let vs = nn::VarStore::new(device);
+        let shared = meta.train.data.shared_vocab;
+        let model = Seq2Seq::new(
+            &vs.root(),
+            &meta.train.model,
+            vocabs.src.len() as i64,
+            vocabs.tgt.len() as i64,
+            shared,
+        );
+        Self {
+            vs,
+            model,
+            vocabs,
+            meta,
+        }
+    }
+
+    /// Loads `DIR/model.safetensors` (or another weights file) with the
+    /// config and vocabularies beside it.
+    pub fn load(dir: &Path, weights: Option<&Path>, device: Device) -> Result<Self> {
+        let meta_path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&meta_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                TrainError::invalid(
+                    dir,
+                    "not a model folder (no config.json; `ore train --output DIR` makes one)",
+                )
+            } else {
+                TrainError::io(&meta_path, e)
+            }
+        })?;
+        let meta: ModelMeta = serde_json::from_str(&text)
+            .map_err(|e| TrainError::invalid(&meta_path, e.to_string()))?;
+        let vocabs = Vocabs {
+            src: Vocab::load(&dir.join(SRC_VOCAB_FILE))?,
+            tgt: Vocab::load(&dir.join(TGT_VOCAB_FILE))?,
+        };
+        let mut trained = Self::build(meta, vocabs, device);
+        let weights = weights.map_or_else(|| dir.join(WEIGHTS_FILE), Path::to_path_buf);
+        if !weights.exists() {
+            return Err(TrainError::invalid(
+                &weights,
+                "no weights (the run stopped before its first evaluation?)",
+            ));
+        }
+        trained
+            .vs
+            .load(&weights)
+            .map_err(|e| TrainError::invalid(&weights, e.to_string()))?;
+        Ok(trained)
+    }
+
+    fn save_files(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+        let json = serde_json::to_string_pretty(&self.meta)
+            .map_err(|e| TrainError::invalid(dir, e.to_string()))?;
+        crate::io::write_atomic(&dir.join(CONFIG_FILE), json.as_bytes())?;
+        self.vocabs.src.save(&dir.join(SRC_VOCAB_FILE))?;
+        self.vocabs.tgt.save(&dir.join(TGT_VOCAB_FILE))
+    }
+
+    /// Saves the weights to `path` atomically.
+    pub fn save_weights(&self, path: &Path) -> Result<()> {
+        let tmp = crate::io::temp_path(path).with_extension("safetensors");
+        self.vs.save(&tmp)?;
+        crate::io::commit(&tmp, path)
+    }
+}
+
+fn state_path(output: &Path) -> PathBuf {
+    output.join(CHECKPOINT_DIR).join(STATE_FILE)
+}
+
+/// Trains on `train` with `valid` for evaluation, writing the model folder
+/// `output`.
+pub fn train(
+    train: &[Example],
+    valid: &[Example],
+    output: &Path,
+    config: &TrainConfig,
+    opts: &TrainOptions,
+) -> Result<TrainReport> {
+    config.validate().map_err(TrainError::Config)?;
+    if train.is_empty() {
+        return Err(TrainError::Config("no training examples".into()));
+    }
+    let device = device(&config.device)?;
+    set_threads(config.threads);
+    let started = Instant::now();
+
+    let resume_state = if opts.resume {
+        load_state(output)?
+    } else {
+        None
+    };
+    let (trained, mut opt, mut state, config) = match resume_state {
+        Some(state) => {
+            let ckpt = output.join(CHECKPOINT_DIR);
+            let mut trained = Trained::load(output, Some(&ckpt.join("last.safetensors")), device)?;
+            // The saved shape and data settings win; the run length is the caller's.
+            trained.meta.train.epochs = config.epochs;
+            trained.meta.train.max_steps = config.max_steps;
+            let config = trained.meta.train.clone();
+            let mut opt = Adam::new(&trained.vs, &config.optim);
+            opt.load(&ckpt.join("optimizer.safetensors"))?;
+            (trained, opt, state, config)
+        }
+        None => {
+            if output.join(CONFIG_FILE).exists() || output.join(CHECKPOINT_DIR).exists() {
+                for name in [
+                    CONFIG_FILE,
+                    WEIGHTS_FILE,
+                    CHECKPOINT_DIR,
+                    "log.csv",
+                    "log.parquet",
+                    "curves.png",
+                ] {
+                    let p = output.join(name);
+                    let _ = if p.is_dir() {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    };
+                }
+            }
+            tch::manual_seed(opts.seed as i64);
+            let vocabs = Vocabs::build(train, &config.data);
+            let meta = ModelMeta {
+                ore_version: env!("CARGO_PKG_VERSION").into(),
+                train: config.clone(),
+                seed: opts.seed,
+                src_vocab: vocabs.src.len(),
+                tgt_vocab: vocabs.tgt.len(),
+                input: opts.input_label.clone(),
+                input_hash: opts.input_hash.clone(),
+                train_examples: train.len(),
+                valid_examples: valid.len(),
+                held_out_fraction: opts.held_out_fraction,
+            };
+            let trained = Trained::build(meta, vocabs, device);
+            let opt = Adam::new(&trained.vs, &config.optim);
+            let state = TrainState {
+                lr_scale: 1.0,
+                ..TrainState::default()
+            };
+            (trained, opt, state, config.clone())
+        }
+    };
+    trained.save_files(output)?;
+    std::fs::create_dir_all(output.join(CHECKPOINT_DIR)).map_err(|e| TrainError::io(output, e))?;
+
+    let train_enc = data::encode(train, &trained.vocabs, &config.data);
+    let valid_enc = data::encode(valid, &trained.vocabs, &config.data);
+    let per_epoch = train_enc.len().div_ceil(config.data.batch_size) as u64;
+    let total = config
+        .max_steps
+        .unwrap_or(u64::MAX)
+        .min(per_epoch * config.epochs as u64);
+    let log_every = if opts.log_every == 0 {
+        50
+    } else {
+        opts.log_every
+    };
+
+    let progress = Progress::new(Some(total), "steps");
+    progress.inc(state.step.min(total));
+    let mut window_loss = 0.0;
+    let mut window_steps = 0u64;
+    let mut window_units = 0usize;
+    let mut window_start = Instant::now();
+    let mut all_units = 0usize;
+    let elapsed_before = state.elapsed_s;
+    let mut stopped = state.stopped.clone();
+
+    'epochs: while stopped.is_none() && state.epoch < config.epochs as u64 && state.step < total {
+        let epoch_seed = opts.seed ^ (state.epoch + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let batches = data::batches(&train_enc, &config.data, Some(epoch_seed));
+        for b in batches.iter().skip(state.batch_in_epoch as usize) {
+            tch::manual_seed((opts.seed ^ state.step.wrapping_mul(0x2545_f491_4f6c_dd1d)) as i64);
+            let lr = lr_at(&config, state.step, total, state.lr_scale);
+            let loss = train_step(&trained.model, &mut opt, b, &config, device, lr);
+            if !loss.is_finite() {
+                return Err(TrainError::Config(format!(
+                    "training diverged at step {} (loss {loss}); lower optim.lr or raise optim.clip_norm",
+                    state.step + 1
+                )));
+            }
+            state.step += 1;
+            state.batch_in_epoch += 1;
+            window_loss += loss;
+            window_steps += 1;
+            window_units += b.tgt_units;
+            all_units += b.tgt_units;
+            progress.inc(1);
+            let at_epoch_end = state.batch_in_epoch == per_epoch;
+            let eval_now = if config.eval_every > 0 {
+                state.step % config.eval_every == 0 || state.step == total
+            } else {
+                at_epoch_end || state.step == total
+            };
+            if state.step % log_every == 0 || eval_now {
+                let secs = window_start.elapsed().as_secs_f64().max(1e-9);
+                let row = LogRowState {
+                    step: state.step,
+                    epoch: state.epoch,
+                    loss: window_loss / window_steps.max(1) as f64,
+                    valid_loss: None,
+                    tokens_per_s: window_units as f64 / secs,
+                    lr,
+                    elapsed_s: elapsed_before + started.elapsed().as_secs_f64(),
+                };
+                progress.set_message(format!(
+                    "epoch {}/{} loss {:.3} {:.0} tok/s",
+                    state.epoch + 1,
+                    config.epochs,
+                    row.loss,
+                    row.tokens_per_s
+                ));
+                state.log.push(row);
+                window_loss = 0.0;
+                window_steps = 0;
+                window_units = 0;
+                window_start = Instant::now();
+            }
+            if at_epoch_end {
+                state.epoch += 1;
+                state.batch_in_epoch = 0;
+            }
+            if eval_now {
+                let v = valid_loss(&trained.model, &valid_enc, &config, device);
+                if let Some(last) = state.log.last_mut() {
+                    last.valid_loss = v;
+                }
+                let improved = match (v, state.best_valid_loss) {
+                    (Some(v), Some(best)) => v < best,
+                    (Some(_), None) => true,
+                    (None, _) => true,
+                };
+                if improved {
+                    state.best_valid_loss = v;
+                    state.best_step = state.step;
+                    state.evals_without_improvement = 0;
+                    trained.save_weights(&output.join(WEIGHTS_FILE))?;
+                } else {
+                    state.evals_without_improvement += 1;
+                    if config.optim.schedule == Schedule::Plateau
+                        && state.evals_without_improvement % config.optim.plateau_patience.max(1)
+                            == 0
+                    {
+                        state.lr_scale *= config.optim.plateau_factor;
+                    }
+                }
+                if let Some(v) = v {
+                    progress.println(format!(
+                        "step {}: valid loss {v:.4}{}",
+                        state.step,
+                        if improved { " (best, saved)" } else { "" }
+                    ));
+                }
+                if config.patience > 0 && state.evals_without_improvement >= config.patience {
+                    stopped = Some(format!(
+                        "early stop: no improvement in {} evaluations",
+                        config.patience
+                    ));
+                }
+                state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
+                state.stopped.clone_from(&stopped);
+                save_checkpoint(&trained, &opt, &state, output)?;
+            }
+            if stopped.is_some() || state.step >= total {
+                break 'epochs;
+            }
+        }
+        if state.batch_in_epoch >= per_epoch {
+            state.epoch += 1;
+            state.batch_in_epoch = 0;
+        }
+    }
+    progress.finish();
+    state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
+    save_checkpoint(&trained, &opt, &state, output)?;
+    if !output.join(WEIGHTS_FILE).exists() {
+        trained.save_weights(&output.join(WEIGHTS_FILE))?;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let stopped = stopped.unwrap_or_else(|| {
+        if state.step >= config.max_steps.unwrap_or(u64::MAX) {
+            format!("max steps ({}) reached", state.step)
+        } else {
+            format!("{} epochs done", state.epoch)
+        }
+    });
+    Ok(TrainReport {
+        steps: state.step,
+        epochs: state.epoch,
+        train_examples: train.len(),
+        valid_examples: valid.len(),
+        best_valid_loss: state.best_valid_loss,
+        best_step: state.best_step,
+        tokens_per_s: all_units as f64 / wall.max(1e-9),
+        wall_s: wall,
+        stopped,
+        device: format!("{device:?}").to_lowercase(),
+    })
+}
+
+fn load_state(output: &Path) -> Result<Option<TrainState>> {
+    let path = state_path(output);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| TrainError::invalid(&path, e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(TrainError::invalid(
+            output,
+            "--resume: no checkpoint here (checkpoint/state.json); train without --resume first",
+        )),
+        Err(e) => Err(TrainError::io(&path, e)),
+    }
+}
+
+/// Weights and optimiser first, then the state that points at them.
+fn save_checkpoint(trained: &Trained, opt: &Adam, state: &TrainState, output: &Path) -> Result<()> {
+    let dir = output.join(CHECKPOINT_DIR);
+    trained.save_weights(&dir.join("last.safetensors"))?;
+    opt.save(&dir.join("optimizer.safetensors"))?;
+    let json = serde_json::to_string_pretty(state)
+        .map_err(|e| TrainError::invalid(&dir, e.to_string()))?;
+    crate::io::write_atomic(&dir.join(STATE_FILE), json.as_bytes())?;
+    let rows: Vec<LogRow> = state.log.iter().map(LogRow::from).collect();
+    log::write(output, &rows)?;
+    log::plot(&output.join("curves.png"), &rows)
+}
+
+/// Numbers of parameters (for the summary line).
+pub fn parameter_count(vs: &nn::VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(Tensor::numel)
+        .sum::<usize>() as i64
+}

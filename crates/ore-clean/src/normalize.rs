@@ -1,6 +1,7 @@
 //! Text normalisation: Unicode form, full-width ASCII, control and
 //! zero-width characters, leftover HTML, whitespace.
 
+use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is_nfkc_quick};
 
 use crate::config::{NormalizeConfig, UnicodeForm};
@@ -11,15 +12,22 @@ pub fn normalize(text: &str, config: &NormalizeConfig) -> String {
     // (much slower) decomposition and recomposition.
     let mut s: String = match config.unicode {
         UnicodeForm::Nfkc if is_nfkc_quick(text.chars()) != IsNormalized::Yes => {
-            text.nfkc().collect()
+            normal_form(text, UnicodeForm::Nfkc)
         }
-        UnicodeForm::Nfc if is_nfc_quick(text.chars()) != IsNormalized::Yes => text.nfc().collect(),
+        UnicodeForm::Nfc if is_nfc_quick(text.chars()) != IsNormalized::Yes => {
+            normal_form(text, UnicodeForm::Nfc)
+        }
         _ => text.to_string(),
     };
-    if config.full_width_ascii {
+    // NFKC already folds full-width forms (they are not in NFKC), so the
+    // pass is only needed under the other forms.
+    if config.full_width_ascii
+        && config.unicode != UnicodeForm::Nfkc
+        && s.contains(|c| half_width(c) != c)
+    {
         s = s.chars().map(half_width).collect();
     }
-    if config.strip_html {
+    if config.strip_html && s.contains(['<', '&']) {
         s = strip_html(&s);
     }
     if config.remove_control {
@@ -29,6 +37,40 @@ pub fn normalize(text: &str, config: &NormalizeConfig) -> String {
         s = collapse_whitespace(&s);
     }
     s
+}
+
+/// `text` in NFKC or NFC, normalising only the stretches that need it.
+///
+/// A character that is in the form already (quick check `Yes`) and a
+/// starter (combining class 0) neither composes with what precedes it nor
+/// lets marks reorder across it, so the normal form of a text is the normal
+/// forms of the stretches that start at such characters, put end to end.
+/// Stretches made of them alone are copied; only the others go through
+/// decomposition and recomposition, which are slow.
+fn normal_form(text: &str, form: UnicodeForm) -> String {
+    let quick = |c: char| match form {
+        UnicodeForm::Nfkc => is_nfkc_quick(std::iter::once(c)),
+        _ => is_nfc_quick(std::iter::once(c)),
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut flush = |stretch: &str, dirty: bool| match (dirty, form) {
+        (false, _) => out.push_str(stretch),
+        (true, UnicodeForm::Nfkc) => out.extend(stretch.nfkc()),
+        (true, _) => out.extend(stretch.nfc()),
+    };
+    let (mut start, mut dirty) = (0, false);
+    for (i, c) in text.char_indices() {
+        let boundary =
+            c.is_ascii() || (canonical_combining_class(c) == 0 && quick(c) == IsNormalized::Yes);
+        if boundary {
+            flush(&text[start..i], dirty);
+            (start, dirty) = (i, false);
+        } else {
+            dirty = true;
+        }
+    }
+    flush(&text[start..], dirty);
+    out
 }
 
 fn half_width(c: char) -> char {
@@ -144,28 +186,30 @@ pub fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut blank_run = 0;
     for line in s.lines() {
-        let mut collapsed = String::with_capacity(line.len());
+        // Words go straight into `out`; the line break before them is
+        // written with the first word, so a blank line leaves nothing.
+        let mut first = true;
         for word in line
             .split(|c: char| c.is_whitespace())
             .filter(|w| !w.is_empty())
         {
-            if !collapsed.is_empty() {
-                collapsed.push(' ');
+            if first {
+                if !out.is_empty() {
+                    out.push('\n');
+                    if blank_run > 0 {
+                        out.push('\n');
+                    }
+                }
+                blank_run = 0;
+                first = false;
+            } else {
+                out.push(' ');
             }
-            collapsed.push_str(word);
+            out.push_str(word);
         }
-        if collapsed.is_empty() {
+        if first {
             blank_run += 1;
-            continue;
         }
-        if !out.is_empty() {
-            out.push('\n');
-            if blank_run > 0 {
-                out.push('\n');
-            }
-        }
-        blank_run = 0;
-        out.push_str(&collapsed);
     }
     out
 }
@@ -192,6 +236,47 @@ mod tests {
             ..all()
         };
         assert_eq!(normalize("ＡＢＣ", &none), "ＡＢＣ");
+    }
+
+    #[test]
+    fn normal_forms_by_stretches_match_the_whole() {
+        let texts = [
+            "ＧＤＰ增长７．８％…ｶﾀｶﾅ ㈱ ﬁ ①",
+            "e\u{301}\u{323} a\u{323}\u{301} \u{301}start 가\u{11A8} \u{1100}\u{1161}\u{11A8}",
+            "Å Å Ω ℃ ¼ x\u{0344}y \u{0F73}\u{0F75} \u{FB2C}\u{05BC}",
+            "中文（括号）、「引号」　全角空格\u{3099}か\u{3099}",
+        ];
+        for text in texts {
+            let nfkc: String = text.nfkc().collect();
+            let nfc: String = text.nfc().collect();
+            assert_eq!(normal_form(text, UnicodeForm::Nfkc), nfkc, "{text:?}");
+            assert_eq!(normal_form(text, UnicodeForm::Nfc), nfc, "{text:?}");
+        }
+    }
+
+    /// Random strings over characters that compose, decompose, reorder or
+    /// fold: the stretch-wise normal form equals the whole-text one.
+    #[test]
+    fn normal_forms_by_stretches_match_the_whole_on_random_text() {
+        let pool: Vec<char> = "aeoAEO 中文가각\u{1100}\u{1161}\u{11A8}\u{0300}\u{0301}\u{0323}\u{0344}\u{0345}\u{0F71}\u{0F72}\u{0F73}\u{0F80}\u{05BC}\u{05B8}\u{FB2C}\u{3099}\u{309A}かカｶﾞÅΩ℃¼ﬁＡ１　…①\u{1E0A}\u{0307}\u{0DCA}\u{0DD9}\u{0DCF}"
+            .chars()
+            .collect();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let len = (state >> 60) as usize + 1;
+            let text: String = (0..len)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    pool[(state >> 33) as usize % pool.len()]
+                })
+                .collect();
+            let nfkc: String = text.nfkc().collect();
+            let nfc: String = text.nfc().collect();
+            assert_eq!(normal_form(&text, UnicodeForm::Nfkc), nfkc, "{text:?}");
+            assert_eq!(normal_form(&text, UnicodeForm::Nfc), nfc, "{text:?}");
+        }
     }
 
     #[test]

@@ -199,9 +199,20 @@ fn dup_ngram_fraction(words: &[&str], n: usize) -> f64 {
     if words.len() < n {
         return 0.0;
     }
+    // One buffer for every window: no string allocated per n-gram.
+    let mut joined = String::new();
     let hashes: Vec<u64> = words
         .windows(n)
-        .map(|w| xxh3_64(w.join("\u{1}").as_bytes()))
+        .map(|w| {
+            joined.clear();
+            for (k, word) in w.iter().enumerate() {
+                if k > 0 {
+                    joined.push('\u{1}');
+                }
+                joined.push_str(word);
+            }
+            xxh3_64(joined.as_bytes())
+        })
         .collect();
     let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
     for h in &hashes {

@@ -46,6 +46,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "Segmenter::segment: {:.3} s, {n} tokens",
             start.elapsed().as_secs_f64()
         );
+        // The stage's path: tokens into reused buffers, no string per token.
+        let mut row = ore_tokenize::columns::RowTokens::default();
+        let start = Instant::now();
+        let mut n = 0;
+        for t in &texts {
+            row.clear();
+            segmenter.segment_into(t, &mut row);
+            n += row.len();
+        }
+        eprintln!(
+            "Segmenter::segment_into: {:.3} s, {n} tokens",
+            start.elapsed().as_secs_f64()
+        );
         let tokenizer = ore_tokenize::Tokenizer::build(&config)?;
         let start = Instant::now();
         let n: usize = texts

@@ -1,5 +1,9 @@
 //! Builds the token columns (`tokens`, `token_starts`, `token_ends`, `pos`,
-//! `entities`, `title_tokens`) from per-row results.
+//! `entities`, `title_tokens`) row by row.
+//!
+//! The stage segments each text into a reused [`RowTokens`] (one buffer for
+//! all the row's token text, no string per token) and appends it to a
+//! [`TokenColumns`], which copies the bytes into the Arrow builders.
 
 use std::sync::Arc;
 
@@ -9,7 +13,7 @@ use arrow_schema::{DataType, Field};
 use ore_core::schema::{entities_type, tokens as col, u32_list_type, utf8_list_type};
 
 use crate::entities::Entity;
-use crate::segment::Segmented;
+use crate::segment::{Segmented, TokenSink};
 
 /// One annotated row.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +23,82 @@ pub struct TokenRow {
     pub has_pos: bool,
     pub entities: Vec<Entity>,
     pub title: Option<Vec<String>>,
+}
+
+/// The tokens of one text in reusable buffers: the token strings end to end
+/// in one `String`, so segmenting a text allocates nothing once the buffers
+/// have grown.
+#[derive(Debug, Default)]
+pub struct RowTokens {
+    text: String,
+    /// Byte end of each token in `text`.
+    bounds: Vec<usize>,
+    starts: Vec<u32>,
+    ends: Vec<u32>,
+    pos: String,
+    /// Byte end of each tag in `pos` (empty when tagging is off).
+    pos_bounds: Vec<usize>,
+}
+
+impl RowTokens {
+    /// Empties the buffers, keeping their capacity.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.bounds.clear();
+        self.starts.clear();
+        self.ends.clear();
+        self.pos.clear();
+        self.pos_bounds.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+
+    /// The tokens, in order.
+    pub fn tokens(&self) -> impl ExactSizeIterator<Item = &str> {
+        slices(&self.text, &self.bounds)
+    }
+
+    /// The POS tags, in order (none when tagging is off).
+    pub fn pos(&self) -> impl ExactSizeIterator<Item = &str> {
+        slices(&self.pos, &self.pos_bounds)
+    }
+
+    /// Character offset of each token's start.
+    pub fn starts(&self) -> &[u32] {
+        &self.starts
+    }
+
+    /// Character offset of each token's end (exclusive).
+    pub fn ends(&self) -> &[u32] {
+        &self.ends
+    }
+}
+
+fn slices<'a>(text: &'a str, bounds: &'a [usize]) -> impl ExactSizeIterator<Item = &'a str> {
+    bounds.iter().enumerate().map(move |(i, &end)| {
+        let start = if i == 0 { 0 } else { bounds[i - 1] };
+        &text[start..end]
+    })
+}
+
+impl TokenSink for RowTokens {
+    #[inline]
+    fn token(&mut self, word: &str, start: u32, end: u32, tag: Option<&str>) {
+        self.text.push_str(word);
+        self.bounds.push(self.text.len());
+        self.starts.push(start);
+        self.ends.push(end);
+        if let Some(tag) = tag {
+            self.pos.push_str(tag);
+            self.pos_bounds.push(self.pos.len());
+        }
+    }
 }
 
 /// The fields the stage appends, in order (`title_tokens` only with titles).
@@ -46,35 +126,81 @@ fn entity_fields() -> arrow_schema::Fields {
     }
 }
 
-/// The arrays of [`token_fields`] for `rows`.
-pub fn token_columns(rows: &[TokenRow], with_title: bool) -> Vec<ArrayRef> {
-    let mut tokens = ListBuilder::new(StringBuilder::new()).with_field(item(DataType::Utf8));
-    let mut starts = ListBuilder::new(UInt32Builder::new()).with_field(item(DataType::UInt32));
-    let mut ends = ListBuilder::new(UInt32Builder::new()).with_field(item(DataType::UInt32));
-    let mut pos = ListBuilder::new(StringBuilder::new()).with_field(item(DataType::Utf8));
-    let fields = entity_fields();
-    let mut entities = ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0))
-        .with_field(Arc::new(Field::new("item", DataType::Struct(fields), true)));
-    let mut titles = ListBuilder::new(StringBuilder::new()).with_field(item(DataType::Utf8));
-    for row in rows {
-        for t in &row.text.tokens {
-            tokens.values().append_value(t);
+/// Builders of the [`token_fields`] columns, filled a row at a time.
+#[derive(Debug)]
+pub struct TokenColumns {
+    tokens: ListBuilder<StringBuilder>,
+    starts: ListBuilder<UInt32Builder>,
+    ends: ListBuilder<UInt32Builder>,
+    pos: ListBuilder<StringBuilder>,
+    entities: ListBuilder<StructBuilder>,
+    titles: Option<ListBuilder<StringBuilder>>,
+}
+
+impl TokenColumns {
+    pub fn new(with_title: bool) -> Self {
+        let fields = entity_fields();
+        Self {
+            tokens: ListBuilder::new(StringBuilder::new()).with_field(item(DataType::Utf8)),
+            starts: ListBuilder::new(UInt32Builder::new()).with_field(item(DataType::UInt32)),
+            ends: ListBuilder::new(UInt32Builder::new()).with_field(item(DataType::UInt32)),
+            pos: ListBuilder::new(StringBuilder::new()).with_field(item(DataType::Utf8)),
+            entities: ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0))
+                .with_field(Arc::new(Field::new("item", DataType::Struct(fields), true))),
+            titles: with_title
+                .then(|| ListBuilder::new(StringBuilder::new()).with_field(item(DataType::Utf8))),
         }
-        tokens.append(true);
-        starts.values().append_slice(&row.text.starts);
-        starts.append(true);
-        ends.values().append_slice(&row.text.ends);
-        ends.append(true);
-        if row.has_pos {
-            for p in &row.text.pos {
-                pos.values().append_value(p);
+    }
+
+    /// Appends a row; its `pos` is null unless `has_pos`.
+    pub fn push_row(&mut self, row: &RowTokens, has_pos: bool, entities: &[Entity]) {
+        self.push_parts(
+            row.tokens(),
+            &row.starts,
+            &row.ends,
+            has_pos.then(|| row.pos()),
+            entities,
+        );
+    }
+
+    /// Appends a row given as owned strings (the importers' form).
+    pub fn push_segmented(&mut self, row: &Segmented, has_pos: bool, entities: &[Entity]) {
+        self.push_parts(
+            row.tokens.iter().map(String::as_str),
+            &row.starts,
+            &row.ends,
+            has_pos.then(|| row.pos.iter().map(String::as_str)),
+            entities,
+        );
+    }
+
+    fn push_parts<'a>(
+        &mut self,
+        tokens: impl Iterator<Item = &'a str>,
+        starts: &[u32],
+        ends: &[u32],
+        pos: Option<impl Iterator<Item = &'a str>>,
+        entities: &[Entity],
+    ) {
+        for t in tokens {
+            self.tokens.values().append_value(t);
+        }
+        self.tokens.append(true);
+        self.starts.values().append_slice(starts);
+        self.starts.append(true);
+        self.ends.values().append_slice(ends);
+        self.ends.append(true);
+        match pos {
+            Some(tags) => {
+                for p in tags {
+                    self.pos.values().append_value(p);
+                }
+                self.pos.append(true);
             }
-            pos.append(true);
-        } else {
-            pos.append_null();
+            None => self.pos.append_null(),
         }
-        for e in &row.entities {
-            let s = entities.values();
+        for e in entities {
+            let s = self.entities.values();
             if let Some(b) = s.field_builder::<UInt32Builder>(0) {
                 b.append_value(e.start);
             }
@@ -86,10 +212,18 @@ pub fn token_columns(rows: &[TokenRow], with_title: bool) -> Vec<ArrayRef> {
             }
             s.append(true);
         }
-        entities.append(true);
-        match &row.title {
-            Some(title) => {
-                for t in title {
+        self.entities.append(true);
+    }
+
+    /// Appends the row's title tokens (null for a row without a title). Does
+    /// nothing when the columns have no `title_tokens`.
+    pub fn push_title<'a>(&mut self, title: Option<impl Iterator<Item = &'a str>>) {
+        let Some(titles) = &mut self.titles else {
+            return;
+        };
+        match title {
+            Some(tokens) => {
+                for t in tokens {
                     titles.values().append_value(t);
                 }
                 titles.append(true);
@@ -97,17 +231,31 @@ pub fn token_columns(rows: &[TokenRow], with_title: bool) -> Vec<ArrayRef> {
             None => titles.append_null(),
         }
     }
-    let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(tokens.finish()),
-        Arc::new(starts.finish()),
-        Arc::new(ends.finish()),
-        Arc::new(pos.finish()),
-        Arc::new(entities.finish()),
-    ];
-    if with_title {
-        columns.push(Arc::new(titles.finish()));
+
+    /// The arrays of [`token_fields`], in order.
+    pub fn finish(mut self) -> Vec<ArrayRef> {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.tokens.finish()),
+            Arc::new(self.starts.finish()),
+            Arc::new(self.ends.finish()),
+            Arc::new(self.pos.finish()),
+            Arc::new(self.entities.finish()),
+        ];
+        if let Some(mut titles) = self.titles {
+            columns.push(Arc::new(titles.finish()));
+        }
+        columns
     }
-    columns
+}
+
+/// The arrays of [`token_fields`] for `rows`.
+pub fn token_columns(rows: &[TokenRow], with_title: bool) -> Vec<ArrayRef> {
+    let mut columns = TokenColumns::new(with_title);
+    for row in rows {
+        columns.push_segmented(&row.text, row.has_pos, &row.entities);
+        columns.push_title(row.title.as_ref().map(|t| t.iter().map(String::as_str)));
+    }
+    columns.finish()
 }
 
 fn item(dt: DataType) -> Arc<Field> {

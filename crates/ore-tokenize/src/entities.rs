@@ -100,13 +100,14 @@ impl EntityTagger {
     }
 
     /// Entities of one token sequence, sorted by start.
-    pub fn tag(&self, tokens: &[String], pos: &[String]) -> Vec<Entity> {
+    pub fn tag(&self, tokens: &[impl AsRef<str>], pos: &[impl AsRef<str>]) -> Vec<Entity> {
         let mut found: Vec<Entity> = Vec::new();
         let mut i = 0;
         while i < tokens.len() {
-            let hit = self.terms.get(&tokens[i]).and_then(|candidates| {
+            let hit = self.terms.get(tokens[i].as_ref()).and_then(|candidates| {
                 candidates.iter().find(|(seq, _)| {
-                    tokens.len() - i >= seq.len() && tokens[i..i + seq.len()] == seq[..]
+                    tokens.len() - i >= seq.len()
+                        && seq.iter().zip(&tokens[i..]).all(|(a, b)| a == b.as_ref())
                 })
             });
             match hit {

@@ -86,25 +86,53 @@ impl Segmenter {
     /// Tokenizes `text`.
     pub fn segment(&self, text: &str) -> Segmented {
         let mut out = Segmented::default();
-        for piece in pieces(text) {
-            let slice = &text[piece.bytes.clone()];
-            match piece.kind {
-                PieceKind::Chinese => self.cut_chinese(slice, piece.char_start, &mut out),
-                PieceKind::Other => self.cut_other(slice, piece.char_start, &mut out),
-            }
-        }
+        self.segment_into(text, &mut out);
         out
     }
 
-    fn cut_chinese(&self, slice: &str, base: u32, out: &mut Segmented) {
+    /// Tokenizes `text` into `sink`, token by token, without allocating a
+    /// string per token (lowercasing aside).
+    ///
+    /// Runs holding Chinese go to jieba and everything else to UAX #29, as
+    /// [`pieces`] cuts them. A non-Chinese piece whose words are all single
+    /// characters jieba does not join (CJK punctuation, spaces) is cut alike
+    /// by both, so it joins the jieba call of its neighbours: a sentence of
+    /// Chinese and punctuation costs one call instead of one per clause.
+    pub fn segment_into(&self, text: &str, sink: &mut impl TokenSink) {
+        // The pending jieba span: start byte and start character.
+        let mut span: Option<(usize, u32)> = None;
+        for piece in pieces(text) {
+            if piece.kind == PieceKind::Chinese || single_char_words(&text[piece.bytes.clone()]) {
+                span.get_or_insert((piece.bytes.start, piece.char_start));
+                continue;
+            }
+            if let Some((start, base)) = span.take() {
+                self.cut_chinese(&text[start..piece.bytes.start], base, sink);
+            }
+            self.cut_other(&text[piece.bytes.clone()], piece.char_start, sink);
+        }
+        if let Some((start, base)) = span {
+            self.cut_chinese(&text[start..], base, sink);
+        }
+    }
+
+    fn cut_chinese(&self, slice: &str, base: u32, sink: &mut impl TokenSink) {
         if self.pos {
             for tag in self.jieba.tag(slice, self.hmm) {
+                // Characters outside jieba's blocks came from a piece of
+                // punctuation merged into this span: they get the tags the
+                // non-Chinese path gives them.
+                let tag_of = if tag.word.starts_with(is_block_char) {
+                    tag.tag
+                } else {
+                    latin_tag(tag.word)
+                };
                 self.push(
-                    out,
+                    sink,
                     tag.word,
                     base + tag.start as u32,
                     base + tag.end as u32,
-                    tag.tag,
+                    tag_of,
                 );
             }
         } else {
@@ -114,7 +142,7 @@ impl Segmenter {
             };
             for token in self.jieba.tokenize(slice, mode, self.hmm) {
                 self.push(
-                    out,
+                    sink,
                     token.word,
                     base + token.start as u32,
                     base + token.end as u32,
@@ -124,36 +152,74 @@ impl Segmenter {
         }
     }
 
-    fn cut_other(&self, slice: &str, base: u32, out: &mut Segmented) {
+    fn cut_other(&self, slice: &str, base: u32, sink: &mut impl TokenSink) {
         let mut char_at = base;
         let mut byte_at = 0;
         for (offset, word) in slice.split_word_bound_indices() {
             char_at += slice[byte_at..offset].chars().count() as u32;
             byte_at = offset;
             let len = word.chars().count() as u32;
-            self.push(out, word, char_at, char_at + len, latin_tag(word));
+            self.push(sink, word, char_at, char_at + len, latin_tag(word));
         }
     }
 
-    fn push(&self, out: &mut Segmented, word: &str, start: u32, end: u32, tag: &str) {
+    #[inline]
+    fn push(&self, sink: &mut impl TokenSink, word: &str, start: u32, end: u32, tag: &str) {
         if word.chars().all(char::is_whitespace) {
             return;
         }
-        let token = if self.lowercase {
-            word.to_lowercase()
+        let lowered;
+        let token = if self.lowercase && !is_lowercase_fixpoint(word) {
+            lowered = word.to_lowercase();
+            lowered.as_str()
         } else {
-            word.to_string()
+            word
         };
-        if self.stop_words.contains(&token) {
+        if !self.stop_words.is_empty() && self.stop_words.contains(token) {
             return;
         }
-        out.tokens.push(token);
-        out.starts.push(start);
-        out.ends.push(end);
-        if self.pos {
-            out.pos.push(tag.to_string());
+        sink.token(token, start, end, self.pos.then_some(tag));
+    }
+}
+
+/// Receives the tokens of a text, in order: the token (lowercased when so
+/// configured), its character offsets and its POS tag (`None` when tagging
+/// is off).
+pub trait TokenSink {
+    fn token(&mut self, word: &str, start: u32, end: u32, tag: Option<&str>);
+}
+
+impl TokenSink for Segmented {
+    fn token(&mut self, word: &str, start: u32, end: u32, tag: Option<&str>) {
+        self.tokens.push(word.to_string());
+        self.starts.push(start);
+        self.ends.push(end);
+        if let Some(tag) = tag {
+            self.pos.push(tag.to_string());
         }
     }
+}
+
+/// Whether `str::to_lowercase` would return `word` unchanged (true of all
+/// Chinese), so that the common case allocates nothing.
+fn is_lowercase_fixpoint(word: &str) -> bool {
+    word.chars().all(|c| {
+        let mut lower = c.to_lowercase();
+        lower.next() == Some(c) && lower.next().is_none()
+    })
+}
+
+/// Whether UAX #29 cuts `slice` (a piece without Chinese) into single
+/// characters outside jieba's blocks and runs of whitespace, the tokens
+/// jieba gives such characters too (whitespace is dropped either way).
+fn single_char_words(slice: &str) -> bool {
+    slice.split_word_bounds().all(|word| {
+        let mut chars = word.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => !is_block_char(c),
+            _ => word.chars().all(char::is_whitespace),
+        }
+    })
 }
 
 /// `word [freq] [tag]`, as in a jieba user dictionary.
@@ -335,6 +401,54 @@ mod tests {
                 (PieceKind::Chinese, "再见")
             ]
         );
+    }
+
+    /// The segmentation before punctuation joined the jieba calls: one call
+    /// per Chinese piece, UAX #29 for every other piece.
+    fn piece_by_piece(segmenter: &Segmenter, text: &str) -> Segmented {
+        let mut out = Segmented::default();
+        for piece in pieces(text) {
+            let slice = &text[piece.bytes.clone()];
+            match piece.kind {
+                PieceKind::Chinese => segmenter.cut_chinese(slice, piece.char_start, &mut out),
+                PieceKind::Other => segmenter.cut_other(slice, piece.char_start, &mut out),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn joined_jieba_calls_match_piece_by_piece() {
+        let texts = [
+            "１９９８年１２月３１日，江泽民主席发表《迈向充满希望的新世纪》。",
+            "“你好！”他说：“再见……”——然后走了。",
+            "中文，a，中文；5、中文 b 中文\r\n中文\t中文　中文",
+            "LibreOffice 7.4 的 Writer 很好用，don't panic! 价格为 3.14 元。café",
+            "（一）、中文·中文『中文』%中文-中文 ＡＢＣ中文",
+            "，。开头和结尾的标点。",
+            "中文\u{301}，中文e\u{301}中文",
+        ];
+        for config in [
+            TokenizeConfig::default(),
+            TokenizeConfig {
+                pos: false,
+                entities: false,
+                ..TokenizeConfig::default()
+            },
+            TokenizeConfig {
+                mode: Mode::Search,
+                pos: false,
+                entities: false,
+                ..TokenizeConfig::default()
+            },
+        ] {
+            let segmenter = Segmenter::build(&config).unwrap();
+            for text in texts {
+                let s = segmenter.segment(text);
+                assert_eq!(s, piece_by_piece(&segmenter, text), "{text:?}");
+                check_offsets(text, &s);
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The stage: read a dataset with a text column, append the token columns,
 //! write the `tokens` dataset with its `_vocab/`, `_rejects/` and manifest.
 
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::mpsc::{channel, sync_channel};
 
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{Field, Schema, SchemaRef};
@@ -10,7 +13,7 @@ use ore_core::schema::tokens as col;
 use ore_core::{Dataset, Manifest, Progress, StageInfo, StageOutput, StrColumn, WriteOptions};
 use rayon::prelude::*;
 
-use crate::columns::{TokenRow, token_columns, token_fields};
+use crate::columns::{RowTokens, TokenColumns, TokenRow, token_fields};
 use crate::config::TokenizeConfig;
 use crate::entities::EntityTagger;
 use crate::error::{Result, TokenizeError};
@@ -51,6 +54,97 @@ impl Tokenizer {
 
     pub fn segmenter(&self) -> &Segmenter {
         &self.segmenter
+    }
+
+    /// Tokenizes and annotates a batch whose texts are all present, in
+    /// chunks spread over the thread pool, handing each chunk's rows and
+    /// token columns to `emit` in order as soon as it and those before it
+    /// are done (so the writer starts on them while the rest is cut).
+    fn annotate_batch(
+        &self,
+        batch: &RecordBatch,
+        with_title: bool,
+        input: &Path,
+        mut emit: impl FnMut(Range<usize>, Chunk) -> Result<()>,
+    ) -> Result<()> {
+        let texts = StrColumn::of(batch, &self.config.text_column, input)?;
+        let titles = if with_title {
+            Some(StrColumn::of(batch, &self.config.title_column, input)?)
+        } else {
+            None
+        };
+        let ranges = chunk_ranges(batch.num_rows());
+        let (done, results) = channel();
+        std::thread::scope(|scope| {
+            let (texts, titles) = (&texts, titles.as_ref());
+            scope.spawn(move || {
+                ranges
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each_with(done, |done, (i, rows)| {
+                        let chunk = self.annotate_rows(texts, titles, rows.clone());
+                        // The receiver is gone only when `emit` failed.
+                        let _ = done.send((i, rows, chunk));
+                    });
+            });
+            let mut pending = BTreeMap::new();
+            let mut next = 0;
+            for (i, rows, chunk) in results {
+                pending.insert(i, (rows, chunk));
+                while let Some((rows, chunk)) = pending.remove(&next) {
+                    emit(rows, chunk)?;
+                    next += 1;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Tokenizes and annotates rows `rows` of a batch (whose texts are all
+    /// present) into their token columns.
+    fn annotate_rows(
+        &self,
+        texts: &StrColumn<'_>,
+        titles: Option<&StrColumn<'_>>,
+        rows: Range<usize>,
+    ) -> Chunk {
+        let mut columns = TokenColumns::new(titles.is_some());
+        let mut vocab = self.config.vocab.enabled.then(VocabCounter::default);
+        let (mut row, mut title_row) = (RowTokens::default(), RowTokens::default());
+        let (mut tokens, mut chars) = (0u64, 0u64);
+        for i in rows {
+            row.clear();
+            self.segmenter
+                .segment_into(texts.get(i).unwrap_or_default(), &mut row);
+            let mut entities = Vec::new();
+            if self.tagger.is_some() || vocab.is_some() {
+                let words: Vec<&str> = row.tokens().collect();
+                if let Some(tagger) = &self.tagger {
+                    let pos: Vec<&str> = row.pos().collect();
+                    entities = tagger.tag(&words, &pos);
+                }
+                if let Some(vocab) = &mut vocab {
+                    vocab.add_document(&words);
+                }
+            }
+            columns.push_row(&row, self.config.pos, &entities);
+            match titles.and_then(|t| t.get(i)) {
+                Some(title) => {
+                    title_row.clear();
+                    self.segmenter.segment_into(title, &mut title_row);
+                    columns.push_title(Some(title_row.tokens()));
+                }
+                None => columns.push_title(None::<std::iter::Empty<&str>>),
+            }
+            tokens += row.len() as u64;
+            chars += u64::from(row.ends().last().copied().unwrap_or(0));
+        }
+        Chunk {
+            columns: columns.finish(),
+            vocab,
+            tokens,
+            chars,
+        }
     }
 
     /// Tokenizes and annotates one text (and its title).
@@ -131,61 +225,52 @@ impl Tokenizer {
             .iter()
             .map(|&i| schema.field(i).name().as_str())
             .collect();
-        for batch in dataset.batches_of(&kept_names, self.config.batch_rows)? {
-            let batch = batch?;
-            let n = batch.num_rows();
-            out.count_input(n as u64);
-            let texts = StrColumn::of(&batch, &self.config.text_column, input)?;
-            let titles = if with_title {
-                Some(StrColumn::of(&batch, &self.config.title_column, input)?)
-            } else {
-                None
-            };
-            let rows: Vec<Option<TokenRow>> = (0..n)
-                .into_par_iter()
-                .with_min_len(16)
-                .map(|i| {
-                    let text = texts.get(i)?;
-                    Some(self.annotate(text, titles.and_then(|t| t.get(i))))
-                })
-                .collect();
-
-            let has_text: BooleanArray = rows.iter().map(|r| Some(r.is_some())).collect();
-            if has_text.true_count() < n {
-                let no_text: BooleanArray = rows.iter().map(|r| Some(r.is_none())).collect();
-                let missing = arrow_select::filter::filter_record_batch(&batch, &no_text)?;
-                out.reject_all(
-                    &missing,
-                    NULL_TEXT,
-                    Some(&format!("`{}` is null", self.config.text_column)),
-                )?;
+        let reader = dataset.batches_of(&kept_names, self.config.batch_rows)?;
+        std::thread::scope(|scope| -> Result<()> {
+            // Reading (decompressing, validating UTF-8) runs ahead on its
+            // own thread, so that it overlaps with segmentation.
+            let (next, batches) = sync_channel(1);
+            scope.spawn(move || {
+                for batch in reader {
+                    if next.send(batch).is_err() {
+                        break;
+                    }
+                }
+            });
+            for batch in batches {
+                let batch = batch?;
+                let n = batch.num_rows();
+                out.count_input(n as u64);
+                let texts = StrColumn::of(&batch, &self.config.text_column, input)?;
+                let has_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_some())).collect();
+                let batch = if has_text.true_count() < n {
+                    let no_text: BooleanArray =
+                        (0..n).map(|i| Some(texts.get(i).is_none())).collect();
+                    let missing = arrow_select::filter::filter_record_batch(&batch, &no_text)?;
+                    out.reject_all(
+                        &missing,
+                        NULL_TEXT,
+                        Some(&format!("`{}` is null", self.config.text_column)),
+                    )?;
+                    arrow_select::filter::filter_record_batch(&batch, &has_text)?
+                } else {
+                    batch
+                };
+                self.annotate_batch(&batch, with_title, input, |rows, chunk| {
+                    let mut columns = batch.slice(rows.start, rows.len()).columns().to_vec();
+                    columns.extend(chunk.columns);
+                    out.write(&RecordBatch::try_new(out_schema.clone(), columns)?)?;
+                    if let Some(partial) = chunk.vocab {
+                        vocab.merge(partial);
+                    }
+                    tokens_total += chunk.tokens;
+                    chars_total += chunk.chars;
+                    Ok(())
+                })?;
+                progress.inc(n as u64);
             }
-            let rows: Vec<TokenRow> = rows.into_iter().flatten().collect();
-            let base = arrow_select::filter::filter_record_batch(&batch, &has_text)?;
-            let mut columns: Vec<ArrayRef> = base.columns().to_vec();
-            columns.extend(token_columns(&rows, with_title));
-            out.write(&RecordBatch::try_new(out_schema.clone(), columns)?)?;
-
-            if self.config.vocab.enabled {
-                let partial = rows
-                    .par_iter()
-                    .fold(VocabCounter::default, |mut v, r| {
-                        v.add_document(&r.text.tokens);
-                        v
-                    })
-                    .reduce(VocabCounter::default, |mut a, b| {
-                        a.merge(b);
-                        a
-                    });
-                vocab.merge(partial);
-            }
-            tokens_total += rows.iter().map(|r| r.text.tokens.len() as u64).sum::<u64>();
-            chars_total += rows
-                .iter()
-                .map(|r| u64::from(r.text.ends.last().copied().unwrap_or(0)))
-                .sum::<u64>();
-            progress.inc(n as u64);
-        }
+            Ok(())
+        })?;
         progress.finish();
 
         if self.config.vocab.enabled {
@@ -197,4 +282,27 @@ impl Tokenizer {
         out.set_summary("chars_tokenized", serde_json::json!(chars_total));
         Ok(out.commit()?)
     }
+}
+
+/// The token columns of a run of rows, with what the manifest and the
+/// vocabulary need from them.
+struct Chunk {
+    columns: Vec<ArrayRef>,
+    vocab: Option<VocabCounter>,
+    tokens: u64,
+    chars: u64,
+}
+
+/// Rows `0..n` cut into chunks for the thread pool: a few per thread, so
+/// that a run of long texts does not leave the other threads idle at the end
+/// of the batch, and the writer gets its first rows early. The output is the
+/// same whatever the cut.
+fn chunk_ranges(n: usize) -> Vec<Range<usize>> {
+    let chunks = 4 * rayon::current_num_threads();
+    let size = n.div_ceil(chunks).max(1);
+    // An empty batch still makes one (empty) chunk, so it is written.
+    (0..n.max(1))
+        .step_by(size)
+        .map(|s| s..(s + size).min(n))
+        .collect()
 }

@@ -103,7 +103,7 @@ test-no-torch:
 	  $(CARGO) tree --locked -e normal,build -i torch-sys $(NO_TORCH) >&2; exit 1; fi
 	LIBTORCH=/nonexistent/libtorch $(CARGO) test --$(PROFILE) --locked $(NO_TORCH) --no-fail-fast
 
-lint: check-tools ## cargo fmt --check and clippy with warnings as errors
+lint: check-tools torch ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --$(PROFILE) --locked --workspace --all-targets -- -D warnings
 

@@ -177,7 +177,8 @@ fn ore_train_beam_one(model: &Trained, examples: &[Example]) -> Vec<Vec<String>>
         max_len: 12,
         ..DecodeOptions::default()
     };
-    ore_train::decode::decode_with_beam_search(&[model], examples, &opts, Device::Cpu).expect("beam search")
+    ore_train::decode::decode_with_beam_search(&[model], examples, &opts, Device::Cpu)
+        .expect("beam search")
 }
 
 #[test]
@@ -274,4 +275,112 @@ fn fgm_changes_the_gradients_and_still_trains() {
         best < first / 3.0,
         "with FGM: first loss {first}, best validation loss {best}"
     );
+}
+
+#[test]
+fn every_option_trains_and_early_stopping_stops() {
+    let _turn = turn();
+    let train_set = reverse_task(1500, 10);
+    let valid = reverse_task(100, 11);
+    // Tied embeddings, scheduled sampling, label smoothing, AdamW with decay,
+    // warm-up then linear decay, two layers each side, Bahdanau attention.
+    let mut config = small(Attention::Bahdanau, 300);
+    config.model.tie_embeddings = true;
+    config.model.encoder_layers = 2;
+    config.model.decoder_layers = 2;
+    config.model.dropout = 0.1;
+    config.teacher_forcing = 0.7;
+    config.label_smoothing = 0.1;
+    config.optim.optimizer = ore_train::config::Optimizer::Adamw;
+    config.optim.weight_decay = 0.01;
+    config.optim.warmup_steps = 30;
+    config.optim.schedule = ore_train::config::Schedule::Linear;
+    let dir = tempfile::tempdir().unwrap();
+    let report = train(&train_set, &valid, dir.path(), &config, &options(4)).unwrap();
+    let log = std::fs::read_to_string(dir.path().join("log.csv")).unwrap();
+    let lrs: Vec<f64> = log
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(5).unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        lrs.windows(2).skip(1).all(|w| w[1] <= w[0]),
+        "linear decay: {lrs:?}"
+    );
+    let first: f64 = log
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let best = report.best_valid_loss.unwrap();
+    assert!(
+        best < first / 2.0,
+        "first loss {first}, best validation loss {best}"
+    );
+
+    // Validation data from another task (copying) stops improving while the
+    // model learns to reverse: patience 2 ends the run early.
+    let copy: Vec<Example> = reverse_task(100, 12)
+        .into_iter()
+        .map(|mut e| {
+            e.tgt = e.src.clone();
+            e
+        })
+        .collect();
+    let mut config = small(Attention::Luong, 2000);
+    config.eval_every = 25;
+    config.patience = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let report = train(&train_set, &copy, dir.path(), &config, &options(5)).unwrap();
+    assert!(report.steps < 2000, "{report:?}");
+    assert!(
+        report.stopped.starts_with("early stop"),
+        "{}",
+        report.stopped
+    );
+    // The saved model is the best one, not the last.
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("checkpoint/state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["best_step"].as_u64().unwrap(), report.best_step);
+    assert!(report.best_step < report.steps);
+}
+
+#[test]
+fn ensemble_members_with_other_vocabularies_are_refused() {
+    let _turn = turn();
+    let a_dir = tempfile::tempdir().unwrap();
+    let b_dir = tempfile::tempdir().unwrap();
+    let a_data = reverse_task(200, 13);
+    let b_data: Vec<Example> = a_data
+        .iter()
+        .map(|e| Example {
+            src: e.src.iter().map(|s| s.to_uppercase()).collect(),
+            ..e.clone()
+        })
+        .collect();
+    train(
+        &a_data,
+        &[],
+        a_dir.path(),
+        &small(Attention::Luong, 2),
+        &options(1),
+    )
+    .unwrap();
+    train(
+        &b_data,
+        &[],
+        b_dir.path(),
+        &small(Attention::Luong, 2),
+        &options(1),
+    )
+    .unwrap();
+    let (a, b) = (load(a_dir.path()), load(b_dir.path()));
+    let err = decode(&[&a, &b], &a_data, &DecodeOptions::default(), Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("must share vocabularies"), "{err}");
 }

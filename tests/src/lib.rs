@@ -213,3 +213,12 @@ pub fn help_segments(dir: &Path, max_files: usize, min_words: usize) -> Vec<Stri
     segments.dedup();
     segments
 }
+
+/// Every record batch of a dataset (file or folder).
+pub fn read_all(path: &Path) -> Vec<arrow_array::RecordBatch> {
+    ore_core::Dataset::open(path)
+        .expect("open dataset")
+        .batches(4096)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("read dataset")
+}

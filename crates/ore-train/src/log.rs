@@ -11,8 +11,9 @@ use plotters::prelude::*;
 
 use crate::error::{Result, TrainError};
 
-/// One line of the log.
-#[derive(Debug, Clone, PartialEq)]
+/// One line of the log (also kept in the checkpoint's state, so a resumed
+/// run keeps its curves).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogRow {
     pub step: u64,
     pub epoch: u64,

@@ -61,34 +61,8 @@ pub struct TrainState {
     pub evals_without_improvement: usize,
     pub lr_scale: f64,
     pub elapsed_s: f64,
-    pub log: Vec<LogRowState>,
+    pub log: Vec<LogRow>,
     pub stopped: Option<String>,
-}
-
-/// A log row as saved in the state (so a resumed run keeps its curves).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LogRowState {
-    pub step: u64,
-    pub epoch: u64,
-    pub loss: f64,
-    pub valid_loss: Option<f64>,
-    pub tokens_per_s: f64,
-    pub lr: f64,
-    pub elapsed_s: f64,
-}
-
-impl From<&LogRowState> for LogRow {
-    fn from(r: &LogRowState) -> Self {
-        LogRow {
-            step: r.step,
-            epoch: r.epoch,
-            loss: r.loss,
-            valid_loss: r.valid_loss,
-            tokens_per_s: r.tokens_per_s,
-            lr: r.lr,
-            elapsed_s: r.elapsed_s,
-        }
-    }
 }
 
 /// Run options that are not part of the model's config.
@@ -421,6 +395,7 @@ pub fn train(
             (trained, opt, state, config)
         }
         None => {
+            refuse_foreign_folder(output)?;
             if output.join(CONFIG_FILE).exists() || output.join(CHECKPOINT_DIR).exists() {
                 for name in [
                     CONFIG_FILE,
@@ -515,7 +490,7 @@ pub fn train(
             };
             if state.step % log_every == 0 || eval_now {
                 let secs = window_start.elapsed().as_secs_f64().max(1e-9);
-                let row = LogRowState {
+                let row = LogRow {
                     step: state.step,
                     epoch: state.epoch,
                     loss: window_loss / window_steps.max(1) as f64,
@@ -619,6 +594,21 @@ pub fn train(
     })
 }
 
+/// A non-empty `output` that is not a model folder (a dataset, a typo for
+/// another path) is left alone rather than filled with model files.
+pub fn refuse_foreign_folder(output: &Path) -> Result<()> {
+    let Ok(mut entries) = std::fs::read_dir(output) else {
+        return Ok(());
+    };
+    if entries.next().is_some() && !output.join(CONFIG_FILE).exists() {
+        return Err(TrainError::invalid(
+            output,
+            "exists, is not empty and is not a model folder (no config.json); choose another --output",
+        ));
+    }
+    Ok(())
+}
+
 fn load_state(output: &Path) -> Result<Option<TrainState>> {
     let path = state_path(output);
     match std::fs::read_to_string(&path) {
@@ -641,9 +631,8 @@ fn save_checkpoint(trained: &Trained, opt: &Adam, state: &TrainState, output: &P
     let json = serde_json::to_string_pretty(state)
         .map_err(|e| TrainError::invalid(&dir, e.to_string()))?;
     crate::io::write_atomic(&dir.join(STATE_FILE), json.as_bytes())?;
-    let rows: Vec<LogRow> = state.log.iter().map(LogRow::from).collect();
-    log::write(output, &rows)?;
-    log::plot(&output.join("curves.png"), &rows)
+    log::write(output, &state.log)?;
+    log::plot(&output.join("curves.png"), &state.log)
 }
 
 /// Numbers of parameters (for the summary line).

@@ -12,13 +12,12 @@ use std::sync::Arc;
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use ore_core::schema::{examples, examples_schema};
 use ore_core::{Manifest, StageInfo, StageOutput, WriteOptions};
 use serde::Serialize;
 
-use super::MALFORMED_LINE;
 use super::pku::parse_line;
+use super::{MALFORMED_LINE, Rejected, write_rejects};
 use crate::error::{Result, TokenizeError};
 
 /// How headlines and leads are recognised (recorded in the manifest).
@@ -148,14 +147,6 @@ pub fn pairs(text: &str, config: &HeadlineConfig) -> (Vec<Pair>, Vec<(u64, Strin
     (out, bad)
 }
 
-fn rejects_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("source", DataType::Utf8, false),
-        Field::new("line", DataType::UInt64, false),
-        Field::new("content", DataType::Utf8, false),
-    ]))
-}
-
 fn token_lists<'a>(rows: impl Iterator<Item = &'a [String]>) -> ArrayRef {
     let mut b = ListBuilder::new(StringBuilder::new());
     for words in rows {
@@ -205,22 +196,16 @@ pub fn import(files: &[PathBuf], output: &Path, config: &HeadlineConfig) -> Resu
             ];
             out.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
         }
-        if !bad.is_empty() {
-            let source = file.display().to_string();
-            let batch = RecordBatch::try_new(
-                rejects_schema(),
-                vec![
-                    Arc::new(StringArray::from(vec![source.as_str(); bad.len()])) as ArrayRef,
-                    Arc::new(UInt64Array::from_iter_values(bad.iter().map(|b| b.0))),
-                    Arc::new(StringArray::from_iter_values(
-                        bad.iter().map(|b| b.1.as_str()),
-                    )),
-                ],
-            )?;
-            let reasons = vec![MALFORMED_LINE; bad.len()];
-            let details: Vec<Option<String>> = bad.iter().map(|b| Some(b.2.clone())).collect();
-            out.reject(&batch, &reasons, Some(&details))?;
-        }
+        let rejected: Vec<Rejected> = bad
+            .into_iter()
+            .map(|(line, content, detail)| Rejected {
+                line,
+                content,
+                reason: MALFORMED_LINE,
+                detail,
+            })
+            .collect();
+        write_rejects(&mut out, &file.display().to_string(), &rejected)?;
     }
     out.set_summary("pairs", serde_json::json!(out.counts().output));
     debug_assert_eq!(examples::EXAMPLE_ID, schema.field(0).name());

@@ -119,24 +119,31 @@ pub(crate) fn write_import<C: Serialize>(
         for chunk in parsed.rows.chunks(8192) {
             out.write(&rows_batch(&schema, &source, chunk, extra_columns.len())?)?;
         }
-        if !parsed.rejected.is_empty() {
-            let r = &parsed.rejected;
-            let batch = RecordBatch::try_new(
-                rejects_schema(),
-                vec![
-                    Arc::new(StringArray::from(vec![source.as_str(); r.len()])) as ArrayRef,
-                    Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.line))),
-                    Arc::new(StringArray::from_iter_values(
-                        r.iter().map(|x| x.content.as_str()),
-                    )),
-                ],
-            )?;
-            let reasons: Vec<&str> = r.iter().map(|x| x.reason).collect();
-            let details: Vec<Option<String>> = r.iter().map(|x| Some(x.detail.clone())).collect();
-            out.reject(&batch, &reasons, Some(&details))?;
-        }
+        write_rejects(&mut out, &source, &parsed.rejected)?;
     }
     Ok(out.commit()?)
+}
+
+/// Writes lines that could not be imported to the output's `_rejects/`
+/// (source file, line number, content, reason and detail).
+pub(crate) fn write_rejects(out: &mut StageOutput, source: &str, r: &[Rejected]) -> Result<()> {
+    if r.is_empty() {
+        return Ok(());
+    }
+    let batch = RecordBatch::try_new(
+        rejects_schema(),
+        vec![
+            Arc::new(StringArray::from(vec![source; r.len()])) as ArrayRef,
+            Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.line))),
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| x.content.as_str()),
+            )),
+        ],
+    )?;
+    let reasons: Vec<&str> = r.iter().map(|x| x.reason).collect();
+    let details: Vec<Option<String>> = r.iter().map(|x| Some(x.detail.clone())).collect();
+    out.reject(&batch, &reasons, Some(&details))?;
+    Ok(())
 }
 
 fn rows_batch(

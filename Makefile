@@ -37,8 +37,13 @@ check-tools:
 
 # --all-targets makes cargo resolve features exactly as `cargo test` does, so
 # `make test` after `make build` (or the reverse) compiles nothing twice.
-build: check-tools torch ## Build the release `ore` binary at target/release/ore (all features that run here)
-	$(CARGO) build --$(PROFILE) --locked --workspace --all-targets
+# CUDA=1: the full PyPI torch (with its CUDA wheels) and a binary linked
+# to libtorch_cuda, for a machine with an NVIDIA GPU.
+CUDA ?=
+CARGO_FEATURES := $(if $(CUDA),--features ore-cli/cuda)
+
+build: check-tools torch $(if $(CUDA),$(VENV)/.bench-torch-stamp) ## Build the release `ore` binary at target/release/ore (all features that run here; CUDA=1 for GPUs)
+	$(CARGO) build --$(PROFILE) --locked --workspace --all-targets $(CARGO_FEATURES)
 
 venv: $(VENV)/.stamp ## Create .venv with the Python tools tests and benchmarks compare against
 
@@ -57,7 +62,7 @@ $(VENV)/.torch-stamp: python/torch.txt | $(VENV)/bin/python
 	test -f $(VENV)/torch/lib/libtorch_cpu.so || { echo "error: $(VENV)/torch/lib/libtorch_cpu.so missing after install" >&2; exit 1; }
 	touch $@
 
-# The full PyTorch (with its CUDA wheels) only for the training bench.
+# The full PyTorch (with its CUDA wheels), for the training bench and CUDA=1.
 $(VENV)/.bench-torch-stamp: python/bench-torch.txt $(VENV)/.torch-stamp
 	$(PY) -m pip install -q --disable-pip-version-check -r python/bench-torch.txt \
 	  || { echo "error: could not install python/bench-torch.txt (PyTorch) from PyPI into $(VENV)" >&2; exit 1; }

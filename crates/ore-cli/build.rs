@@ -6,4 +6,12 @@ fn main() {
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
     }
+    // With `cuda`, keep libtorch.so (and through it libtorch_cuda.so) as a
+    // needed library even though no symbol of it is used directly, so that
+    // CUDA devices are visible (needs the full PyPI torch; see the Makefile).
+    if std::env::var_os("CARGO_FEATURE_CUDA").is_some() {
+        println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
+        println!("cargo:rustc-link-arg=-ltorch");
+        println!("cargo:rustc-link-arg=-Wl,--as-needed");
+    }
 }

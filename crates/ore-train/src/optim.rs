@@ -90,12 +90,17 @@ impl Adam {
                 if wd > 0.0 && decoupled {
                     let _ = p.g_mul_scalar_(1.0 - lr * wd);
                 }
-                let _ = m.g_mul_scalar_(b1);
-                let _ = m.g_add_(&(&g * (1.0 - b1)));
+                // In place, one temporary each for v and the denominator.
+                let _ = m.lerp_(&g, 1.0 - b1);
                 let _ = v.g_mul_scalar_(b2);
                 let _ = v.addcmul_(&(&g * (1.0 - b2)), &g);
-                let denom = (&*v / bias2).sqrt() + eps;
-                let _ = p.g_add_(&(&*m / &denom * (-lr / bias1)));
+                // p -= lr/bias1 · m / (√(v/bias2) + eps), as p += m / d with
+                // d = (√v/√bias2 + eps) · (-bias1/lr) (addcdiv_ has no scale).
+                let mut denom = v.sqrt();
+                let _ = denom.g_div_scalar_(bias2.sqrt());
+                let _ = denom.g_add_scalar_(eps);
+                let _ = denom.g_mul_scalar_(-bias1 / lr);
+                let _ = p.addcdiv_(m, &denom);
             }
         });
     }

@@ -453,6 +453,41 @@ mod tests {
     }
 
     #[test]
+    fn text_only_examples_go_through_the_tokenizer_and_others_are_refused() {
+        use arrow_array::{RecordBatch, StringArray};
+        use arrow_schema::{DataType, Field, Schema};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ex");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(EXAMPLE_ID, DataType::Utf8, false),
+            Field::new(SRC, DataType::Utf8, false),
+            Field::new(TGT, DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["a", "b"])),
+                Arc::new(StringArray::from(vec!["今天 天气 好", "x y"])),
+                Arc::new(StringArray::from(vec!["天气", "y"])),
+            ],
+        )
+        .unwrap();
+        let mut w =
+            ore_core::DatasetWriter::create(&path, schema, ore_core::WriteOptions::default())
+                .unwrap();
+        w.write(&batch).unwrap();
+        w.commit().unwrap();
+        let split = |t: &str| t.split(' ').map(String::from).collect::<Vec<_>>();
+        let examples = load_examples(&path, Some(&split)).unwrap();
+        assert_eq!(examples[0].src, ["今天", "天气", "好"]);
+        assert_eq!(examples[1].tgt, ["y"]);
+        // source_id falls back to example_id.
+        assert_eq!(examples[1].source_id, "b");
+        let err = load_examples(&path, None).unwrap_err().to_string();
+        assert!(err.contains("no src_tokens/tgt_tokens"), "{err}");
+    }
+
+    #[test]
     fn held_out_slice_is_stable_and_near_the_fraction() {
         let ids: Vec<String> = (0..10_000).map(|i| format!("doc{i}")).collect();
         let held = ids.iter().filter(|i| is_held_out(i, 0.1)).count();

@@ -61,17 +61,15 @@ class Seq2Seq(nn.Module):
     def greedy(self, src, lengths, max_len):
         out, keys, pad, state = self.encode(src, lengths)
         prev = torch.full((src.size(0),), BOS, dtype=torch.long)
-        done = torch.zeros(src.size(0), dtype=torch.bool)
         hyps = []
         for _ in range(max_len):
             emb = self.embedding(prev.unsqueeze(1))
             dec, state = self.decoder(emb, state)
             logp = self.project(self.attend(out, keys, pad, dec)).squeeze(1).log_softmax(-1)
+            # Full length, as ore's side (min_len = max_len): no early <eos>.
+            logp[:, EOS] = float("-inf")
             prev = logp.argmax(-1)
             hyps.append(prev)
-            done |= prev == EOS
-            if bool(done.all()):
-                break
         return torch.stack(hyps, 1)
 
 

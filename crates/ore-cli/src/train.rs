@@ -106,6 +106,10 @@ pub(crate) struct EvalArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     no_repeat_ngram: usize,
 
+    /// No end of output before this many units (0: off).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    min_len: usize,
+
     /// Metrics language: zh, en or auto (from the references' script).
     #[arg(long, value_name = "LANG", default_value = "auto")]
     lang: String,
@@ -454,6 +458,7 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<String> {
         max_len: args.max_len.unwrap_or(first.meta.train.data.max_tgt_len),
         length_penalty: args.length_penalty,
         no_repeat_ngram: args.no_repeat_ngram,
+        min_len: args.min_len,
         batch_size: 64,
     };
 

@@ -105,8 +105,11 @@ fn main() {
     }
     let train_s = t.elapsed().as_secs_f64();
 
+    // Every sentence is decoded to full length (no early <eos>), so both
+    // sides do the same number of steps whatever their random weights say.
     let opts = DecodeOptions {
         max_len: len,
+        min_len: len,
         batch_size: batch,
         ..DecodeOptions::default()
     };

@@ -20,6 +20,8 @@ pub struct DecodeOptions {
     pub length_penalty: f64,
     /// Forbid repeating any n-gram of this size (0: off).
     pub no_repeat_ngram: usize,
+    /// No `<eos>` before this many units (0: off).
+    pub min_len: usize,
     pub batch_size: usize,
 }
 
@@ -30,6 +32,7 @@ impl Default for DecodeOptions {
             max_len: 30,
             length_penalty: 1.0,
             no_repeat_ngram: 0,
+            min_len: 0,
             batch_size: 64,
         }
     }
@@ -197,9 +200,12 @@ fn greedy(
     let mut hyps = vec![Vec::new(); rows];
     let mut done = vec![false; rows];
     let mut prev = Tensor::full([rows as i64], BOS_ID, (Kind::Int64, device));
-    for _ in 0..opts.max_len {
+    for t in 0..opts.max_len {
         let logp = ensemble_step(models, &memories, &mut states, &prev);
         apply_bans(&logp, &hyps, opts.no_repeat_ngram);
+        if t < opts.min_len {
+            let _ = logp.narrow(1, EOS_ID, 1).fill_(f64::NEG_INFINITY);
+        }
         let next = logp.argmax(-1, false);
         let ids: Vec<i64> = Vec::<i64>::try_from(&next.to_device(Device::Cpu)).unwrap_or_default();
         for (i, &id) in ids.iter().enumerate() {
@@ -252,9 +258,12 @@ fn beam_search(
     let mut done = vec![false; rows];
     let mut prev = Tensor::full([(rows * k) as i64], BOS_ID, (Kind::Int64, device));
     let alpha = opts.length_penalty;
-    for _ in 0..opts.max_len {
+    for t in 0..opts.max_len {
         let logp = ensemble_step(models, &memories, &mut states, &prev);
         apply_bans(&logp, &hyps, opts.no_repeat_ngram);
+        if t < opts.min_len {
+            let _ = logp.narrow(1, EOS_ID, 1).fill_(f64::NEG_INFINITY);
+        }
         let vocab = logp.size()[1];
         let base = Tensor::from_slice(&scores)
             .to_device(device)

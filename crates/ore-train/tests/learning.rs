@@ -163,6 +163,24 @@ fn checkpoints_reload_to_identical_decoding_and_beam_one_is_greedy() {
         decode(&[&a, &b], &valid, &opts, Device::Cpu).unwrap(),
         greedy
     );
+    // No <eos> before min_len: every output runs to the maximum length.
+    let full = DecodeOptions {
+        min_len: 12,
+        ..opts.clone()
+    };
+    for beam in [1, 3] {
+        let hyps = decode(
+            &[&a],
+            &valid,
+            &DecodeOptions {
+                beam,
+                ..full.clone()
+            },
+            Device::Cpu,
+        )
+        .unwrap();
+        assert!(hyps.iter().all(|h| h.len() == 12), "beam {beam}: {hyps:?}");
+    }
     let beam4 = DecodeOptions { beam: 4, ..opts };
     assert_eq!(
         decode(&[&a, &b], &valid, &beam4, Device::Cpu).unwrap(),

@@ -96,6 +96,21 @@ fn accuracy(model: &Trained, examples: &[Example], beam: usize) -> f64 {
     right as f64 / examples.len() as f64
 }
 
+/// One numeric column of a model folder's log.csv (2: loss, 5: lr).
+fn log_column(dir: &Path, column: usize) -> Vec<f64> {
+    std::fs::read_to_string(dir.join("log.csv"))
+        .expect("log.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .nth(column)
+                .and_then(|v| v.parse().ok())
+                .expect("numeric log field")
+        })
+        .collect()
+}
+
 fn load(dir: &Path) -> Trained {
     Trained::load(dir, None, Device::Cpu).expect("load model")
 }
@@ -278,16 +293,7 @@ fn fgm_changes_the_gradients_and_still_trains() {
     with_fgm.fgm_epsilon = 0.5;
     let dir = tempfile::tempdir().unwrap();
     let report = train(&train_set, &valid, dir.path(), &with_fgm, &options(2)).unwrap();
-    let log = std::fs::read_to_string(dir.path().join("log.csv")).unwrap();
-    let first: f64 = log
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .nth(2)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let first = log_column(dir.path(), 2)[0];
     let best = report.best_valid_loss.unwrap();
     assert!(
         best < first / 3.0,
@@ -315,25 +321,12 @@ fn every_option_trains_and_early_stopping_stops() {
     config.optim.schedule = ore_train::config::Schedule::Linear;
     let dir = tempfile::tempdir().unwrap();
     let report = train(&train_set, &valid, dir.path(), &config, &options(4)).unwrap();
-    let log = std::fs::read_to_string(dir.path().join("log.csv")).unwrap();
-    let lrs: Vec<f64> = log
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(5).unwrap().parse().unwrap())
-        .collect();
+    let lrs = log_column(dir.path(), 5);
     assert!(
         lrs.windows(2).skip(1).all(|w| w[1] <= w[0]),
         "linear decay: {lrs:?}"
     );
-    let first: f64 = log
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .nth(2)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let first = log_column(dir.path(), 2)[0];
     let best = report.best_valid_loss.unwrap();
     assert!(
         best < first / 2.0,

@@ -266,3 +266,33 @@ fn bad_inputs_give_one_clear_line() {
     assert!(err.contains("not a model folder"), "{err}");
     assert!(!d.join("docs/config.json").exists());
 }
+
+/// Only `ore-torch` links libtorch: `ore` hands it `train` and `eval`, so
+/// the other commands do not load libtorch, and without `ore-torch` beside
+/// it `ore train` says what is missing.
+#[test]
+fn only_ore_torch_links_libtorch() {
+    let bin = ore_tests::ore_bin();
+    let bytes = std::fs::read(&bin).expect("read the ore binary");
+    let needle = b"libtorch_cpu.so";
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle),
+        "{} names libtorch_cpu.so (links libtorch)",
+        bin.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alone = dir.path().join("ore");
+    std::fs::copy(&bin, &alone).expect("copy ore");
+    let out = std::process::Command::new(&alone)
+        .args(["train", "--input", "x", "--output", "m"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run ore");
+    let err = one_line_error(&out);
+    assert!(
+        err.contains("ore-torch") && err.contains("make build"),
+        "{err}"
+    );
+    let help = stdout_ok(&ore(dir.path(), &["train", "--help"]));
+    assert!(help.contains("Usage: ore train"), "{help}");
+}

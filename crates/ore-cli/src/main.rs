@@ -1,19 +1,20 @@
 //! `ore`: turn raw web text into training data, then train and evaluate
 //! text-generation models. Each subcommand is a thin call into a stage crate.
 
-use std::io::Write;
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
 
 mod clean;
 mod crawl;
 mod inspect;
 mod metrics;
+mod output;
 mod stage_args;
 mod tokenize;
-#[cfg(feature = "train")]
-mod train;
 
 /// ore — crawl, clean, tokenize, augment and split web text into Parquet
 /// datasets, then train and evaluate text-generation models.
@@ -66,44 +67,64 @@ enum Command {
     /// Train an LSTM encoder-decoder with attention on an `examples`
     /// dataset (libtorch): checkpoints, early stopping, FGM, `--resume`,
     /// a log and a PNG of the curves in the model folder.
-    #[cfg(feature = "train")]
-    Train(train::TrainArgs),
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Train(TorchArgs),
 
     /// Decode examples with one model or an ensemble (greedy or beam
     /// search) and score them: a predictions dataset with per-example
     /// BLEU/ROUGE, metrics.json, and a report against a lead baseline.
-    #[cfg(feature = "train")]
-    Eval(train::EvalArgs),
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Eval(TorchArgs),
+}
+
+/// The arguments of `ore train` and `ore eval`, parsed by `ore-torch`.
+#[derive(Debug, Args)]
+struct TorchArgs {
+    /// See `ore train --help` / `ore eval --help`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    args: Vec<OsString>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    output::finish(match cli.command {
         Command::Crawl(args) => crawl::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Metrics(args) => metrics::run(&args),
         Command::Clean(args) => clean::run(&args),
         Command::Tokenize(args) => tokenize::run(&args),
         Command::Import(args) => tokenize::import(&args),
-        #[cfg(feature = "train")]
-        Command::Train(args) => train::train(&args),
-        #[cfg(feature = "train")]
-        Command::Eval(args) => train::eval(&args),
-    };
-    match result.and_then(|text| write_stdout(&text)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+        Command::Train(args) => run_torch("train", &args.args),
+        Command::Eval(args) => run_torch("eval", &args.args),
+    })
 }
 
-/// Writes the report; a closed pipe (`ore inspect … | head`) is not an error.
-fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
+/// Hands `ore train` / `ore eval` to `ore-torch` beside this binary: only it
+/// links libtorch. On Unix the process is replaced, so signals, exit status
+/// and the terminal go straight to it.
+fn run_torch(subcommand: &str, args: &[OsString]) -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("cannot locate the ore binary")?;
+    let torch: PathBuf = exe.with_file_name(format!("ore-torch{}", std::env::consts::EXE_SUFFIX));
+    if !torch.is_file() {
+        bail!(
+            "`ore {subcommand}` needs {}, which is missing: build it with `make build` \
+             (cargo feature `train` of ore-cli, which links libtorch)",
+            torch.display()
+        );
+    }
+    let mut command = std::process::Command::new(&torch);
+    command.arg(subcommand).args(args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let err = command.exec();
+        Err(err).with_context(|| format!("cannot run {}", torch.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command
+            .status()
+            .with_context(|| format!("cannot run {}", torch.display()))?;
+        std::process::exit(status.code().unwrap_or(1));
     }
 }

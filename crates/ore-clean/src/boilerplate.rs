@@ -79,9 +79,9 @@ pub struct Boilerplate {
 impl Boilerplate {
     /// Removes the host's boilerplate lines; returns the text and how many
     /// lines went.
-    pub fn strip(&self, host: &str, text: &str) -> (String, u64) {
+    pub fn strip(&self, host: &str, text: String) -> (String, u64) {
         let Some(lines) = self.hosts.get(host).filter(|l| !l.is_empty()) else {
-            return (text.to_string(), 0);
+            return (text, 0);
         };
         let mut removed = 0;
         let mut out = String::with_capacity(text.len());
@@ -134,11 +134,11 @@ mod tests {
         counts.add("b.org", "上一页\n别的网站", &config);
         let bp = counts.finish(&config);
         assert_eq!(
-            bp.strip("a.org", "上一页\n新的正文。\n下一页"),
+            bp.strip("a.org", "上一页\n新的正文。\n下一页".into()),
             ("新的正文。".to_string(), 2)
         );
         assert_eq!(
-            bp.strip("b.org", "上一页\n别的网站").1,
+            bp.strip("b.org", "上一页\n别的网站".into()).1,
             0,
             "counted per host"
         );

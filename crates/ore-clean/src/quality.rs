@@ -25,6 +25,18 @@ pub struct Signals {
     /// otherwise) that occur more than once.
     pub dup_ngram_frac: f64,
     pub bad_words: u64,
+    /// CJK characters and letters (CJK included): the counts behind
+    /// `cjk_ratio`, which also decide how the text is shingled.
+    pub cjk_chars: u64,
+    pub letters: u64,
+}
+
+impl Signals {
+    /// Whether the text is shingled by characters (CJK at least 30% of its
+    /// letters): [`crate::minhash::use_char_shingles`] from these counts.
+    pub fn char_shingles(&self) -> bool {
+        self.letters > 0 && self.cjk_chars * 10 >= self.letters * 3
+    }
 }
 
 /// Chinese, Japanese kana and Korean hangul characters.
@@ -91,7 +103,16 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
     let (mut chars, mut cjk, mut letters, mut digits, mut symbols) = (0u64, 0u64, 0u64, 0u64, 0u64);
     for c in text.chars() {
         chars += 1;
-        if is_cjk(c) {
+        if c.is_ascii() {
+            // The same classes as below, without the Unicode tables.
+            if c.is_ascii_alphabetic() {
+                letters += 1;
+            } else if c.is_ascii_digit() {
+                digits += 1;
+            } else if !c.is_ascii_whitespace() && c != '\u{0B}' && !is_punctuation(c) {
+                symbols += 1;
+            }
+        } else if is_cjk(c) {
             cjk += 1;
             letters += 1;
         } else if c.is_alphabetic() {
@@ -103,25 +124,27 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
         }
     }
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let lines: Vec<&str> = text
+    // Non-empty trimmed lines with their lengths in characters.
+    let lines: Vec<(&str, u64)> = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
+        .map(|l| (l, l.chars().count() as u64))
         .collect();
     let punct_end = lines
         .iter()
-        .filter(|l| l.chars().last().is_some_and(is_punct_end))
+        .filter(|(l, _)| l.chars().last().is_some_and(is_punct_end))
         .count() as u64;
     let mut line_counts: FxHashMap<&str, u64> = FxHashMap::default();
-    for l in &lines {
+    for (l, _) in &lines {
         *line_counts.entry(l).or_default() += 1;
     }
     let dup_line_chars: u64 = lines
         .iter()
-        .filter(|l| line_counts[*l] > 1)
-        .map(|l| l.chars().count() as u64)
+        .filter(|(l, _)| line_counts[l] > 1)
+        .map(|(_, n)| n)
         .sum();
-    let total_line_chars: u64 = lines.iter().map(|l| l.chars().count() as u64).sum();
+    let total_line_chars: u64 = lines.iter().map(|(_, n)| n).sum();
     let ws = words(text);
     let cjk_ratio = ratio(cjk, letters);
     // A CJK "word" here is one character: compare runs of ten of them, about
@@ -146,6 +169,8 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
         dup_line_frac: ratio(dup_line_chars, total_line_chars),
         dup_ngram_frac,
         bad_words: bad,
+        cjk_chars: cjk,
+        letters,
     }
 }
 
@@ -199,38 +224,47 @@ fn dup_ngram_fraction(words: &[&str], n: usize) -> f64 {
     if words.len() < n {
         return 0.0;
     }
-    // One buffer for every window: no string allocated per n-gram.
-    let mut joined = String::new();
-    let hashes: Vec<u64> = words
-        .windows(n)
-        .map(|w| {
-            joined.clear();
-            for (k, word) in w.iter().enumerate() {
-                if k > 0 {
-                    joined.push('\u{1}');
-                }
-                joined.push_str(word);
-            }
-            xxh3_64(joined.as_bytes())
-        })
-        .collect();
+    // Each word is hashed once; an n-gram's hash is a polynomial in its
+    // words' hashes, updated in O(1) as the window slides. Two different
+    // n-grams share a hash with probability about 2^-64.
+    const BASE: u64 = 0x9E37_79B9_7F4A_7C15;
+    let word_hashes: Vec<u64> = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
+    let top = (1..n).fold(1u64, |p, _| p.wrapping_mul(BASE));
+    let mut h = word_hashes[..n]
+        .iter()
+        .fold(0u64, |h, &w| h.wrapping_mul(BASE).wrapping_add(w));
+    let mut hashes = Vec::with_capacity(words.len() - n + 1);
+    hashes.push(h);
+    for i in n..words.len() {
+        h = h
+            .wrapping_sub(word_hashes[i - n].wrapping_mul(top))
+            .wrapping_mul(BASE)
+            .wrapping_add(word_hashes[i]);
+        hashes.push(h);
+    }
     let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
+    counts.reserve(hashes.len());
     for h in &hashes {
         *counts.entry(*h).or_default() += 1;
     }
-    let mut covered = vec![false; words.len()];
+    // Mark covered words through a difference array: +1 where a repeated
+    // n-gram starts, -1 where it ends.
+    let mut depth = vec![0i32; words.len() + 1];
     for (i, h) in hashes.iter().enumerate() {
         if counts[h] > 1 {
-            covered[i..i + n].iter_mut().for_each(|c| *c = true);
+            depth[i] += 1;
+            depth[i + n] -= 1;
         }
     }
-    let total: usize = words.iter().map(|w| w.chars().count()).sum();
-    let dup: usize = words
-        .iter()
-        .zip(&covered)
-        .filter(|(_, c)| **c)
-        .map(|(w, _)| w.chars().count())
-        .sum();
+    let (mut total, mut dup, mut open) = (0usize, 0usize, 0i32);
+    for (w, d) in words.iter().zip(&depth) {
+        open += d;
+        let len = w.chars().count();
+        total += len;
+        if open > 0 {
+            dup += len;
+        }
+    }
     if total == 0 {
         0.0
     } else {
@@ -312,6 +346,45 @@ mod tests {
 
     fn filter() -> QualityFilter {
         QualityFilter::build(&QualityConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn character_classes_match_the_unicode_definitions() {
+        // Every ASCII character (the fast path) and a few others, counted
+        // by the Unicode methods the fast path stands in for.
+        let text: String = (0u8..128)
+            .map(char::from)
+            .chain("中文カナ한글éß٣①\u{85}\u{A0}€—。".chars())
+            .collect();
+        let (mut letters, mut digits, mut symbols, mut cjk) = (0, 0, 0, 0);
+        for c in text.chars() {
+            if is_cjk(c) {
+                cjk += 1;
+                letters += 1;
+            } else if c.is_alphabetic() {
+                letters += 1;
+            } else if c.is_numeric() {
+                digits += 1;
+            } else if !c.is_whitespace() && !is_punctuation(c) {
+                symbols += 1;
+            }
+        }
+        let s = filter().signals(&text);
+        assert_eq!((s.letters, s.cjk_chars), (letters, cjk));
+        assert_eq!(s.digit_ratio, digits as f64 / s.n_chars as f64);
+        assert_eq!(s.symbol_ratio, symbols as f64 / s.n_chars as f64);
+        for t in [
+            text.as_str(),
+            "我们 use LibreOffice 来写文档",
+            "Writer 的 word processor",
+        ] {
+            let s = filter().signals(t);
+            assert_eq!(
+                s.char_shingles(),
+                crate::minhash::use_char_shingles(t),
+                "{t}"
+            );
+        }
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! The clean stage in three streaming passes over the input:
 //! 1. count short lines per host (boilerplate);
 //! 2. normalise, filter, and compute MinHash signatures of the survivors
-//!    (memory holds signatures, not texts); LSH gives candidate pairs, whose
-//!    exact Jaccard similarity is checked on shingles recomputed for those
-//!    rows alone; clusters are the connected components;
-//! 3. normalise again and write every row, kept or rejected with its reason,
-//!    with its quality signals and `dup_cluster`.
+//!    (memory holds signatures, not texts: each cleaned batch, with its
+//!    signal columns, is spilled to an unnamed scratch file on the output's
+//!    disk); LSH gives candidate pairs, whose exact Jaccard similarity is
+//!    checked on shingles recomputed for those rows alone; clusters are the
+//!    connected components;
+//! 3. read the spilled batches back, add `dup_cluster`, and write every row,
+//!    kept or rejected with its reason.
 
+use std::io::{BufReader, BufWriter, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use ore_core::{Dataset, Manifest, Progress, StageInfo, StageOutput, StrColumn, WriteOptions};
 use rayon::prelude::*;
@@ -23,6 +28,17 @@ use crate::dedup::{
     Entry, IndexMeta, Verdict, candidate_pairs, cluster, exact_duplicates, load_index, save_index,
 };
 use crate::error::{CleanError, Result};
+
+/// What became of an input row in pass 2.
+#[derive(Debug, Clone, Copy)]
+enum Fate {
+    /// Its text is null.
+    NullText,
+    /// A quality or language rule rejected it.
+    Rejected(&'static str),
+    /// It is this entry of the deduplication table.
+    Entry(usize),
+}
 use crate::minhash::{MinHasher, estimate, exact_jaccard, use_char_shingles};
 use crate::normalize::normalize;
 use crate::quality::{QualityFilter, Signals};
@@ -46,7 +62,7 @@ pub const SIGNAL_COLUMNS: [&str; 15] = [
     "dup_cluster",
 ];
 
-/// What pass 2 learns about a row (kept for pass 3; not the text).
+/// What pass 2 learns about a row (its signal columns).
 #[derive(Debug, Clone)]
 struct Measured {
     signals: Signals,
@@ -98,7 +114,7 @@ impl Cleaner {
 
     /// The cleaned text: normalised, boilerplate lines removed.
     fn clean_text(&self, raw: &str, host: &str, boilerplate: &Boilerplate) -> (String, u64) {
-        boilerplate.strip(host, &normalize(raw, &self.config.normalize))
+        boilerplate.strip(host, normalize(raw, &self.config.normalize))
     }
 
     fn measure(&self, raw: &str, host: &str, boilerplate: &Boilerplate) -> (String, Measured) {
@@ -184,9 +200,37 @@ impl Cleaner {
             None => Vec::new(),
         };
         let indexed = entries.len();
-        // For each input row: its entry number, or None when filtered.
-        let mut entry_of: Vec<Option<usize>> = Vec::with_capacity(rows as usize);
-        let mut measured_rows: Vec<Option<Measured>> = Vec::with_capacity(rows as usize);
+
+        // The output schema: the input's columns (the text replaced by the
+        // cleaned text, earlier signal columns dropped), then the signals.
+        let mut fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .filter(|f| !SIGNAL_COLUMNS.contains(&f.name().as_str()))
+            .map(|f| f.as_ref().clone())
+            .collect();
+        let kept_columns: Vec<usize> = (0..schema.fields().len())
+            .filter(|&i| !SIGNAL_COLUMNS.contains(&schema.field(i).name().as_str()))
+            .collect();
+        let text_index = fields
+            .iter()
+            .position(|f| f.name() == &self.config.text_column)
+            .unwrap_or_default();
+        fields[text_index] = Field::new(&self.config.text_column, DataType::Utf8, true);
+        fields.extend(signal_fields());
+        let out_schema: SchemaRef = Arc::new(Schema::new(fields));
+        // Pass 2 spills every row without `dup_cluster`, which needs the
+        // clusters; pass 3 appends it.
+        let spill_schema: SchemaRef = Arc::new(Schema::new(
+            out_schema.fields()[..out_schema.fields().len() - 1].to_vec(),
+        ));
+        let info = StageInfo::new("clean", &self.config, seed);
+        let mut out = StageOutput::create(paths.output, out_schema.clone(), info, opts)?;
+        out.add_input(&dataset)?;
+        let scratch = out.scratch_file()?;
+        let mut spill = StreamWriter::try_new(BufWriter::new(scratch), &spill_schema)?;
+
+        let mut fates: Vec<Fate> = Vec::with_capacity(rows as usize);
         let progress = Progress::new(Some(rows), "rows");
         progress.set_message("clean 2/3 filter + minhash");
         let mut row = 0u64;
@@ -194,18 +238,19 @@ impl Cleaner {
             let batch = batch?;
             let (texts, hosts) = self.columns(&batch, input, has_urls)?;
             let ids = self.ids(&batch, input, has_ids, row)?;
-            let results: Vec<(Option<Measured>, Option<Entry>)> = (0..batch.num_rows())
+            type Row = (Option<String>, Option<Measured>, Option<Entry>);
+            let results: Vec<Row> = (0..batch.num_rows())
                 .into_par_iter()
                 .map(|i| {
                     let Some(raw) = texts.get(i) else {
-                        return (None, None);
+                        return (None, None, None);
                     };
                     let (text, m) = self.measure(raw, &hosts[i], &boilerplate);
                     if m.reject.is_some() {
-                        return (Some(m), None);
+                        return (Some(text), Some(m), None);
                     }
                     let signature = if d.near {
-                        hasher.signature(&hasher.shingles(&text, use_char_shingles(&text)))
+                        hasher.signature(&hasher.shingles(&text, m.signals.char_shingles()))
                     } else {
                         Vec::new()
                     };
@@ -216,20 +261,39 @@ impl Cleaner {
                         signature,
                         from_index: false,
                     };
-                    (Some(m), Some(entry))
+                    (Some(text), Some(m), Some(entry))
                 })
                 .collect();
-            for (m, e) in results {
-                measured_rows.push(m);
-                entry_of.push(e.map(|e| {
-                    entries.push(e);
-                    entries.len() - 1
-                }));
+            let mut cleaned = Vec::with_capacity(results.len());
+            let mut measured = Vec::with_capacity(results.len());
+            for (text, m, e) in results {
+                fates.push(match (&m, e) {
+                    (None, _) => Fate::NullText,
+                    (Some(_), Some(e)) => {
+                        entries.push(e);
+                        Fate::Entry(entries.len() - 1)
+                    }
+                    (Some(m), None) => Fate::Rejected(m.reject.unwrap_or("quality")),
+                });
+                cleaned.push(text);
+                measured.push(m);
             }
+            let assembled = self.assemble(
+                &batch,
+                &kept_columns,
+                text_index,
+                &spill_schema,
+                &cleaned,
+                &measured,
+            )?;
+            spill
+                .write(&assembled)
+                .map_err(|e| spill_error(paths.output, e))?;
             row += batch.num_rows() as u64;
             progress.inc(batch.num_rows() as u64);
         }
         progress.finish();
+        spill.finish().map_err(|e| spill_error(paths.output, e))?;
 
         // Candidate pairs, then an exact check of those between documents of
         // this run (their shingles are recomputed, for those rows only;
@@ -251,27 +315,32 @@ impl Cleaner {
             .flat_map(|&(i, j)| [i as usize, j as usize])
             .filter(|&e| !entries[e].from_index)
             .collect();
+        // The spilled (cleaned) texts give the shingles of the candidates.
+        let mut scratch = spill
+            .into_inner()
+            .map_err(|e| spill_error(paths.output, e))?
+            .into_inner()
+            .map_err(|e| spill_error(paths.output, e.into_error().into()))?;
         let mut shingles: FxHashMap<usize, Vec<u64>> = FxHashMap::default();
         if !needed.is_empty() {
             let progress = Progress::new(Some(rows), "rows");
             progress.set_message("clean 2/3 verify candidates");
             let mut row = 0usize;
-            for batch in dataset.batches(batch_rows) {
-                let batch = batch?;
+            for batch in read_spill(&mut scratch, paths.output)? {
+                let batch = batch.map_err(|e| spill_error(paths.output, e))?;
                 let n = batch.num_rows();
-                let (texts, hosts) = self.columns(&batch, input, has_urls)?;
+                let texts = StrColumn::of(&batch, &self.config.text_column, input)?;
                 let wanted: Vec<(usize, usize)> = (0..n)
-                    .filter_map(|i| {
-                        entry_of[row + i]
-                            .filter(|e| needed.contains(e))
-                            .map(|e| (i, e))
+                    .filter_map(|i| match fates[row + i] {
+                        Fate::Entry(e) if needed.contains(&e) => Some((i, e)),
+                        _ => None,
                     })
                     .collect();
                 let computed: Vec<(usize, Vec<u64>)> = wanted
                     .par_iter()
                     .filter_map(|&(i, e)| {
-                        let (text, _) = self.clean_text(texts.get(i)?, &hosts[i], &boilerplate);
-                        Some((e, hasher.shingles(&text, use_char_shingles(&text))))
+                        let text = texts.get(i)?;
+                        Some((e, hasher.shingles(text, use_char_shingles(text))))
                     })
                     .collect();
                 shingles.extend(computed);
@@ -295,84 +364,50 @@ impl Cleaner {
             same
         });
 
-        // Pass 3: write.
-        let mut fields: Vec<Field> = schema
-            .fields()
-            .iter()
-            .filter(|f| !SIGNAL_COLUMNS.contains(&f.name().as_str()))
-            .map(|f| f.as_ref().clone())
-            .collect();
-        let kept_columns: Vec<usize> = (0..schema.fields().len())
-            .filter(|&i| !SIGNAL_COLUMNS.contains(&schema.field(i).name().as_str()))
-            .collect();
-        let text_index = fields
-            .iter()
-            .position(|f| f.name() == &self.config.text_column)
-            .unwrap_or_default();
-        fields[text_index] = Field::new(&self.config.text_column, DataType::Utf8, true);
-        fields.extend(signal_fields());
-        let out_schema: SchemaRef = Arc::new(Schema::new(fields));
-        let info = StageInfo::new("clean", &self.config, seed);
-        let mut out = StageOutput::create(paths.output, out_schema.clone(), info, opts)?;
-        out.add_input(&dataset)?;
+        // Pass 3: the spilled rows with `dup_cluster`, kept or rejected.
         let progress = Progress::new(Some(rows), "rows");
         progress.set_message("clean 3/3 write");
         let mut row = 0usize;
-        for batch in dataset.batches(batch_rows) {
-            let batch = batch?;
+        for batch in read_spill(&mut scratch, paths.output)? {
+            let batch = batch.map_err(|e| spill_error(paths.output, e))?;
             let n = batch.num_rows();
             out.count_input(n as u64);
-            let (texts, hosts) = self.columns(&batch, input, has_urls)?;
             let ids = self.ids(&batch, input, has_ids, row as u64)?;
-            let cleaned: Vec<Option<String>> = (0..n)
-                .into_par_iter()
-                .map(|i| {
-                    texts
-                        .get(i)
-                        .map(|t| self.clean_text(t, &hosts[i], &boilerplate).0)
-                })
-                .collect();
-            let measured = &measured_rows[row..row + n];
-            let mut decisions: Vec<(Option<&'static str>, Option<String>, Option<String>)> =
-                Vec::with_capacity(n);
-            for (i, m) in measured.iter().enumerate() {
-                let decision = match (m, entry_of[row + i]) {
-                    (None, _) => (Some("null_text"), None, None),
-                    (Some(m), None) => (m.reject, None, None),
-                    (Some(_), Some(e)) => match &verdicts[e] {
-                        Verdict::Kept { cluster } => (None, None, Some(cluster.clone())),
-                        Verdict::ExactDuplicate { of } => {
-                            (Some("exact_duplicate"), Some(of.clone()), Some(of.clone()))
-                        }
-                        Verdict::NearDuplicate { of } => {
-                            (Some("near_duplicate"), Some(of.clone()), Some(of.clone()))
-                        }
+            let mut decisions: Vec<(Option<&'static str>, Option<&str>)> = Vec::with_capacity(n);
+            for fate in &fates[row..row + n] {
+                decisions.push(match *fate {
+                    Fate::NullText => (Some("null_text"), None),
+                    Fate::Rejected(reason) => (Some(reason), None),
+                    Fate::Entry(e) => match &verdicts[e] {
+                        Verdict::Kept { cluster } => (None, Some(cluster.as_str())),
+                        Verdict::ExactDuplicate { of } => (Some("exact_duplicate"), Some(of)),
+                        Verdict::NearDuplicate { of } => (Some("near_duplicate"), Some(of)),
                     },
-                };
-                decisions.push(decision);
+                });
             }
-            let full = self.assemble(
-                &batch,
-                &kept_columns,
-                text_index,
-                &out_schema,
-                &cleaned,
-                measured,
-                &decisions,
-                &ids,
-            )?;
-            let keep: arrow_array::BooleanArray =
-                decisions.iter().map(|d| Some(d.0.is_none())).collect();
-            let drop: arrow_array::BooleanArray =
-                decisions.iter().map(|d| Some(d.0.is_some())).collect();
-            out.write(&arrow_select::filter::filter_record_batch(&full, &keep)?)?;
-            let rejected = arrow_select::filter::filter_record_batch(&full, &drop)?;
-            if rejected.num_rows() > 0 {
+            let dup_cluster: ArrayRef = Arc::new(StringArray::from_iter_values(
+                decisions
+                    .iter()
+                    .zip(&ids)
+                    .map(|(d, id)| d.1.unwrap_or(id.as_str())),
+            ));
+            let mut columns = batch.columns().to_vec();
+            columns.push(dup_cluster);
+            let full = RecordBatch::try_new(out_schema.clone(), columns)?;
+            if decisions.iter().all(|d| d.0.is_none()) {
+                out.write(&full)?;
+            } else {
+                let keep: arrow_array::BooleanArray =
+                    decisions.iter().map(|d| Some(d.0.is_none())).collect();
+                let drop: arrow_array::BooleanArray =
+                    decisions.iter().map(|d| Some(d.0.is_some())).collect();
+                out.write(&arrow_select::filter::filter_record_batch(&full, &keep)?)?;
+                let rejected = arrow_select::filter::filter_record_batch(&full, &drop)?;
                 let reasons: Vec<&str> = decisions.iter().filter_map(|d| d.0).collect();
                 let details: Vec<Option<String>> = decisions
                     .iter()
                     .filter(|d| d.0.is_some())
-                    .map(|d| d.1.as_ref().map(|of| format!("duplicate of {of}")))
+                    .map(|d| d.1.map(|of| format!("duplicate of {of}")))
                     .collect();
                 out.reject(&rejected, &reasons, Some(&details))?;
             }
@@ -439,8 +474,8 @@ impl Cleaner {
         }
     }
 
-    /// The batch with the cleaned text and the signal columns.
-    #[allow(clippy::too_many_arguments)]
+    /// The batch with the cleaned text and the signal columns (all but
+    /// `dup_cluster`).
     fn assemble(
         &self,
         batch: &RecordBatch,
@@ -449,8 +484,6 @@ impl Cleaner {
         schema: &SchemaRef,
         cleaned: &[Option<String>],
         measured: &[Option<Measured>],
-        decisions: &[(Option<&'static str>, Option<String>, Option<String>)],
-        ids: &[String],
     ) -> Result<RecordBatch> {
         let mut columns: Vec<ArrayRef> = kept_columns
             .iter()
@@ -503,16 +536,28 @@ impl Cleaner {
                     })
                     .collect::<Vec<_>>(),
             )),
-            Arc::new(StringArray::from(
-                decisions
-                    .iter()
-                    .zip(ids)
-                    .map(|(d, id)| Some(d.2.clone().unwrap_or_else(|| id.clone())))
-                    .collect::<Vec<_>>(),
-            )),
         ]);
         Ok(RecordBatch::try_new(schema.clone(), columns)?)
     }
+}
+
+/// Reads the scratch file from its start.
+fn read_spill<'a>(
+    scratch: &'a mut std::fs::File,
+    output: &Path,
+) -> Result<StreamReader<BufReader<&'a mut std::fs::File>>> {
+    scratch
+        .rewind()
+        .map_err(|e| spill_error(output, e.into()))?;
+    StreamReader::try_new(BufReader::new(scratch), None).map_err(|e| spill_error(output, e))
+}
+
+/// An error of the scratch file pass 2 spills into, named by the output.
+fn spill_error(output: &Path, e: arrow_schema::ArrowError) -> CleanError {
+    CleanError::Core(ore_core::Error::Arrow {
+        path: output.to_path_buf(),
+        message: format!("scratch file of the clean stage: {e}"),
+    })
 }
 
 fn signal_fields() -> Vec<Field> {

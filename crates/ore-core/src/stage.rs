@@ -10,7 +10,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::dataset::{BackgroundWriter, Dataset, PartWriter, REJECTS_DIR, Staging, WriteOptions};
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::manifest::{GIT_REVISION, InputRecord, Manifest, ORE_VERSION, RowCounts, config_hash};
 
 /// Column added to rejected rows: why the row was dropped (`http_404`,
@@ -127,6 +127,14 @@ impl StageOutput {
 
     pub fn counts(&self) -> &RowCounts {
         &self.counts
+    }
+
+    /// An unnamed scratch file in the staging folder, on the output's disk
+    /// (not a RAM-backed /tmp): a stage spills what it must read back later
+    /// into it. The file has no name, so it vanishes when closed, also when
+    /// the process is killed.
+    pub fn scratch_file(&self) -> Result<std::fs::File> {
+        tempfile::tempfile_in(self.staging.path()).at(self.staging.path())
     }
 
     /// Writes kept rows (encoded and compressed on a background thread).

@@ -264,6 +264,39 @@ fn stage_output_refuses_unbalanced_counts() {
 }
 
 #[test]
+fn scratch_files_have_no_name_and_read_back() {
+    use std::io::{Read, Seek, Write};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let target = tmp.path().join("clean");
+    let info = StageInfo::new("clean", &serde_json::json!({}), 1);
+    let out = StageOutput::create(&target, table_schema(), info, WriteOptions::default())
+        .expect("create");
+    let listing = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").path().display().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let staged: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("read_dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(staged.len(), 1, "one staging folder: {staged:?}");
+    let before = listing(&staged[0]);
+    let mut scratch = out.scratch_file().expect("scratch file");
+    scratch.write_all(b"spilled rows").expect("write");
+    scratch.rewind().expect("rewind");
+    let mut back = String::new();
+    scratch.read_to_string(&mut back).expect("read");
+    assert_eq!(back, "spilled rows");
+    assert_eq!(listing(&staged[0]), before, "the scratch file has no name");
+    drop(out);
+    assert_eq!(listing(tmp.path()), Vec::<String>::new(), "nothing left behind");
+}
+
+#[test]
 fn stage_output_writes_rejects_and_manifest() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input_dir = tmp.path().join("input");

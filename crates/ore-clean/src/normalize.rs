@@ -61,8 +61,12 @@ fn normal_form(text: &str, form: UnicodeForm) -> String {
     };
     let (mut start, mut dirty) = (0, false);
     for (i, c) in text.char_indices() {
-        let boundary =
-            c.is_ascii() || (canonical_combining_class(c) == 0 && quick(c) == IsNormalized::Yes);
+        // CJK unified ideographs are starters in every normal form and
+        // never compose with what precedes them: the common case of
+        // Chinese text, decided without the two table lookups.
+        let boundary = c.is_ascii()
+            || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+            || (canonical_combining_class(c) == 0 && quick(c) == IsNormalized::Yes);
         if boundary {
             flush(&text[start..i], dirty);
             (start, dirty) = (i, false);
@@ -354,6 +358,16 @@ mod tests {
             let nfc: String = text.nfc().collect();
             assert_eq!(normal_form(&text, UnicodeForm::Nfkc), nfkc, "{text:?}");
             assert_eq!(normal_form(&text, UnicodeForm::Nfc), nfc, "{text:?}");
+        }
+    }
+
+    /// The shortcut `normal_form` takes for CJK unified ideographs.
+    #[test]
+    fn cjk_ideographs_are_normalised_starters() {
+        for c in '\u{4E00}'..='\u{9FFF}' {
+            assert_eq!(canonical_combining_class(c), 0, "{c}");
+            assert_eq!(is_nfkc_quick(std::iter::once(c)), IsNormalized::Yes, "{c}");
+            assert_eq!(is_nfc_quick(std::iter::once(c)), IsNormalized::Yes, "{c}");
         }
     }
 

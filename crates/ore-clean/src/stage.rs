@@ -165,8 +165,7 @@ impl Cleaner {
             let progress = Progress::new(Some(rows), "rows");
             progress.set_message("clean 1/3 lines");
             let mut counts = LineCounts::default();
-            for batch in dataset.batches(batch_rows) {
-                let batch = batch?;
+            dataset.for_each_batch(batch_rows, |batch| -> Result<()> {
                 let (texts, hosts) = self.columns(&batch, input, has_urls)?;
                 let normalized: Vec<Option<String>> = (0..batch.num_rows())
                     .into_par_iter()
@@ -178,7 +177,8 @@ impl Cleaner {
                     }
                 }
                 progress.inc(batch.num_rows() as u64);
-            }
+                Ok(())
+            })?;
             progress.finish();
             counts.finish(&self.config.boilerplate)
         } else {
@@ -234,8 +234,7 @@ impl Cleaner {
         let progress = Progress::new(Some(rows), "rows");
         progress.set_message("clean 2/3 filter + minhash");
         let mut row = 0u64;
-        for batch in dataset.batches(batch_rows) {
-            let batch = batch?;
+        dataset.for_each_batch(batch_rows, |batch| -> Result<()> {
             let (texts, hosts) = self.columns(&batch, input, has_urls)?;
             let ids = self.ids(&batch, input, has_ids, row)?;
             type Row = (Option<String>, Option<Measured>, Option<Entry>);
@@ -291,7 +290,8 @@ impl Cleaner {
                 .map_err(|e| spill_error(paths.output, e))?;
             row += batch.num_rows() as u64;
             progress.inc(batch.num_rows() as u64);
-        }
+            Ok(())
+        })?;
         progress.finish();
         spill.finish().map_err(|e| spill_error(paths.output, e))?;
 

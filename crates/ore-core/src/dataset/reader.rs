@@ -126,6 +126,32 @@ impl Dataset {
         }
     }
 
+    /// Calls `each` with every batch in order while a second thread reads
+    /// and decodes the next one, so reading overlaps the caller's work.
+    /// Stops at the first error, of reading or of `each`.
+    pub fn for_each_batch<E: From<Error>>(
+        &self,
+        batch_size: usize,
+        mut each: impl FnMut(RecordBatch) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        std::thread::scope(|scope| {
+            let (next, batches) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for batch in self.batches(batch_size) {
+                    let failed = batch.is_err();
+                    // A closed channel means the caller stopped early.
+                    if next.send(batch).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            for batch in batches {
+                each(batch?)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Streams only the named top-level columns. Unknown names are an error.
     pub fn batches_of(&self, columns: &[&str], batch_size: usize) -> Result<Batches<'_>> {
         let indices = columns

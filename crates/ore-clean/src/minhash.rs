@@ -32,14 +32,29 @@ impl MinHasher {
         }
     }
 
-    /// Distinct shingle hashes of a text: character n-grams (whitespace
-    /// dropped) when `cjk`, else lowercase word n-grams (joined by a space).
+    /// Distinct shingle hashes of a text, sorted: character n-grams
+    /// (whitespace dropped) when `cjk`, else lowercase word n-grams (joined
+    /// by a space).
+    pub fn shingles(&self, text: &str, cjk: bool) -> Vec<u64> {
+        let mut hashes = self.shingle_hashes(text, cjk);
+        hashes.sort_unstable();
+        hashes.dedup();
+        hashes
+    }
+
+    /// The signature of a text: that of its shingles, without sorting them
+    /// or removing repeats first, which do not change a minimum.
+    pub fn text_signature(&self, text: &str, cjk: bool) -> Vec<u32> {
+        self.signature(&self.shingle_hashes(text, cjk))
+    }
+
+    /// The hash of every shingle of a text, in order, repeats included.
     ///
     /// Each gram is hashed where it lies in one compacted copy of the text,
     /// so no string is built per gram.
-    pub fn shingles(&self, text: &str, cjk: bool) -> Vec<u64> {
+    fn shingle_hashes(&self, text: &str, cjk: bool) -> Vec<u64> {
         // The compacted text, and the byte offset where each unit starts
-        // (plus, for words, where each ends).
+        // and ends (for characters, a unit ends where the next starts).
         let mut compact = String::with_capacity(text.len());
         let mut starts: Vec<usize> = Vec::new();
         let mut ends: Vec<usize> = Vec::new();
@@ -47,8 +62,9 @@ impl MinHasher {
             for c in text.chars().filter(|c| !c.is_whitespace()) {
                 starts.push(compact.len());
                 compact.push(c);
-                ends.push(compact.len());
             }
+            ends.extend(starts.iter().skip(1));
+            ends.push(compact.len());
             self.char_shingle
         } else {
             for word in text.split_whitespace() {
@@ -56,22 +72,23 @@ impl MinHasher {
                     compact.push(' ');
                 }
                 starts.push(compact.len());
-                compact.push_str(&word.to_lowercase());
+                if word.is_ascii() {
+                    compact.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+                } else {
+                    compact.push_str(&word.to_lowercase());
+                }
                 ends.push(compact.len());
             }
             self.word_shingle
         };
         let bytes = compact.as_bytes();
-        let mut hashes: Vec<u64> = match starts.len() {
+        match starts.len() {
             0 => Vec::new(),
             units if units < n => vec![xxh3_64(bytes)],
             units => (0..=units - n)
                 .map(|i| xxh3_64(&bytes[starts[i]..ends[i + n - 1]]))
                 .collect(),
-        };
-        hashes.sort_unstable();
-        hashes.dedup();
-        hashes
+        }
     }
 
     /// The signature of a set of shingle hashes (all `u32::MAX` when empty).
@@ -256,6 +273,12 @@ mod tests {
         let exact = jaccard(&sa, &sb);
         let est = estimate(&m.signature(&sa), &m.signature(&sb));
         assert!((exact - est).abs() < 0.1, "exact {exact} estimate {est}");
+        assert_eq!(m.text_signature(&a, true), m.signature(&sa));
+        let en = "The Quick brown fox jumps over the lazy dog; the quick brown fox jumps again. Ünïcode WORDS";
+        assert_eq!(
+            m.text_signature(en, false),
+            m.signature(&m.shingles(en, false))
+        );
     }
 
     #[test]

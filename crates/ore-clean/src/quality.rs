@@ -75,54 +75,64 @@ fn is_punct_end(c: char) -> bool {
     )
 }
 
-/// Words for counting: Latin words separated by whitespace, each CJK
-/// character a word.
-fn words(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    for chunk in text.split_whitespace() {
-        let mut start = None;
-        for (i, c) in chunk.char_indices() {
-            if is_cjk(c) {
-                if let Some(s) = start.take() {
-                    out.push(&chunk[s..i]);
-                }
-                out.push(&chunk[i..i + c.len_utf8()]);
-            } else if start.is_none() {
-                start = Some(i);
-            }
-        }
-        if let Some(s) = start {
-            out.push(&chunk[s..]);
-        }
-    }
-    out
-}
-
 /// Computes every signal of a (normalised) text.
 pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
     let (mut chars, mut cjk, mut letters, mut digits, mut symbols) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    for c in text.chars() {
+    // Words for counting, built in the same pass: runs of other characters
+    // between whitespace, and each CJK character alone; with their lengths
+    // in characters.
+    let mut ws: Vec<(&str, u32)> = Vec::new();
+    let mut word: Option<(usize, u32)> = None;
+    fn end_word<'t>(
+        text: &'t str,
+        ws: &mut Vec<(&'t str, u32)>,
+        word: &mut Option<(usize, u32)>,
+        at: usize,
+    ) {
+        if let Some((start, n)) = word.take() {
+            ws.push((&text[start..at], n));
+        }
+    }
+    for (i, c) in text.char_indices() {
         chars += 1;
-        if c.is_ascii() {
+        let space = if c.is_ascii() {
             // The same classes as below, without the Unicode tables.
+            let space = c.is_ascii_whitespace() || c == '\u{0B}';
             if c.is_ascii_alphabetic() {
                 letters += 1;
             } else if c.is_ascii_digit() {
                 digits += 1;
-            } else if !c.is_ascii_whitespace() && c != '\u{0B}' && !is_punctuation(c) {
+            } else if !space && !is_punctuation(c) {
                 symbols += 1;
             }
+            space
         } else if is_cjk(c) {
             cjk += 1;
             letters += 1;
-        } else if c.is_alphabetic() {
-            letters += 1;
-        } else if c.is_numeric() {
-            digits += 1;
-        } else if !c.is_whitespace() && !is_punctuation(c) {
-            symbols += 1;
+            end_word(text, &mut ws, &mut word, i);
+            ws.push((&text[i..i + c.len_utf8()], 1));
+            continue;
+        } else {
+            let space = c.is_whitespace();
+            if c.is_alphabetic() {
+                letters += 1;
+            } else if c.is_numeric() {
+                digits += 1;
+            } else if !space && !is_punctuation(c) {
+                symbols += 1;
+            }
+            space
+        };
+        if space {
+            end_word(text, &mut ws, &mut word, i);
+        } else {
+            match &mut word {
+                Some((_, n)) => *n += 1,
+                None => word = Some((i, 1)),
+            }
         }
     }
+    end_word(text, &mut ws, &mut word, text.len());
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     // Non-empty trimmed lines with their lengths in characters.
     let lines: Vec<(&str, u64)> = text
@@ -145,7 +155,6 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
         .map(|(_, n)| n)
         .sum();
     let total_line_chars: u64 = lines.iter().map(|(_, n)| n).sum();
-    let ws = words(text);
     let cjk_ratio = ratio(cjk, letters);
     // A CJK "word" here is one character: compare runs of ten of them, about
     // as long as four English words.
@@ -155,7 +164,7 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
         0
     } else {
         ws.iter()
-            .filter(|w| bad_words.contains(&w.to_lowercase()))
+            .filter(|(w, _)| bad_words.contains(&w.to_lowercase()))
             .count() as u64
     };
     Signals {
@@ -220,7 +229,7 @@ fn is_punctuation(c: char) -> bool {
 }
 
 /// Fraction of word characters inside n-grams that occur more than once.
-fn dup_ngram_fraction(words: &[&str], n: usize) -> f64 {
+fn dup_ngram_fraction(words: &[(&str, u32)], n: usize) -> f64 {
     if words.len() < n {
         return 0.0;
     }
@@ -228,7 +237,7 @@ fn dup_ngram_fraction(words: &[&str], n: usize) -> f64 {
     // words' hashes, updated in O(1) as the window slides. Two different
     // n-grams share a hash with probability about 2^-64.
     const BASE: u64 = 0x9E37_79B9_7F4A_7C15;
-    let word_hashes: Vec<u64> = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
+    let word_hashes: Vec<u64> = words.iter().map(|(w, _)| xxh3_64(w.as_bytes())).collect();
     let top = (1..n).fold(1u64, |p, _| p.wrapping_mul(BASE));
     let mut h = word_hashes[..n]
         .iter()
@@ -257,9 +266,9 @@ fn dup_ngram_fraction(words: &[&str], n: usize) -> f64 {
         }
     }
     let (mut total, mut dup, mut open) = (0usize, 0usize, 0i32);
-    for (w, d) in words.iter().zip(&depth) {
+    for ((_, len), d) in words.iter().zip(&depth) {
         open += d;
-        let len = w.chars().count();
+        let len = *len as usize;
         total += len;
         if open > 0 {
             dup += len;
@@ -346,6 +355,46 @@ mod tests {
 
     fn filter() -> QualityFilter {
         QualityFilter::build(&QualityConfig::default()).unwrap()
+    }
+
+    /// The definition of the words `signals` counts, split its own way.
+    fn words(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        for chunk in text.split_whitespace() {
+            let mut start = None;
+            for (i, c) in chunk.char_indices() {
+                if is_cjk(c) {
+                    if let Some(s) = start.take() {
+                        out.push(&chunk[s..i]);
+                    }
+                    out.push(&chunk[i..i + c.len_utf8()]);
+                } else if start.is_none() {
+                    start = Some(i);
+                }
+            }
+            if let Some(s) = start {
+                out.push(&chunk[s..]);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn words_counted_in_one_pass_match_the_definition() {
+        let pieces = [
+            "ab", "中", "文", " ", "\n", "\u{3000}", "x1", "é", "。", "\u{0B}", "カ", "-",
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..5_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let text: String = (0..(state % 12))
+                .map(|k| pieces[(state >> (5 * k)) as usize % pieces.len()])
+                .collect();
+            let s = filter().signals(&text);
+            assert_eq!(s.n_words as usize, words(&text).len(), "{text:?}");
+        }
     }
 
     #[test]

@@ -249,7 +249,7 @@ impl Cleaner {
                         return (Some(text), Some(m), None);
                     }
                     let signature = if d.near {
-                        hasher.signature(&hasher.shingles(&text, m.signals.char_shingles()))
+                        hasher.text_signature(&text, m.signals.char_shingles())
                     } else {
                         Vec::new()
                     };

@@ -293,7 +293,11 @@ fn scratch_files_have_no_name_and_read_back() {
     assert_eq!(back, "spilled rows");
     assert_eq!(listing(&staged[0]), before, "the scratch file has no name");
     drop(out);
-    assert_eq!(listing(tmp.path()), Vec::<String>::new(), "nothing left behind");
+    assert_eq!(
+        listing(tmp.path()),
+        Vec::<String>::new(),
+        "nothing left behind"
+    );
 }
 
 #[test]

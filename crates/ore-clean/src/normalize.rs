@@ -200,25 +200,34 @@ pub fn collapse_whitespace(s: &str) -> String {
 /// (so blank lines between) give a paragraph break. A removed character
 /// separates nothing: the word goes on after it.
 fn tidy(s: &str, remove: bool) -> String {
+    let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let (mut newlines, mut space, mut any_word) = (0usize, false, false);
     let mut run: Option<usize> = None;
-    for (i, c) in s.char_indices() {
-        let removed = remove && is_removable(c);
-        if removed || c.is_whitespace() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // ASCII is classified from the byte; other characters are decoded.
+        let b = bytes[i];
+        let (len, white, removed) = if b.is_ascii() {
+            let white = matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+            let control = b < 0x20 || b == 0x7F;
+            (1, white, remove && control && b != b'\n' && b != b'\t')
+        } else {
+            let c = s[i..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+            (c.len_utf8(), c.is_whitespace(), remove && is_removable(c))
+        };
+        if removed || white {
             if let Some(start) = run.take() {
                 out.push_str(&s[start..i]);
             }
             if !removed {
-                if c == '\n' {
+                if b == b'\n' {
                     newlines += 1;
                 } else {
                     space = true;
                 }
             }
-            continue;
-        }
-        if run.is_none() {
+        } else if run.is_none() {
             if any_word {
                 match newlines {
                     0 if space => out.push(' '),
@@ -230,6 +239,7 @@ fn tidy(s: &str, remove: bool) -> String {
             (newlines, space, any_word) = (0, false, true);
             run = Some(i);
         }
+        i += len;
     }
     if let Some(start) = run {
         out.push_str(&s[start..]);
@@ -281,7 +291,8 @@ mod tests {
         // collapse.
         let alphabet = [
             "a", "词", "bc", " ", "  ", "\t", "\n", "\r\n", "\r", "\u{0B}", "\u{0C}", "\u{85}",
-            "\u{A0}", "\u{3000}", "\u{2028}", "\u{200B}", "\u{00AD}", "\u{01}", "\u{FEFF}",
+            "\u{A0}", "\u{3000}", "\u{2028}", "\u{200B}", "\u{00AD}", "\u{01}", "\u{7F}",
+            "\u{FEFF}",
         ];
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         for _ in 0..20_000 {

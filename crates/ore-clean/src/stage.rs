@@ -266,13 +266,16 @@ impl Cleaner {
             let mut cleaned = Vec::with_capacity(results.len());
             let mut measured = Vec::with_capacity(results.len());
             for (text, m, e) in results {
-                fates.push(match (&m, e) {
+                // A measured row without an entry failed a rule (see the
+                // closure above); one with an entry joins the dedup table.
+                fates.push(match (m.as_ref().map(|m| m.reject), e) {
                     (None, _) => Fate::NullText,
-                    (Some(_), Some(e)) => {
+                    (Some(Some(reason)), _) => Fate::Rejected(reason),
+                    (Some(None), Some(e)) => {
                         entries.push(e);
                         Fate::Entry(entries.len() - 1)
                     }
-                    (Some(m), None) => Fate::Rejected(m.reject.unwrap_or("quality")),
+                    (Some(None), None) => unreachable!("a row that passes has an entry"),
                 });
                 cleaned.push(text);
                 measured.push(m);
@@ -326,7 +329,7 @@ impl Cleaner {
             let progress = Progress::new(Some(rows), "rows");
             progress.set_message("clean 2/3 verify candidates");
             let mut row = 0usize;
-            for batch in read_spill(&mut scratch, paths.output)? {
+            for batch in read_spill(&mut scratch, paths.output, Some(vec![text_index]))? {
                 let batch = batch.map_err(|e| spill_error(paths.output, e))?;
                 let n = batch.num_rows();
                 let texts = StrColumn::of(&batch, &self.config.text_column, input)?;
@@ -368,7 +371,7 @@ impl Cleaner {
         let progress = Progress::new(Some(rows), "rows");
         progress.set_message("clean 3/3 write");
         let mut row = 0usize;
-        for batch in read_spill(&mut scratch, paths.output)? {
+        for batch in read_spill(&mut scratch, paths.output, None)? {
             let batch = batch.map_err(|e| spill_error(paths.output, e))?;
             let n = batch.num_rows();
             out.count_input(n as u64);
@@ -541,15 +544,17 @@ impl Cleaner {
     }
 }
 
-/// Reads the scratch file from its start.
+/// Reads the scratch file from its start: every column, or only those of
+/// `projection`.
 fn read_spill<'a>(
     scratch: &'a mut std::fs::File,
     output: &Path,
+    projection: Option<Vec<usize>>,
 ) -> Result<StreamReader<BufReader<&'a mut std::fs::File>>> {
     scratch
         .rewind()
         .map_err(|e| spill_error(output, e.into()))?;
-    StreamReader::try_new(BufReader::new(scratch), None).map_err(|e| spill_error(output, e))
+    StreamReader::try_new(BufReader::new(scratch), projection).map_err(|e| spill_error(output, e))
 }
 
 /// An error of the scratch file pass 2 spills into, named by the output.

@@ -3,7 +3,9 @@ processed per second of wall time (start-up, reading and writing included).
 
     python bench/timed.py DATASET -- COMMAND ARGS...
 
-Prints {"mb_per_s": ..., "seconds": ..., "mb": ...} as its last line.
+Prints {"mb_per_s": ..., "seconds": ..., "mb": ...} as its last line;
+`e2e_mb_per_s` is the same rate, named as the end-to-end rate of the Python
+side of the tokenize pairs (bench/tokenize_py.py).
 """
 
 import json
@@ -22,7 +24,8 @@ def main():
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
-    print(json.dumps({"mb": mb, "seconds": seconds, "mb_per_s": mb / seconds}))
+    print(json.dumps({"mb": mb, "seconds": seconds, "mb_per_s": mb / seconds,
+                      "e2e_mb_per_s": mb / seconds}))
 
 
 if __name__ == "__main__":

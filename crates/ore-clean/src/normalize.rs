@@ -54,12 +54,15 @@ fn normal_form(text: &str, form: UnicodeForm) -> String {
         _ => is_nfc_quick(std::iter::once(c)),
     };
     let mut out = String::with_capacity(text.len());
-    let mut flush = |stretch: &str, dirty: bool| match (dirty, form) {
+    // A stretch is copied when clean, normalised when dirty; one made of a
+    // lone full-width form under NFKC is that form's ASCII character.
+    let mut flush = |stretch: &str, dirty: bool, lone_full_width: bool| match (dirty, form) {
+        (false, _) if lone_full_width => out.extend(stretch.chars().map(half_width)),
         (false, _) => out.push_str(stretch),
         (true, UnicodeForm::Nfkc) => out.extend(stretch.nfkc()),
         (true, _) => out.extend(stretch.nfc()),
     };
-    let (mut start, mut dirty) = (0, false);
+    let (mut start, mut dirty, mut lone) = (0, false, false);
     for (i, c) in text.char_indices() {
         // CJK unified ideographs are starters in every normal form and
         // never compose with what precedes them: the common case of
@@ -67,14 +70,19 @@ fn normal_form(text: &str, form: UnicodeForm) -> String {
         let boundary = c.is_ascii()
             || ('\u{4E00}'..='\u{9FFF}').contains(&c)
             || (canonical_combining_class(c) == 0 && quick(c) == IsNormalized::Yes);
-        if boundary {
-            flush(&text[start..i], dirty);
-            (start, dirty) = (i, false);
+        // Under NFKC a full-width ASCII form (or the ideographic space) is
+        // one ASCII starter, which composes with nothing before it: it
+        // starts a stretch too, and alone it needs no normaliser.
+        let full_width = form == UnicodeForm::Nfkc
+            && (('\u{FF01}'..='\u{FF5E}').contains(&c) || c == '\u{3000}');
+        if boundary || full_width {
+            flush(&text[start..i], dirty, lone);
+            (start, dirty, lone) = (i, false, full_width);
         } else {
             dirty = true;
         }
     }
-    flush(&text[start..], dirty);
+    flush(&text[start..], dirty, lone);
     out
 }
 

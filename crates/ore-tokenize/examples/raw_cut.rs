@@ -1,7 +1,10 @@
 //! The raw jieba-rs loop the tokenize stage is compared with: read the
 //! `text` column of a dataset into memory (untimed), then time loading
 //! jieba's dictionary and `Jieba::cut` over every text on one thread — the
-//! work the stage cannot avoid. Prints {"mb_per_s": …}.
+//! work the stage cannot avoid. Prints {"mb_per_s": …} from its own timer.
+//! The `tokenize_overhead` bench pair times the whole process instead
+//! (bench/timed.py), as it times `ore tokenize`, so that both sides pay
+//! process start and reading the Parquet texts.
 //!
 //! `cargo run --release -p ore-tokenize --example raw_cut -- DATASET`
 

@@ -482,3 +482,36 @@ fn non_parquet_and_corrupt_files_are_named() {
     let err = Dataset::open(&empty).expect_err("empty").to_string();
     assert!(err.contains("no Parquet files"), "{err}");
 }
+
+/// Whole documents (`text`) are written without a dictionary, short
+/// repeated values (`source`) with one.
+#[test]
+fn free_text_columns_have_no_dictionary() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("text", DataType::Utf8, false),
+    ]));
+    let texts: Vec<String> = (0..200).map(|i| format!("文档 {i} 的正文。")).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["pd"; 200])) as ArrayRef,
+            Arc::new(StringArray::from_iter_values(&texts)),
+        ],
+    )
+    .expect("batch");
+    let dir = tmp.path().join("docs");
+    let mut w = DatasetWriter::create(&dir, schema, WriteOptions::default()).expect("create");
+    w.write(&batch).expect("write");
+    w.commit().expect("commit");
+    let file = std::fs::File::open(dir.join("part-00000.parquet")).expect("part file");
+    let reader = SerializedFileReader::new(file).expect("parquet");
+    let group = reader.metadata().row_group(0);
+    let dictionary = |i: usize| group.column(i).dictionary_page_offset().is_some();
+    assert!(dictionary(0), "source has a dictionary");
+    assert!(!dictionary(1), "text has none");
+    let back = Dataset::open(&dir).expect("open");
+    assert_eq!(back.num_rows(), 200);
+}

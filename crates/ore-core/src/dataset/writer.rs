@@ -10,9 +10,13 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use super::staging::Staging;
 use crate::error::{Error, IoContext, Result};
+
+/// Top-level columns of whole documents, written without a dictionary.
+const FREE_TEXT_COLUMNS: [&str; 2] = ["text", "html"];
 
 /// Sizes and compression of the files a writer produces.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,12 +91,21 @@ impl PartWriter {
         fs::create_dir_all(&dir).at(&dir)?;
         let level =
             ZstdLevel::try_new(opts.zstd_level).map_err(|e| Error::parquet(&dir, None, e))?;
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
             .set_statistics_enabled(EnabledStatistics::Page)
-            .set_created_by(format!("ore {}", env!("CARGO_PKG_VERSION")))
-            .build();
+            .set_created_by(format!("ore {}", env!("CARGO_PKG_VERSION")));
+        // Documents are nearly all distinct: a dictionary of them only costs
+        // hashing until the writer gives up on it, and the space of a
+        // dictionary page as big as the plain values.
+        for field in schema.fields() {
+            if FREE_TEXT_COLUMNS.contains(&field.name().as_str()) {
+                props = props
+                    .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+            }
+        }
+        let props = props.build();
         Ok(Self {
             dir,
             schema,

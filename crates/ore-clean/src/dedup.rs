@@ -168,23 +168,28 @@ pub fn candidate_pairs(
     let (bands, rows) = lsh_params((threshold - CANDIDATE_MARGIN).max(0.05), num_perm);
     let floor = threshold - 2.0 * CANDIDATE_MARGIN;
     let mut buckets: Vec<FxHashMap<u64, Vec<u32>>> = vec![FxHashMap::default(); bands];
-    let mut pairs = rustc_hash::FxHashSet::default();
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    // The earlier entries sharing a bucket with this one, over all bands:
+    // each is estimated once, however many bands it shares.
+    let mut met: Vec<u32> = Vec::new();
     for (i, sig) in signatures.iter().enumerate() {
         if skip.get(i).copied().unwrap_or(false) {
             continue;
         }
+        met.clear();
         for (band, key) in band_keys(sig, bands, rows).enumerate() {
             let bucket = buckets[band].entry(key).or_default();
-            for &j in bucket.iter() {
-                if !pairs.contains(&(j, i as u32)) && estimate(sig, signatures[j as usize]) >= floor
-                {
-                    pairs.insert((j, i as u32));
-                }
-            }
+            met.extend_from_slice(bucket);
             bucket.push(i as u32);
         }
+        met.sort_unstable();
+        met.dedup();
+        pairs.extend(
+            met.iter()
+                .filter(|&&j| estimate(sig, signatures[j as usize]) >= floor)
+                .map(|&j| (j, i as u32)),
+        );
     }
-    let mut pairs: Vec<(u32, u32)> = pairs.into_iter().collect();
     pairs.sort_unstable();
     pairs
 }

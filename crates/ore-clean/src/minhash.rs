@@ -240,13 +240,14 @@ fn integrate(f: &impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
     sum * h / 3.0
 }
 
-/// The bucket key of each band of a signature.
+/// The bucket key of each band of a signature: the band's number and
+/// values, hashed from one buffer reused for every band.
 pub fn band_keys(sig: &[u32], bands: usize, rows: usize) -> impl Iterator<Item = u64> + '_ {
+    let mut bytes = Vec::with_capacity(rows * 4 + 8);
     (0..bands).map(move |j| {
-        let band = &sig[j * rows..(j + 1) * rows];
-        let mut bytes = Vec::with_capacity(rows * 4 + 8);
+        bytes.clear();
         bytes.extend_from_slice(&(j as u64).to_le_bytes());
-        for v in band {
+        for v in &sig[j * rows..(j + 1) * rows] {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
         xxh3_64(&bytes)

@@ -293,6 +293,9 @@ fn only_ore_torch_links_libtorch() {
         err.contains("ore-torch") && err.contains("make build"),
         "{err}"
     );
-    let help = stdout_ok(&ore(dir.path(), &["train", "--help"]));
-    assert!(help.contains("Usage: ore train"), "{help}");
+    for args in [["train", "--help"], ["help", "train"]] {
+        let help = stdout_ok(&ore(dir.path(), &args));
+        assert!(help.contains("Usage: ore train [OPTIONS]"), "{help}");
+        assert!(help.contains("--resume"), "{help}");
+    }
 }

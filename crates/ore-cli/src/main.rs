@@ -86,6 +86,15 @@ struct TorchArgs {
 }
 
 fn main() -> ExitCode {
+    // `ore help train` shows `ore-torch`'s help, as `ore train --help` does.
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if let [_, help, sub, ..] = args.as_slice()
+        && help == "help"
+        && (sub == "train" || sub == "eval")
+    {
+        let sub = sub.to_string_lossy();
+        return output::finish(run_torch(&sub, &[OsString::from("--help")]));
+    }
     let cli = Cli::parse();
     output::finish(match cli.command {
         Command::Crawl(args) => crawl::run(&args),

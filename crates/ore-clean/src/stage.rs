@@ -28,17 +28,6 @@ use crate::dedup::{
     Entry, IndexMeta, Verdict, candidate_pairs, cluster, exact_duplicates, load_index, save_index,
 };
 use crate::error::{CleanError, Result};
-
-/// What became of an input row in pass 2.
-#[derive(Debug, Clone, Copy)]
-enum Fate {
-    /// Its text is null.
-    NullText,
-    /// A quality or language rule rejected it.
-    Rejected(&'static str),
-    /// It is this entry of the deduplication table.
-    Entry(usize),
-}
 use crate::minhash::{MinHasher, estimate, exact_jaccard, use_char_shingles};
 use crate::normalize::normalize;
 use crate::quality::{QualityFilter, Signals};
@@ -62,6 +51,17 @@ pub const SIGNAL_COLUMNS: [&str; 15] = [
     "dup_cluster",
 ];
 
+/// What became of an input row in pass 2.
+#[derive(Debug, Clone, Copy)]
+enum Fate {
+    /// Its text is null.
+    NullText,
+    /// A quality or language rule rejected it.
+    Rejected(&'static str),
+    /// It is this entry of the deduplication table.
+    Entry(usize),
+}
+
 /// What pass 2 learns about a row (its signal columns).
 #[derive(Debug, Clone)]
 struct Measured {
@@ -69,6 +69,9 @@ struct Measured {
     boilerplate_lines: u64,
     lang: String,
     lang_confidence: f64,
+    /// xxh3-128 of the cleaned text: the exact-duplicate key and the
+    /// `text_hash` column.
+    text_hash: u128,
     /// The quality or language rule it fails.
     reject: Option<&'static str>,
 }
@@ -136,6 +139,7 @@ impl Cleaner {
             boilerplate_lines,
             lang,
             lang_confidence,
+            text_hash: xxh3_128(text.as_bytes()),
             reject,
         };
         (text, measured)
@@ -255,7 +259,7 @@ impl Cleaner {
                     };
                     let entry = Entry {
                         doc_id: ids[i].clone(),
-                        text_hash: xxh3_128(text.as_bytes()),
+                        text_hash: m.text_hash,
                         n_chars: m.signals.n_chars,
                         signature,
                         from_index: false,
@@ -531,12 +535,9 @@ impl Cleaner {
             )),
             sig(|m| m.lang_confidence),
             Arc::new(StringArray::from(
-                cleaned
+                measured
                     .iter()
-                    .map(|t| {
-                        t.as_ref()
-                            .map(|t| format!("{:032x}", xxh3_128(t.as_bytes())))
-                    })
+                    .map(|m| m.as_ref().map(|m| format!("{:032x}", m.text_hash)))
                     .collect::<Vec<_>>(),
             )),
         ]);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{channel, sync_channel};
+use std::sync::mpsc::channel;
 
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{Field, Schema, SchemaRef};
@@ -225,20 +225,11 @@ impl Tokenizer {
             .iter()
             .map(|&i| schema.field(i).name().as_str())
             .collect();
-        let reader = dataset.batches_of(&kept_names, self.config.batch_rows)?;
-        std::thread::scope(|scope| -> Result<()> {
-            // Reading (decompressing, validating UTF-8) runs ahead on its
-            // own thread, so that it overlaps with segmentation.
-            let (next, batches) = sync_channel(1);
-            scope.spawn(move || {
-                for batch in reader {
-                    if next.send(batch).is_err() {
-                        break;
-                    }
-                }
-            });
-            for batch in batches {
-                let batch = batch?;
+        // Reading (decompressing, validating UTF-8) runs ahead on its own
+        // thread, so that it overlaps with segmentation.
+        dataset
+            .batches_of(&kept_names, self.config.batch_rows)?
+            .for_each_prefetched(|batch| -> Result<()> {
                 let n = batch.num_rows();
                 out.count_input(n as u64);
                 let texts = StrColumn::of(&batch, &self.config.text_column, input)?;
@@ -268,9 +259,8 @@ impl Tokenizer {
                     Ok(())
                 })?;
                 progress.inc(n as u64);
-            }
-            Ok(())
-        })?;
+                Ok(())
+            })?;
         progress.finish();
 
         if self.config.vocab.enabled {

@@ -127,29 +127,13 @@ impl Dataset {
     }
 
     /// Calls `each` with every batch in order while a second thread reads
-    /// and decodes the next one, so reading overlaps the caller's work.
-    /// Stops at the first error, of reading or of `each`.
+    /// and decodes the next one ([`Batches::for_each_prefetched`]).
     pub fn for_each_batch<E: From<Error>>(
         &self,
         batch_size: usize,
-        mut each: impl FnMut(RecordBatch) -> std::result::Result<(), E>,
+        each: impl FnMut(RecordBatch) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        std::thread::scope(|scope| {
-            let (next, batches) = std::sync::mpsc::sync_channel(1);
-            scope.spawn(move || {
-                for batch in self.batches(batch_size) {
-                    let failed = batch.is_err();
-                    // A closed channel means the caller stopped early.
-                    if next.send(batch).is_err() || failed {
-                        break;
-                    }
-                }
-            });
-            for batch in batches {
-                each(batch?)?;
-            }
-            Ok(())
-        })
+        self.batches(batch_size).for_each_prefetched(each)
     }
 
     /// Streams only the named top-level columns. Unknown names are an error.
@@ -211,6 +195,33 @@ impl std::fmt::Debug for Batches<'_> {
             .field("root", &self.dataset.root)
             .field("next_file", &self.next_file)
             .finish_non_exhaustive()
+    }
+}
+
+impl Batches<'_> {
+    /// Calls `each` with every batch in order while a second thread reads
+    /// and decodes the next one, so reading overlaps the caller's work.
+    /// Stops at the first error, of reading or of `each`.
+    pub fn for_each_prefetched<E: From<Error>>(
+        self,
+        mut each: impl FnMut(RecordBatch) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        std::thread::scope(|scope| {
+            let (next, batches) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for batch in self {
+                    let failed = batch.is_err();
+                    // A closed channel means the caller stopped early.
+                    if next.send(batch).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            for batch in batches {
+                each(batch?)?;
+            }
+            Ok(())
+        })
     }
 }
 

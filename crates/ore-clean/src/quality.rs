@@ -95,34 +95,31 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
     }
     for (i, c) in text.char_indices() {
         chars += 1;
-        let space = if c.is_ascii() {
-            // The same classes as below, without the Unicode tables.
-            let space = c.is_ascii_whitespace() || c == '\u{0B}';
-            if c.is_ascii_alphabetic() {
-                letters += 1;
-            } else if c.is_ascii_digit() {
-                digits += 1;
-            } else if !space && !is_punctuation(c) {
-                symbols += 1;
-            }
-            space
-        } else if is_cjk(c) {
+        if is_cjk(c) {
             cjk += 1;
             letters += 1;
             end_word(text, &mut ws, &mut word, i);
             ws.push((&text[i..i + c.len_utf8()], 1));
             continue;
+        }
+        // Whitespace, letter, digit: for ASCII the same classes as the
+        // Unicode ones, without their tables.
+        let (space, alphabetic, numeric) = if c.is_ascii() {
+            (
+                c.is_ascii_whitespace() || c == '\u{0B}',
+                c.is_ascii_alphabetic(),
+                c.is_ascii_digit(),
+            )
         } else {
-            let space = c.is_whitespace();
-            if c.is_alphabetic() {
-                letters += 1;
-            } else if c.is_numeric() {
-                digits += 1;
-            } else if !space && !is_punctuation(c) {
-                symbols += 1;
-            }
-            space
+            (c.is_whitespace(), c.is_alphabetic(), c.is_numeric())
         };
+        if alphabetic {
+            letters += 1;
+        } else if numeric {
+            digits += 1;
+        } else if !space && !is_punctuation(c) {
+            symbols += 1;
+        }
         if space {
             end_word(text, &mut ws, &mut word, i);
         } else {

@@ -36,6 +36,8 @@ pub struct Dataset {
     root: PathBuf,
     files: Vec<PartFile>,
     schema: SchemaRef,
+    /// [`Dataset::content_hash`], once computed: it reads every byte.
+    hash: std::sync::OnceLock<String>,
 }
 
 impl Dataset {
@@ -75,6 +77,7 @@ impl Dataset {
             root,
             files,
             schema,
+            hash: std::sync::OnceLock::new(),
         })
     }
 
@@ -159,7 +162,11 @@ impl Dataset {
     /// equal hashes mean equal datasets. Used in manifests to tell whether an
     /// input changed (not as a defence against tampering), so it is the fast
     /// non-cryptographic hash: a stage hashes its whole input.
+    /// Computed once per opened dataset; later calls return it again.
     pub fn content_hash(&self) -> Result<String> {
+        if let Some(hash) = self.hash.get() {
+            return Ok(hash.clone());
+        }
         let mut hasher = Xxh3::new();
         let mut buf = vec![0u8; 1 << 20];
         for f in &self.files {
@@ -176,7 +183,10 @@ impl Dataset {
                 hasher.update(&buf[..n]);
             }
         }
-        Ok(format!("xxh3-128:{:032x}", hasher.digest128()))
+        Ok(self
+            .hash
+            .get_or_init(|| format!("xxh3-128:{:032x}", hasher.digest128()))
+            .clone())
     }
 }
 

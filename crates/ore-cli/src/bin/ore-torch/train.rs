@@ -272,6 +272,9 @@ struct EvalData {
     tune: Vec<Example>,
     note: String,
     input: PathBuf,
+    /// The input, when it was already opened (and hashed) to recognise the
+    /// model's own training data.
+    dataset: Option<Dataset>,
 }
 
 fn eval_data(
@@ -303,10 +306,12 @@ fn eval_data(
             tune,
             note,
             input: split_dir,
+            dataset: None,
         });
     }
     let all = data::load_examples(input, tokenize)?;
-    let hash = Dataset::open(input)?.content_hash()?;
+    let dataset = Dataset::open(input)?;
+    let hash = dataset.content_hash()?;
     match first.meta.held_out_fraction {
         Some(fraction) if hash == first.meta.input_hash => {
             let (eval, rest): (Vec<Example>, Vec<Example>) = all
@@ -331,6 +336,7 @@ fn eval_data(
                     fraction * 100.0
                 ),
                 input: input.to_path_buf(),
+                dataset: Some(dataset),
             })
         }
         _ => {
@@ -345,6 +351,7 @@ fn eval_data(
                 eval: all,
                 note: "every row of the input; lead baseline tuned on the same rows".into(),
                 input: input.to_path_buf(),
+                dataset: Some(dataset),
             })
         }
     }
@@ -526,7 +533,9 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<String> {
     });
     let info = StageInfo::new("eval", &config_record, first.meta.seed);
     let mut out = StageOutput::create(&output, schema.clone(), info, WriteOptions::default())?;
-    if let Ok(d) = Dataset::open(&data.input) {
+    if let Some(d) = &data.dataset {
+        out.add_input(d)?;
+    } else if let Ok(d) = Dataset::open(&data.input) {
         out.add_input(&d)?;
     }
     out.count_input(data.eval.len() as u64);

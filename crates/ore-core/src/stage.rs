@@ -235,19 +235,23 @@ impl StageOutput {
     pub fn commit(self) -> Result<Manifest> {
         self.counts.check(&self.info.stage)?;
         let staging_dir = self.staging.path().to_path_buf();
-        let mut files: Vec<String> = Vec::new();
-        for part in self.out.finish()? {
-            files.push(relative(&part.path, &staging_dir));
-        }
+        // The rejects and side outputs are closed on this thread while the
+        // main output's writer thread finishes its last row groups.
+        let mut extra_files: Vec<String> = Vec::new();
         let extra = self
             .rejects
             .into_iter()
             .chain(self.sides.into_iter().map(|(_, w)| w));
         for writer in extra {
             for part in writer.finish()? {
-                files.push(relative(&part.path, &staging_dir));
+                extra_files.push(relative(&part.path, &staging_dir));
             }
         }
+        let mut files: Vec<String> = Vec::new();
+        for part in self.out.finish()? {
+            files.push(relative(&part.path, &staging_dir));
+        }
+        files.extend(extra_files);
         let manifest = Manifest {
             stage: self.info.stage.clone(),
             ore_version: ORE_VERSION.to_string(),

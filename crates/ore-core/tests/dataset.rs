@@ -515,3 +515,58 @@ fn free_text_columns_have_no_dictionary() {
     let back = Dataset::open(&dir).expect("open");
     assert_eq!(back.num_rows(), 200);
 }
+
+/// Writes the same rows with row groups cut by size, from a pool of
+/// `threads`; returns the bytes of every part file, in order.
+fn write_in_pool(dir: &Path, threads: usize) -> Vec<Vec<u8>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    let opts = WriteOptions {
+        row_group_bytes: 2 << 10,
+        file_rows: 700,
+        ..WriteOptions::default()
+    };
+    pool.install(|| {
+        let mut writer = DatasetWriter::create(dir, table_schema(), opts).expect("create");
+        for start in (0..1500).step_by(250) {
+            writer.write(&table_batch(start, 250)).expect("write");
+        }
+        assert_eq!(writer.commit().expect("commit"), 1500);
+    });
+    let dataset = Dataset::open(dir).expect("open");
+    dataset
+        .files()
+        .iter()
+        .map(|f| std::fs::read(&f.path).expect("part file"))
+        .collect()
+}
+
+#[test]
+fn row_groups_encoded_in_parallel_are_the_same_bytes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let one = write_in_pool(&tmp.path().join("one"), 1);
+    let four = write_in_pool(&tmp.path().join("four"), 4);
+    assert_eq!(one.len(), 3, "700 rows a file");
+    assert!(one == four, "the thread count changed the bytes written");
+
+    let dataset = Dataset::open(tmp.path().join("four")).expect("open");
+    assert!(
+        dataset.files().iter().all(|f| f.row_groups >= 4),
+        "2 KiB row groups: {:?}",
+        dataset
+            .files()
+            .iter()
+            .map(|f| f.row_groups)
+            .collect::<Vec<_>>()
+    );
+    let expected: Vec<RecordBatch> = (0..1500)
+        .step_by(250)
+        .map(|start| table_batch(start, 250))
+        .collect();
+    assert_eq!(
+        concat(&read_all(&tmp.path().join("four"))),
+        concat(&expected)
+    );
+}

@@ -10,12 +10,13 @@ use arrow_array::types::UInt64Type;
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use ore_core::{Dataset, DatasetWriter, WriteOptions};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{DedupConfig, Keep};
 use crate::error::{CleanError, Result};
-use crate::minhash::{band_keys, estimate, lsh_params};
+use crate::minhash::{band_key, estimate, lsh_params};
 
 /// One document taking part in deduplication.
 #[derive(Debug, Clone)]
@@ -159,6 +160,9 @@ pub const CANDIDATE_MARGIN: f64 = 0.15;
 /// Pairs `(i, j)`, `i < j`, that share an LSH bucket and whose estimated
 /// Jaccard similarity is within reach of `threshold`: the pairs worth an
 /// exact check. Entries marked in `skip` (exact duplicates) take no part.
+///
+/// Bands are bucketed in parallel; a pair met in several bands is estimated
+/// once.
 pub fn candidate_pairs(
     signatures: &[&[u32]],
     skip: &[bool],
@@ -167,31 +171,32 @@ pub fn candidate_pairs(
 ) -> Vec<(u32, u32)> {
     let (bands, rows) = lsh_params((threshold - CANDIDATE_MARGIN).max(0.05), num_perm);
     let floor = threshold - 2.0 * CANDIDATE_MARGIN;
-    let mut buckets: Vec<FxHashMap<u64, Vec<u32>>> = vec![FxHashMap::default(); bands];
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    // The earlier entries sharing a bucket with this one, over all bands:
-    // each is estimated once, however many bands it shares.
-    let mut met: Vec<u32> = Vec::new();
-    for (i, sig) in signatures.iter().enumerate() {
-        if skip.get(i).copied().unwrap_or(false) {
-            continue;
-        }
-        met.clear();
-        for (band, key) in band_keys(sig, bands, rows).enumerate() {
-            let bucket = buckets[band].entry(key).or_default();
-            met.extend_from_slice(bucket);
-            bucket.push(i as u32);
-        }
-        met.sort_unstable();
-        met.dedup();
-        pairs.extend(
-            met.iter()
-                .filter(|&&j| estimate(sig, signatures[j as usize]) >= floor)
-                .map(|&j| (j, i as u32)),
-        );
-    }
-    pairs.sort_unstable();
-    pairs
+    let taking_part: Vec<u32> = (0..signatures.len() as u32)
+        .filter(|&i| !skip.get(i as usize).copied().unwrap_or(false))
+        .collect();
+    let mut met: Vec<(u32, u32)> = (0..bands)
+        .into_par_iter()
+        .flat_map_iter(|band| {
+            let mut buckets: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+            let mut buf = Vec::with_capacity(rows * 4 + 8);
+            for &i in &taking_part {
+                let key = band_key(signatures[i as usize], band, rows, &mut buf);
+                buckets.entry(key).or_default().push(i);
+            }
+            let mut pairs = Vec::new();
+            for members in buckets.values().filter(|m| m.len() > 1) {
+                for (a, &i) in members.iter().enumerate() {
+                    pairs.extend(members[a + 1..].iter().map(|&j| (i, j)));
+                }
+            }
+            pairs
+        })
+        .collect();
+    met.par_sort_unstable();
+    met.dedup();
+    met.into_par_iter()
+        .filter(|&(i, j)| estimate(signatures[i as usize], signatures[j as usize]) >= floor)
+        .collect()
 }
 
 /// Union-find over entry indices.

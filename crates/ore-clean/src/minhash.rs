@@ -240,18 +240,15 @@ fn integrate(f: &impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
     sum * h / 3.0
 }
 
-/// The bucket key of each band of a signature: the band's number and
-/// values, hashed from one buffer reused for every band.
-pub fn band_keys(sig: &[u32], bands: usize, rows: usize) -> impl Iterator<Item = u64> + '_ {
-    let mut bytes = Vec::with_capacity(rows * 4 + 8);
-    (0..bands).map(move |j| {
-        bytes.clear();
-        bytes.extend_from_slice(&(j as u64).to_le_bytes());
-        for v in &sig[j * rows..(j + 1) * rows] {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        xxh3_64(&bytes)
-    })
+/// The bucket key of band `band` of a signature: the band's number and
+/// values hashed together, through `buf` (reused between calls).
+pub fn band_key(sig: &[u32], band: usize, rows: usize, buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
+    buf.extend_from_slice(&(band as u64).to_le_bytes());
+    for v in &sig[band * rows..(band + 1) * rows] {
+        buf.extend_from_slice(&v.to_le_bytes());
+    }
+    xxh3_64(buf)
 }
 
 #[cfg(test)]

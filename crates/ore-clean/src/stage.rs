@@ -332,28 +332,32 @@ impl Cleaner {
         if !needed.is_empty() {
             let progress = Progress::new(Some(rows), "rows");
             progress.set_message("clean 2/3 verify candidates");
+            // Only the candidates' texts are kept, to be shingled in one
+            // parallel pass, longest first so that no thread is left with a
+            // long one at the end.
+            let mut texts: Vec<(usize, String)> = Vec::with_capacity(needed.len());
             let mut row = 0usize;
             for batch in read_spill(&mut scratch, paths.output, Some(vec![text_index]))? {
                 let batch = batch.map_err(|e| spill_error(paths.output, e))?;
                 let n = batch.num_rows();
-                let texts = StrColumn::of(&batch, &self.config.text_column, input)?;
-                let wanted: Vec<(usize, usize)> = (0..n)
-                    .filter_map(|i| match fates[row + i] {
-                        Fate::Entry(e) if needed.contains(&e) => Some((i, e)),
-                        _ => None,
-                    })
-                    .collect();
-                let computed: Vec<(usize, Vec<u64>)> = wanted
-                    .par_iter()
-                    .filter_map(|&(i, e)| {
-                        let text = texts.get(i)?;
-                        Some((e, hasher.shingles(text, use_char_shingles(text))))
-                    })
-                    .collect();
-                shingles.extend(computed);
+                let column = StrColumn::of(&batch, &self.config.text_column, input)?;
+                for (i, fate) in fates[row..row + n].iter().enumerate() {
+                    if let Fate::Entry(e) = *fate
+                        && needed.contains(&e)
+                        && let Some(text) = column.get(i)
+                    {
+                        texts.push((e, text.to_string()));
+                    }
+                }
                 row += n;
                 progress.inc(n as u64);
             }
+            texts.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
+            shingles = texts
+                .par_iter()
+                .with_max_len(1)
+                .map(|(e, text)| (*e, hasher.shingles(text, use_char_shingles(text))))
+                .collect();
             progress.finish();
         }
         let mut verified = 0u64;

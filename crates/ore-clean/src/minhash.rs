@@ -37,7 +37,7 @@ impl MinHasher {
     /// by a space).
     pub fn shingles(&self, text: &str, cjk: bool) -> Vec<u64> {
         let mut hashes = self.shingle_hashes(text, cjk);
-        hashes.sort_unstable();
+        radix_sort(&mut hashes);
         hashes.dedup();
         hashes
     }
@@ -240,6 +240,43 @@ fn integrate(f: &impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
     sum * h / 3.0
 }
 
+/// Sorts 64-bit hashes: a least-significant-digit radix sort on bytes,
+/// skipping a byte that every value shares; short slices use the standard
+/// sort. For the thousands of random hashes of a document this is several
+/// times faster than comparison sorting.
+pub fn radix_sort(values: &mut Vec<u64>) {
+    if values.len() < 256 {
+        values.sort_unstable();
+        return;
+    }
+    let mut counts = [[0usize; 256]; 8];
+    for &v in values.iter() {
+        for (byte, count) in counts.iter_mut().enumerate() {
+            count[((v >> (8 * byte)) & 0xff) as usize] += 1;
+        }
+    }
+    let mut from = std::mem::take(values);
+    let mut to = vec![0u64; from.len()];
+    for (byte, count) in counts.iter().enumerate() {
+        if count.contains(&from.len()) {
+            continue;
+        }
+        let mut next = [0usize; 256];
+        let mut sum = 0;
+        for (slot, &n) in next.iter_mut().zip(count) {
+            *slot = sum;
+            sum += n;
+        }
+        for &v in &from {
+            let digit = ((v >> (8 * byte)) & 0xff) as usize;
+            to[next[digit]] = v;
+            next[digit] += 1;
+        }
+        std::mem::swap(&mut from, &mut to);
+    }
+    *values = from;
+}
+
 /// The bucket key of band `band` of a signature: the band's number and
 /// values hashed together, through `buf` (reused between calls).
 pub fn band_key(sig: &[u32], band: usize, rows: usize, buf: &mut Vec<u8>) -> u64 {
@@ -259,6 +296,35 @@ mod tests {
         let sa: std::collections::HashSet<_> = a.iter().collect();
         let sb: std::collections::HashSet<_> = b.iter().collect();
         sa.intersection(&sb).count() as f64 / sa.union(&sb).count() as f64
+    }
+
+    #[test]
+    fn radix_sort_sorts_like_the_standard_sort() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in [0, 1, 255, 256, 257, 1000, 40_000] {
+            for shape in 0..4 {
+                let values: Vec<u64> = (0..len)
+                    .map(|i| match shape {
+                        0 => next(),
+                        // Repeats, and bytes shared by every value.
+                        1 => next() % 50,
+                        2 => 0xdead_0000_0000_beef | ((next() & 0xff) << 24),
+                        _ => (len - i) as u64,
+                    })
+                    .collect();
+                let mut expected = values.clone();
+                expected.sort_unstable();
+                let mut sorted = values;
+                radix_sort(&mut sorted);
+                assert_eq!(sorted, expected, "length {len}, shape {shape}");
+            }
+        }
     }
 
     #[test]

@@ -174,9 +174,11 @@ pub fn candidate_pairs(
     let taking_part: Vec<u32> = (0..signatures.len() as u32)
         .filter(|&i| !skip.get(i as usize).copied().unwrap_or(false))
         .collect();
-    let mut met: Vec<(u32, u32)> = (0..bands)
+    // Each band's pairs are sorted and deduplicated, then merged, so that a
+    // large cluster's pairs are held about once, not once per band.
+    let met: Vec<(u32, u32)> = (0..bands)
         .into_par_iter()
-        .flat_map_iter(|band| {
+        .map(|band| {
             let mut buckets: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
             let mut buf = Vec::with_capacity(rows * 4 + 8);
             for &i in &taking_part {
@@ -189,14 +191,46 @@ pub fn candidate_pairs(
                     pairs.extend(members[a + 1..].iter().map(|&j| (i, j)));
                 }
             }
+            pairs.sort_unstable();
+            pairs.dedup();
             pairs
         })
-        .collect();
-    met.par_sort_unstable();
-    met.dedup();
+        .reduce(Vec::new, merge_sorted);
     met.into_par_iter()
         .filter(|&(i, j)| estimate(signatures[i as usize], signatures[j as usize]) >= floor)
         .collect()
+}
+
+/// The union of two sorted, repeat-free lists, sorted and repeat-free.
+fn merge_sorted(a: Vec<(u32, u32)>, b: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
+    if a.is_empty() {
+        return b;
+    }
+    if b.is_empty() {
+        return a;
+    }
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// Union-find over entry indices.
@@ -317,6 +351,19 @@ pub fn cluster(
 mod tests {
     use super::*;
     use crate::minhash::MinHasher;
+
+    #[test]
+    fn merge_sorted_is_the_sorted_union() {
+        let a = vec![(0, 1), (0, 3), (2, 5), (4, 9)];
+        let b = vec![(0, 2), (0, 3), (4, 9), (7, 8)];
+        let mut expected: Vec<(u32, u32)> = a.iter().chain(&b).copied().collect();
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(merge_sorted(a.clone(), b.clone()), expected);
+        assert_eq!(merge_sorted(b, a.clone()), expected);
+        assert_eq!(merge_sorted(Vec::new(), a.clone()), a);
+        assert_eq!(merge_sorted(a.clone(), Vec::new()), a);
+    }
 
     /// Clustering as the stage does it, verifying by estimate here.
     fn run(entries: &[Entry], config: &DedupConfig) -> (Vec<Verdict>, usize) {

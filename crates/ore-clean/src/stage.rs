@@ -28,7 +28,7 @@ use crate::dedup::{
     Entry, IndexMeta, Verdict, candidate_pairs, cluster, exact_duplicates, load_index, save_index,
 };
 use crate::error::{CleanError, Result};
-use crate::minhash::{MinHasher, estimate, exact_jaccard, use_char_shingles};
+use crate::minhash::{MinHasher, estimate, exact_jaccard};
 use crate::normalize::normalize;
 use crate::quality::{QualityFilter, Signals};
 
@@ -58,8 +58,9 @@ enum Fate {
     NullText,
     /// A quality or language rule rejected it.
     Rejected(&'static str),
-    /// It is this entry of the deduplication table.
-    Entry(usize),
+    /// It is entry `entry` of the deduplication table, shingled by
+    /// characters or not (decided from its signal counts in pass 2).
+    Entry { entry: usize, char_shingles: bool },
 }
 
 /// What pass 2 learns about a row (its signal columns).
@@ -272,14 +273,23 @@ impl Cleaner {
             for (text, m, e) in results {
                 // A measured row without an entry failed a rule (see the
                 // closure above); one with an entry joins the dedup table.
-                fates.push(match (m.as_ref().map(|m| m.reject), e) {
+                fates.push(match (&m, e) {
                     (None, _) => Fate::NullText,
-                    (Some(Some(reason)), _) => Fate::Rejected(reason),
-                    (Some(None), Some(e)) => {
+                    (
+                        Some(Measured {
+                            reject: Some(reason),
+                            ..
+                        }),
+                        _,
+                    ) => Fate::Rejected(reason),
+                    (Some(m), Some(e)) => {
                         entries.push(e);
-                        Fate::Entry(entries.len() - 1)
+                        Fate::Entry {
+                            entry: entries.len() - 1,
+                            char_shingles: m.signals.char_shingles(),
+                        }
                     }
-                    (Some(None), None) => unreachable!("a row that passes has an entry"),
+                    (Some(_), None) => unreachable!("a row that passes has an entry"),
                 });
                 cleaned.push(text);
                 measured.push(m);
@@ -335,28 +345,31 @@ impl Cleaner {
             // Only the candidates' texts are kept, to be shingled in one
             // parallel pass, longest first so that no thread is left with a
             // long one at the end.
-            let mut texts: Vec<(usize, String)> = Vec::with_capacity(needed.len());
+            let mut texts: Vec<(usize, bool, String)> = Vec::with_capacity(needed.len());
             let mut row = 0usize;
             for batch in read_spill(&mut scratch, paths.output, Some(vec![text_index]))? {
                 let batch = batch.map_err(|e| spill_error(paths.output, e))?;
                 let n = batch.num_rows();
                 let column = StrColumn::of(&batch, &self.config.text_column, input)?;
                 for (i, fate) in fates[row..row + n].iter().enumerate() {
-                    if let Fate::Entry(e) = *fate
-                        && needed.contains(&e)
+                    if let Fate::Entry {
+                        entry,
+                        char_shingles,
+                    } = *fate
+                        && needed.contains(&entry)
                         && let Some(text) = column.get(i)
                     {
-                        texts.push((e, text.to_string()));
+                        texts.push((entry, char_shingles, text.to_string()));
                     }
                 }
                 row += n;
                 progress.inc(n as u64);
             }
-            texts.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
+            texts.sort_by_key(|(_, _, text)| std::cmp::Reverse(text.len()));
             shingles = texts
                 .par_iter()
                 .with_max_len(1)
-                .map(|(e, text)| (*e, hasher.shingles(text, use_char_shingles(text))))
+                .map(|(e, char_shingles, text)| (*e, hasher.shingles(text, *char_shingles)))
                 .collect();
             progress.finish();
         }
@@ -389,7 +402,7 @@ impl Cleaner {
                 decisions.push(match *fate {
                     Fate::NullText => (Some("null_text"), None),
                     Fate::Rejected(reason) => (Some(reason), None),
-                    Fate::Entry(e) => match &verdicts[e] {
+                    Fate::Entry { entry, .. } => match &verdicts[entry] {
                         Verdict::Kept { cluster } => (None, Some(cluster.as_str())),
                         Verdict::ExactDuplicate { of } => (Some("exact_duplicate"), Some(of)),
                         Verdict::NearDuplicate { of } => (Some("near_duplicate"), Some(of)),

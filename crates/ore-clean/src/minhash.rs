@@ -1,6 +1,7 @@
 //! MinHash signatures over shingles (character n-grams for CJK text, word
 //! n-grams otherwise) and the LSH banding that finds candidate pairs.
 
+use rayon::prelude::*;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::quality::is_cjk;
@@ -213,19 +214,27 @@ pub fn exact_jaccard(a: &[u64], b: &[u64]) -> f64 {
 /// false positives below it plus false negatives above it (equal weights),
 /// as datasketch's `MinHashLSH` chooses them.
 pub fn lsh_params(threshold: f64, num_perm: usize) -> (usize, usize) {
-    let mut best = (f64::INFINITY, (1, num_perm.max(1)));
-    for b in 1..=num_perm {
-        for r in 1..=num_perm / b {
+    // Some 700 (b, r) pairs of two integrals each at 128 permutations: a few
+    // milliseconds, on the serial path between pass 2 and the candidates,
+    // so spread over the pool. Equal errors go to the smallest (b, r), as a
+    // scan in that order would pick.
+    let (_, b, r) = (1..=num_perm)
+        .into_par_iter()
+        .flat_map_iter(|b| (1..=num_perm / b).map(move |r| (b, r)))
+        .map(|(b, r)| {
             let p = |s: f64| 1.0 - (1.0 - s.powi(r as i32)).powi(b as i32);
             let fp = integrate(&p, 0.0, threshold);
             let fn_ = integrate(&|s| 1.0 - p(s), threshold, 1.0);
-            let error = 0.5 * fp + 0.5 * fn_;
-            if error < best.0 {
-                best = (error, (b, r));
-            }
-        }
-    }
-    best.1
+            (0.5 * fp + 0.5 * fn_, b, r)
+        })
+        .reduce(
+            || (f64::INFINITY, 1, num_perm.max(1)),
+            |x, y| {
+                let better = y.0 < x.0 || (y.0 == x.0 && (y.1, y.2) < (x.1, x.2));
+                if better { y } else { x }
+            },
+        );
+    (b, r)
 }
 
 /// Composite Simpson's rule.

@@ -9,7 +9,10 @@ use std::time::{Instant, SystemTime};
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use crate::dataset::{BackgroundWriter, Dataset, PartWriter, REJECTS_DIR, Staging, WriteOptions};
+use crate::dataset::{
+    BackgroundWriter, Dataset, EncodedRowGroup, ParallelEncoder, PartWriter, REJECTS_DIR, Staging,
+    WriteOptions,
+};
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::{GIT_REVISION, InputRecord, Manifest, ORE_VERSION, RowCounts, config_hash};
 
@@ -58,7 +61,8 @@ pub struct StageOutput {
     opts: WriteOptions,
     counts: RowCounts,
     info: StageInfo,
-    inputs: Vec<InputRecord>,
+    /// Input datasets, each with the thread hashing its content.
+    inputs: Vec<(InputRecord, std::thread::JoinHandle<Result<String>>)>,
     summary: serde_json::Map<String, serde_json::Value>,
     started: Instant,
     started_at: SystemTime,
@@ -90,12 +94,20 @@ impl StageOutput {
 
     /// Records an input dataset (path, content hash, rows) in the manifest.
     /// Rows are counted as they are read, with [`StageOutput::count_input`].
+    /// The content is hashed on a thread of its own, so that the stage does
+    /// not wait for a read of its whole input before it starts.
     pub fn add_input(&mut self, dataset: &Dataset) -> Result<()> {
-        self.inputs.push(InputRecord {
+        let record = InputRecord {
             path: dataset.root().to_path_buf(),
-            content_hash: dataset.content_hash()?,
+            content_hash: String::new(),
             rows: dataset.num_rows(),
-        });
+        };
+        let dataset = dataset.clone();
+        let hashing = std::thread::Builder::new()
+            .name("ore-input-hash".into())
+            .spawn(move || dataset.content_hash())
+            .at(&record.path)?;
+        self.inputs.push((record, hashing));
         Ok(())
     }
 
@@ -141,6 +153,22 @@ impl StageOutput {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.out.write(batch)?;
         self.counts.output += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// For a stage that writes its kept rows in a burst: an encoder that
+    /// encodes them as row groups on the rayon pool, whose groups go back,
+    /// in order, through [`StageOutput::write_encoded`]. See
+    /// [`crate::dataset::ParallelEncoder`].
+    pub fn parallel_encoder(&self) -> ParallelEncoder {
+        ParallelEncoder::new(self.out.encoder(), self.out.row_group_buffer())
+    }
+
+    /// Writes a row group of kept rows encoded by [`StageOutput::parallel_encoder`].
+    pub fn write_encoded(&mut self, group: EncodedRowGroup) -> Result<()> {
+        let rows = group.rows() as u64;
+        self.out.write_encoded(group)?;
+        self.counts.output += rows;
         Ok(())
     }
 
@@ -252,13 +280,26 @@ impl StageOutput {
             files.push(relative(&part.path, &staging_dir));
         }
         files.extend(extra_files);
+        let inputs = self
+            .inputs
+            .into_iter()
+            .map(|(mut record, hashing)| {
+                record.content_hash = hashing.join().unwrap_or_else(|_| {
+                    Err(Error::Io {
+                        path: record.path.clone(),
+                        source: std::io::Error::other("hashing the input panicked"),
+                    })
+                })?;
+                Ok(record)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let manifest = Manifest {
             stage: self.info.stage.clone(),
             ore_version: ORE_VERSION.to_string(),
             git_revision: GIT_REVISION.to_string(),
             config_hash: config_hash(&self.info.config),
             config: self.info.config,
-            inputs: self.inputs,
+            inputs,
             rows: self.counts,
             files,
             started_at: humantime::format_rfc3339_seconds(self.started_at).to_string(),

@@ -7,20 +7,30 @@ use std::thread::JoinHandle;
 
 use arrow_array::RecordBatch;
 
+use super::encode::{EncodedRowGroup, RowGroupBuffer, RowGroupEncoder};
 use super::writer::{PartInfo, PartWriter};
 use crate::error::{Error, Result};
 
 /// Batches waiting to be written; bounds the memory a slow disk can hold up.
 const QUEUE: usize = 2;
 
+/// What the writer thread is handed, in output order.
+enum Item {
+    Batch(RecordBatch),
+    Encoded(EncodedRowGroup),
+}
+
 /// Writes batches on a dedicated thread. An error on that thread is reported
 /// by the next [`BackgroundWriter::write`] or by [`BackgroundWriter::finish`].
 #[derive(Debug)]
 pub struct BackgroundWriter {
-    sender: Option<SyncSender<RecordBatch>>,
+    sender: Option<SyncSender<Item>>,
     thread: Option<JoinHandle<Result<Vec<PartInfo>>>>,
     schema: arrow_schema::SchemaRef,
     dir: std::path::PathBuf,
+    encoder: RowGroupEncoder,
+    /// An empty buffer with this output's bounds.
+    buffer: RowGroupBuffer,
     rows: u64,
 }
 
@@ -28,13 +38,17 @@ impl BackgroundWriter {
     pub fn spawn(mut writer: PartWriter) -> Self {
         let schema = writer.schema().clone();
         let dir = writer.dir().to_path_buf();
-        let (sender, receiver): (SyncSender<RecordBatch>, Receiver<RecordBatch>) =
-            sync_channel(QUEUE);
+        let encoder = writer.encoder();
+        let buffer = writer.row_group_buffer();
+        let (sender, receiver): (SyncSender<Item>, Receiver<Item>) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("ore-writer".into())
             .spawn(move || {
-                for batch in receiver {
-                    writer.write(&batch)?;
+                for item in receiver {
+                    match item {
+                        Item::Batch(batch) => writer.write(&batch)?,
+                        Item::Encoded(group) => writer.append_encoded(group)?,
+                    }
                 }
                 writer.finish()
             })
@@ -44,8 +58,40 @@ impl BackgroundWriter {
             thread,
             schema,
             dir,
+            encoder,
+            buffer,
             rows: 0,
         }
+    }
+
+    /// See [`PartWriter::encoder`].
+    pub fn encoder(&self) -> RowGroupEncoder {
+        self.encoder.clone()
+    }
+
+    /// See [`PartWriter::row_group_buffer`].
+    pub fn row_group_buffer(&self) -> RowGroupBuffer {
+        self.buffer.clone()
+    }
+
+    /// Queues a row group encoded by [`BackgroundWriter::encoder`].
+    pub fn write_encoded(&mut self, group: EncodedRowGroup) -> Result<()> {
+        let rows = group.rows() as u64;
+        self.send(Item::Encoded(group))?;
+        self.rows += rows;
+        Ok(())
+    }
+
+    fn send(&mut self, item: Item) -> Result<()> {
+        let sent = self.sender.as_ref().is_some_and(|s| s.send(item).is_ok());
+        if !sent {
+            // The thread stopped: it failed on an earlier batch.
+            return Err(self
+                .join()
+                .err()
+                .unwrap_or_else(|| writer_gone("the writer thread stopped")));
+        }
+        Ok(())
     }
 
     /// Queues a batch; a batch of the wrong schema is refused at once.
@@ -60,17 +106,7 @@ impl BackgroundWriter {
                 ),
             });
         }
-        let sent = self
-            .sender
-            .as_ref()
-            .is_some_and(|s| s.send(batch.clone()).is_ok());
-        if !sent {
-            // The thread stopped: it failed on an earlier batch.
-            return Err(self
-                .join()
-                .err()
-                .unwrap_or_else(|| writer_gone("the writer thread stopped")));
-        }
+        self.send(Item::Batch(batch.clone()))?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }

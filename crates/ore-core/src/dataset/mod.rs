@@ -2,11 +2,15 @@
 //! `_manifest.json` and `_rejects/`.
 
 mod background;
+mod encode;
 mod reader;
 mod staging;
 mod writer;
 
 pub use background::BackgroundWriter;
+pub use encode::{
+    ENCODED_GROUP_BYTES, EncodedRowGroup, ParallelEncoder, RowGroupBuffer, RowGroupEncoder,
+};
 pub use reader::{Batches, Dataset, PartFile};
 pub use staging::Staging;
 pub use writer::{DatasetWriter, PartInfo, PartWriter, WriteOptions};

@@ -10,8 +10,10 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
+use super::encode::{ENCODED_GROUP_BYTES, EncodedRowGroup, RowGroupBuffer, RowGroupEncoder};
 use super::staging::Staging;
 use crate::error::{Error, IoContext, Result};
 
@@ -63,15 +65,25 @@ pub struct PartWriter {
     schema: SchemaRef,
     props: WriterProperties,
     opts: WriteOptions,
+    encoder: RowGroupEncoder,
     current: Option<OpenPart>,
     parts: Vec<PartInfo>,
     rows: u64,
 }
 
 struct OpenPart {
-    writer: ArrowWriter<BufWriter<File>>,
+    writer: PartFileWriter,
     path: PathBuf,
     rows: u64,
+}
+
+/// How the open part file is being filled.
+enum PartFileWriter {
+    /// Batches are encoded as they arrive.
+    Streaming(ArrowWriter<BufWriter<File>>),
+    /// Row groups encoded elsewhere are appended whole (see
+    /// [`PartWriter::append_encoded`]).
+    Appending(SerializedFileWriter<BufWriter<File>>),
 }
 
 impl std::fmt::Debug for PartWriter {
@@ -106,11 +118,19 @@ impl PartWriter {
             }
         }
         let props = props.build();
+        // Column writers depend only on the schema and the properties, which
+        // every part file shares: one factory serves them all.
+        let (_, factory) =
+            ArrowWriter::try_new(std::io::sink(), schema.clone(), Some(props.clone()))
+                .and_then(ArrowWriter::into_serialized_writer)
+                .map_err(|e| Error::parquet(&dir, None, e))?;
+        let encoder = RowGroupEncoder::new(factory, schema.clone(), dir.clone());
         Ok(Self {
             dir,
             schema,
             props,
             opts,
+            encoder,
             current: None,
             parts: Vec::new(),
             rows: 0,
@@ -130,6 +150,62 @@ impl PartWriter {
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// An encoder of whole row groups for this writer's files, usable on
+    /// any thread; see [`PartWriter::append_encoded`].
+    pub fn encoder(&self) -> RowGroupEncoder {
+        self.encoder.clone()
+    }
+
+    /// A buffer cutting rows into the row groups [`PartWriter::append_encoded`]
+    /// takes: at most the configured rows per row group and per file, and
+    /// about [`ENCODED_GROUP_BYTES`] of memory each.
+    pub fn row_group_buffer(&self) -> RowGroupBuffer {
+        RowGroupBuffer::new(
+            self.opts.row_group_rows.min(self.opts.file_rows),
+            ENCODED_GROUP_BYTES.min(self.opts.row_group_bytes),
+        )
+    }
+
+    /// Appends a row group encoded by [`PartWriter::encoder`]. The part file
+    /// is closed first if the group would take it past its row bound, and
+    /// after if it reached its byte bound. A part file that took an encoded
+    /// group takes later batches of [`PartWriter::write`] as row groups of
+    /// their own.
+    pub fn append_encoded(&mut self, group: EncodedRowGroup) -> Result<()> {
+        let file_rows = self.opts.file_rows.max(1) as u64;
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|p| p.rows > 0 && p.rows + group.rows as u64 > file_rows)
+        {
+            self.close_part()?;
+        }
+        self.open_part()?;
+        let OpenPart { writer, path, rows } = self.current.take().expect("a part opened above");
+        let parquet = |e| Error::parquet(&path, None, e);
+        let mut writer = match writer {
+            PartFileWriter::Streaming(w) => w.into_serialized_writer().map_err(parquet)?.0,
+            PartFileWriter::Appending(w) => w,
+        };
+        let mut row_group = writer.next_row_group().map_err(parquet)?;
+        for chunk in group.chunks {
+            chunk.append_to_row_group(&mut row_group).map_err(parquet)?;
+        }
+        row_group.close().map_err(parquet)?;
+        let rows = rows + group.rows as u64;
+        self.rows += group.rows as u64;
+        let full = rows >= file_rows || writer.bytes_written() as u64 >= self.opts.file_bytes;
+        self.current = Some(OpenPart {
+            writer: PartFileWriter::Appending(writer),
+            path,
+            rows,
+        });
+        if full {
+            self.close_part()?;
+        }
+        Ok(())
     }
 
     /// Appends a batch. Its schema must equal the writer's (field names, types
@@ -152,21 +228,28 @@ impl PartWriter {
             let part = self.open_part()?;
             let room = (file_rows - part.rows) as usize;
             let take = room.min(batch.num_rows() - offset);
-            part.writer
-                .write(&batch.slice(offset, take))
-                .map_err(|e| Error::parquet(&part.path, None, e))?;
-            part.rows += take as u64;
-            if part.writer.in_progress_size() >= row_group_bytes {
-                part.writer
-                    .flush()
-                    .map_err(|e| Error::parquet(&part.path, None, e))?;
+            let slice = batch.slice(offset, take);
+            match &mut part.writer {
+                PartFileWriter::Streaming(writer) => {
+                    let parquet = |e| Error::parquet(&part.path, None, e);
+                    writer.write(&slice).map_err(parquet)?;
+                    if writer.in_progress_size() >= row_group_bytes {
+                        writer.flush().map_err(parquet)?;
+                    }
+                    part.rows += take as u64;
+                    let full =
+                        part.rows >= file_rows || writer.bytes_written() as u64 >= file_bytes;
+                    self.rows += take as u64;
+                    if full {
+                        self.close_part()?;
+                    }
+                }
+                PartFileWriter::Appending(_) => {
+                    let group = self.encoder.encode(&[slice])?;
+                    self.append_encoded(group)?;
+                }
             }
-            let full = part.rows >= file_rows || part.writer.bytes_written() as u64 >= file_bytes;
             offset += take;
-            self.rows += take as u64;
-            if full {
-                self.close_part()?;
-            }
         }
         Ok(())
     }
@@ -186,12 +269,14 @@ impl PartWriter {
                 .dir
                 .join(format!("part-{:05}.parquet", self.parts.len()));
             let file = File::create(&path).at(&path)?;
-            let writer = ArrowWriter::try_new(
-                BufWriter::with_capacity(1 << 20, file),
-                self.schema.clone(),
-                Some(self.props.clone()),
-            )
-            .map_err(|e| Error::parquet(&path, None, e))?;
+            let writer = PartFileWriter::Streaming(
+                ArrowWriter::try_new(
+                    BufWriter::with_capacity(1 << 20, file),
+                    self.schema.clone(),
+                    Some(self.props.clone()),
+                )
+                .map_err(|e| Error::parquet(&path, None, e))?,
+            );
             self.current = Some(OpenPart {
                 writer,
                 path,
@@ -206,9 +291,11 @@ impl PartWriter {
             return Ok(());
         };
         let OpenPart { writer, path, rows } = part;
-        let buffered = writer
-            .into_inner()
-            .map_err(|e| Error::parquet(&path, None, e))?;
+        let buffered = match writer {
+            PartFileWriter::Streaming(w) => w.into_inner(),
+            PartFileWriter::Appending(w) => w.into_inner(),
+        }
+        .map_err(|e| Error::parquet(&path, None, e))?;
         let file = buffered
             .into_inner()
             .map_err(|e| Error::io(&path, e.into_error()))?;

@@ -1,0 +1,421 @@
+//! Row groups encoded away from the writer's thread.
+//!
+//! The streaming writer ([`super::PartWriter::write`]) encodes each batch as
+//! it arrives, on one thread, which overlaps well with a stage that produces
+//! rows as it goes. A stage that produces its whole output in a burst at the
+//! end (the clean stage writes nothing until its duplicate clusters are
+//! known) would leave that one thread compressing while the others idle.
+//! Such a stage cuts its rows into row groups with a [`RowGroupBuffer`],
+//! encodes them on the rayon pool with a [`RowGroupEncoder`] (the columns of
+//! one group in parallel too), and hands the [`EncodedRowGroup`]s back to
+//! the writer in order.
+//!
+//! Where the groups are cut depends only on the rows, never on the thread
+//! count or timing, so the files are the same bytes whatever `--threads`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, SchemaRef};
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
+};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// In-memory (Arrow) size at which a [`RowGroupBuffer`] closes a row group.
+/// Small enough that a burst of a few megabytes still makes several groups
+/// to encode side by side; large enough that a group's column chunks are
+/// whole compressed pages (1 MiB) and its metadata a negligible share.
+pub const ENCODED_GROUP_BYTES: usize = 4 << 20;
+
+/// A row group whose columns are encoded and compressed, ready to be
+/// appended to a part file.
+pub struct EncodedRowGroup {
+    pub(super) chunks: Vec<ArrowColumnChunk>,
+    pub(super) rows: usize,
+}
+
+impl EncodedRowGroup {
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+impl std::fmt::Debug for EncodedRowGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncodedRowGroup")
+            .field("rows", &self.rows)
+            .field("columns", &self.chunks.len())
+            .finish()
+    }
+}
+
+/// Encodes whole row groups for one dataset schema, on any thread. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct RowGroupEncoder {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    /// Parquet leaf columns of each field, in order.
+    leaves: Vec<usize>,
+    /// The dataset's folder, to name it in errors.
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for RowGroupEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowGroupEncoder")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RowGroupEncoder {
+    pub(super) fn new(
+        factory: ArrowRowGroupWriterFactory,
+        schema: SchemaRef,
+        dir: PathBuf,
+    ) -> Self {
+        let leaves = schema
+            .fields()
+            .iter()
+            .map(|f| leaf_count(f.data_type()))
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                factory,
+                schema,
+                leaves,
+                dir,
+            }),
+        }
+    }
+
+    /// Encodes `batches` as one row group, each column on its own rayon
+    /// task. Every batch must have the dataset's schema.
+    pub fn encode(&self, batches: &[RecordBatch]) -> Result<EncodedRowGroup> {
+        let inner = &*self.inner;
+        for batch in batches {
+            if batch.schema().fields() != inner.schema.fields() {
+                return Err(Error::arrow(
+                    &inner.dir,
+                    format!(
+                        "batch schema does not match the dataset schema\n  dataset: {:?}\n  batch:   {:?}",
+                        inner.schema.fields(),
+                        batch.schema().fields()
+                    ),
+                ));
+            }
+        }
+        let parquet = |e| Error::parquet(&inner.dir, None, e);
+        let mut writers = inner
+            .factory
+            .create_column_writers(0)
+            .map_err(parquet)?
+            .into_iter();
+        let fields: Vec<(usize, Vec<ArrowColumnWriter>)> = inner
+            .leaves
+            .iter()
+            .enumerate()
+            .map(|(field, &n)| (field, writers.by_ref().take(n).collect()))
+            .collect();
+        let chunks: Vec<Vec<ArrowColumnChunk>> = fields
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|(field, writers)| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    encode_field(&inner.schema, field, writers, batches)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(parquet::errors::ParquetError::General(format!(
+                        "encoding column `{}` panicked",
+                        inner.schema.field(field).name()
+                    )))
+                })
+                .map_err(parquet)
+            })
+            .collect::<Result<_>>()?;
+        Ok(EncodedRowGroup {
+            chunks: chunks.into_iter().flatten().collect(),
+            rows: batches.iter().map(RecordBatch::num_rows).sum(),
+        })
+    }
+}
+
+/// The chunks of one field's leaves over a row group's batches.
+fn encode_field(
+    schema: &SchemaRef,
+    field: usize,
+    mut writers: Vec<ArrowColumnWriter>,
+    batches: &[RecordBatch],
+) -> parquet::errors::Result<Vec<ArrowColumnChunk>> {
+    let arrow_field = schema.field(field);
+    for batch in batches {
+        let leaves = compute_leaves(arrow_field, batch.column(field))?;
+        for (writer, leaf) in writers.iter_mut().zip(&leaves) {
+            writer.write(leaf)?;
+        }
+    }
+    writers.into_iter().map(ArrowColumnWriter::close).collect()
+}
+
+/// Parquet leaf columns an Arrow type becomes.
+fn leaf_count(data_type: &DataType) -> usize {
+    match data_type {
+        DataType::Struct(fields) => fields.iter().map(|f| leaf_count(f.data_type())).sum(),
+        DataType::List(item)
+        | DataType::LargeList(item)
+        | DataType::ListView(item)
+        | DataType::LargeListView(item)
+        | DataType::FixedSizeList(item, _)
+        | DataType::Map(item, _) => leaf_count(item.data_type()),
+        DataType::Dictionary(_, value) => leaf_count(value),
+        DataType::RunEndEncoded(_, values) => leaf_count(values.data_type()),
+        _ => 1,
+    }
+}
+
+/// Gathers batches into row groups: a group closes at `max_rows` rows (the
+/// batch that crosses it is cut) or once it holds `max_bytes` of Arrow
+/// memory (after the batch that reaches it).
+#[derive(Debug, Clone)]
+pub struct RowGroupBuffer {
+    max_rows: usize,
+    max_bytes: usize,
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    bytes: usize,
+}
+
+impl RowGroupBuffer {
+    pub fn new(max_rows: usize, max_bytes: usize) -> Self {
+        Self {
+            max_rows: max_rows.max(1),
+            max_bytes: max_bytes.max(1),
+            batches: Vec::new(),
+            rows: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Adds a batch; returns the row groups it completed, oldest first.
+    pub fn push(&mut self, batch: RecordBatch) -> Vec<Vec<RecordBatch>> {
+        let mut full = Vec::new();
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let take = (self.max_rows - self.rows).min(batch.num_rows() - offset);
+            let part = if offset == 0 && take == batch.num_rows() {
+                batch.clone()
+            } else {
+                batch.slice(offset, take)
+            };
+            self.bytes += slice_bytes(&part);
+            self.rows += take;
+            self.batches.push(part);
+            offset += take;
+            if self.rows >= self.max_rows || self.bytes >= self.max_bytes {
+                full.extend(self.finish());
+            }
+        }
+        full
+    }
+
+    /// The rows not yet in a closed group, as a last group.
+    pub fn finish(&mut self) -> Option<Vec<RecordBatch>> {
+        self.rows = 0;
+        self.bytes = 0;
+        let batches = std::mem::take(&mut self.batches);
+        (!batches.is_empty()).then_some(batches)
+    }
+}
+
+/// Cuts rows into row groups ([`RowGroupBuffer`]), encodes each on the rayon
+/// pool as soon as it is complete ([`RowGroupEncoder`]), and hands the
+/// encoded groups to a sink in order, while the caller goes on producing
+/// rows. At most a few groups per pool thread are in flight, which bounds
+/// the memory held.
+pub struct ParallelEncoder {
+    encoder: RowGroupEncoder,
+    buffer: RowGroupBuffer,
+    done_tx: Sender<(u64, Result<EncodedRowGroup>)>,
+    done_rx: Receiver<(u64, Result<EncodedRowGroup>)>,
+    /// Groups handed to the pool, and groups handed to the sink.
+    submitted: u64,
+    written: u64,
+    /// Encoded groups waiting for an earlier one.
+    ready: BTreeMap<u64, Result<EncodedRowGroup>>,
+}
+
+impl std::fmt::Debug for ParallelEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParallelEncoder")
+            .field("submitted", &self.submitted)
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ParallelEncoder {
+    pub fn new(encoder: RowGroupEncoder, buffer: RowGroupBuffer) -> Self {
+        let (done_tx, done_rx) = channel();
+        Self {
+            encoder,
+            buffer,
+            done_tx,
+            done_rx,
+            submitted: 0,
+            written: 0,
+            ready: BTreeMap::new(),
+        }
+    }
+
+    /// Adds rows; the groups they complete start encoding, and the groups
+    /// encoded so far go to `sink`, in order.
+    pub fn push(
+        &mut self,
+        batch: RecordBatch,
+        mut sink: impl FnMut(EncodedRowGroup) -> Result<()>,
+    ) -> Result<()> {
+        for group in self.buffer.push(batch) {
+            self.submit(group);
+        }
+        let max_in_flight = 2 * rayon::current_num_threads() as u64;
+        self.drain(max_in_flight, &mut sink)
+    }
+
+    /// Encodes the last rows and waits for every group to reach `sink`.
+    pub fn finish(mut self, mut sink: impl FnMut(EncodedRowGroup) -> Result<()>) -> Result<()> {
+        if let Some(group) = self.buffer.finish() {
+            self.submit(group);
+        }
+        self.drain(0, &mut sink)
+    }
+
+    fn submit(&mut self, group: Vec<RecordBatch>) {
+        let (encoder, done, seq) = (self.encoder.clone(), self.done_tx.clone(), self.submitted);
+        self.submitted += 1;
+        rayon::spawn(move || {
+            // The receiver is gone only when the stage already failed.
+            let _ = done.send((seq, encoder.encode(&group)));
+        });
+    }
+
+    /// Hands finished groups to `sink` in order, waiting while more than
+    /// `in_flight` are submitted but not written.
+    fn drain(
+        &mut self,
+        in_flight: u64,
+        sink: &mut impl FnMut(EncodedRowGroup) -> Result<()>,
+    ) -> Result<()> {
+        loop {
+            while let Ok((seq, group)) = self.done_rx.try_recv() {
+                self.ready.insert(seq, group);
+            }
+            while let Some(group) = self.ready.remove(&self.written) {
+                self.written += 1;
+                sink(group?)?;
+            }
+            if self.submitted - self.written <= in_flight {
+                return Ok(());
+            }
+            let (seq, group) = self.wait();
+            self.ready.insert(seq, group);
+        }
+    }
+
+    /// The next encoded group. On a thread of the pool itself, pending jobs
+    /// (the encodings waited for among them) are run meanwhile, so that a
+    /// caller inside the pool does not block the threads it waits on.
+    fn wait(&self) -> (u64, Result<EncodedRowGroup>) {
+        loop {
+            match self.done_rx.try_recv() {
+                Ok(done) => return done,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {}
+            }
+            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                // Outside the pool, or nothing left to run here: the
+                // encodings still out are on other threads.
+                break;
+            }
+        }
+        self.done_rx
+            .recv()
+            .expect("this encoder holds a sender, so the channel stays open")
+    }
+}
+
+/// Bytes a batch's rows take in memory (only the sliced part of shared
+/// buffers).
+fn slice_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| {
+            c.to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| c.get_array_memory_size())
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, Int64Array};
+    use arrow_schema::{Field, Schema};
+
+    fn batch(rows: std::ops::Range<i64>) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        let column: ArrayRef = Arc::new(Int64Array::from_iter_values(rows));
+        RecordBatch::try_new(schema, vec![column]).unwrap()
+    }
+
+    fn sizes(groups: &[Vec<RecordBatch>]) -> Vec<usize> {
+        groups
+            .iter()
+            .map(|g| g.iter().map(RecordBatch::num_rows).sum())
+            .collect()
+    }
+
+    #[test]
+    fn groups_are_cut_at_the_row_bound_inside_a_batch() {
+        let mut buffer = RowGroupBuffer::new(4, usize::MAX);
+        let mut groups = buffer.push(batch(0..3));
+        assert!(groups.is_empty());
+        groups.extend(buffer.push(batch(3..13)));
+        groups.extend(buffer.finish());
+        assert_eq!(sizes(&groups), [4, 4, 4, 1]);
+        let values: Vec<i64> = groups
+            .iter()
+            .flatten()
+            .flat_map(|b| {
+                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                a.values().to_vec()
+            })
+            .collect();
+        assert_eq!(values, (0..13).collect::<Vec<_>>());
+        assert!(buffer.finish().is_none());
+    }
+
+    #[test]
+    fn groups_close_after_the_batch_that_reaches_the_byte_bound() {
+        // 100 rows of i64 are 800 bytes.
+        let mut buffer = RowGroupBuffer::new(usize::MAX, 1000);
+        let mut groups = Vec::new();
+        for i in 0..5 {
+            groups.extend(buffer.push(batch(i * 100..(i + 1) * 100)));
+        }
+        groups.extend(buffer.finish());
+        assert_eq!(sizes(&groups), [200, 200, 100]);
+    }
+}

@@ -23,8 +23,13 @@ pub(crate) fn run(args: &TokenizeArgs) -> Result<String> {
         Some(p) => p.section("tokenize")?,
         None => TokenizeConfig::default(),
     };
-    let tokenizer = ore_tokenize::Tokenizer::build(&config)?;
-    let manifest = tokenizer.run(&run.input, &run.output, run.seed, WriteOptions::default())?;
+    let manifest = ore_tokenize::Tokenizer::build_and_run(
+        &config,
+        &run.input,
+        &run.output,
+        run.seed,
+        WriteOptions::default(),
+    )?;
     Ok(summary(&manifest, &run.output))
 }
 

@@ -170,15 +170,66 @@ impl Tokenizer {
         seed: u64,
         opts: WriteOptions,
     ) -> Result<Manifest> {
-        let dataset = Dataset::open(input)?;
-        let schema = dataset.schema().clone();
-        let text_field = schema
-            .field_with_name(&self.config.text_column)
+        run_stage(&self.config, || Ok(self), input, output, seed, opts)
+    }
+
+    /// Builds the tokenizer for `config` and runs the stage. Loading the
+    /// dictionaries (about 0.1 s for jieba's) happens on a thread of its own
+    /// while the input is opened, checked and read ahead, so a bad input is
+    /// reported at once and the first batches are decoded by the time the
+    /// segmenter is ready.
+    pub fn build_and_run(
+        config: &TokenizeConfig,
+        input: &Path,
+        output: &Path,
+        seed: u64,
+        opts: WriteOptions,
+    ) -> Result<Manifest> {
+        std::thread::scope(|scope| {
+            let mut building = Some(scope.spawn(|| Tokenizer::build(config)));
+            let built = std::sync::OnceLock::new();
+            let tokenizer = || -> Result<&Tokenizer> {
+                if let Some(handle) = building.take() {
+                    let tokenizer = handle.join().unwrap_or_else(|_| {
+                        Err(TokenizeError::Config(
+                            "loading the dictionaries panicked".into(),
+                        ))
+                    })?;
+                    // Only this closure sets it, once.
+                    let _ = built.set(tokenizer);
+                }
+                built
+                    .get()
+                    .ok_or_else(|| TokenizeError::Config("the dictionaries failed to load".into()))
+            };
+            run_stage(config, tokenizer, input, output, seed, opts)
+        })
+    }
+}
+
+/// Batches read ahead of segmentation: enough to keep the reader busy while
+/// the dictionaries load (a few megabytes of text at the default batch size).
+const READ_AHEAD: usize = 8;
+
+/// The stage, with the tokenizer asked for when the first batch is ready.
+fn run_stage<'t>(
+    config: &TokenizeConfig,
+    mut tokenizer: impl FnMut() -> Result<&'t Tokenizer>,
+    input: &Path,
+    output: &Path,
+    seed: u64,
+    opts: WriteOptions,
+) -> Result<Manifest> {
+    let dataset = Dataset::open(input)?;
+    let schema = dataset.schema().clone();
+    let text_field =
+        schema
+            .field_with_name(&config.text_column)
             .map_err(|_| TokenizeError::Input {
                 path: input.to_path_buf(),
                 message: format!(
                     "no `{}` column to tokenize (columns: {}); set tokenize.text_column",
-                    self.config.text_column,
+                    config.text_column,
                     schema
                         .fields()
                         .iter()
@@ -187,91 +238,92 @@ impl Tokenizer {
                         .join(", ")
                 ),
             })?;
-        if !matches!(
-            text_field.data_type(),
-            arrow_schema::DataType::Utf8
-                | arrow_schema::DataType::LargeUtf8
-                | arrow_schema::DataType::Utf8View
-        ) {
-            return Err(TokenizeError::Input {
-                path: input.to_path_buf(),
-                message: format!(
-                    "column `{}` is {}, not text",
-                    self.config.text_column,
-                    text_field.data_type()
-                ),
-            });
-        }
-        let with_title = schema.field_with_name(&self.config.title_column).is_ok();
-        // Columns this stage writes are replaced, so rerunning on its own
-        // output works.
-        let kept: Vec<usize> = (0..schema.fields().len())
-            .filter(|&i| !col::ALL.contains(&schema.field(i).name().as_str()))
-            .collect();
-        let mut fields: Vec<Field> = kept.iter().map(|&i| schema.field(i).clone()).collect();
-        fields.extend(token_fields(with_title));
-        let out_schema: SchemaRef = Arc::new(Schema::new(fields));
+    if !matches!(
+        text_field.data_type(),
+        arrow_schema::DataType::Utf8
+            | arrow_schema::DataType::LargeUtf8
+            | arrow_schema::DataType::Utf8View
+    ) {
+        return Err(TokenizeError::Input {
+            path: input.to_path_buf(),
+            message: format!(
+                "column `{}` is {}, not text",
+                config.text_column,
+                text_field.data_type()
+            ),
+        });
+    }
+    let with_title = schema.field_with_name(&config.title_column).is_ok();
+    // Columns this stage writes are replaced, so rerunning on its own
+    // output works.
+    let kept: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| !col::ALL.contains(&schema.field(i).name().as_str()))
+        .collect();
+    let mut fields: Vec<Field> = kept.iter().map(|&i| schema.field(i).clone()).collect();
+    fields.extend(token_fields(with_title));
+    let out_schema: SchemaRef = Arc::new(Schema::new(fields));
 
-        let info = StageInfo::new("tokenize", &self.config, seed);
-        let mut out = StageOutput::create(output, out_schema.clone(), info, opts)?;
-        out.add_input(&dataset)?;
-        let progress = Progress::new(Some(dataset.num_rows()), "rows");
-        progress.set_message("tokenize");
-        let mut vocab = VocabCounter::default();
-        let (mut tokens_total, mut chars_total) = (0u64, 0u64);
+    let info = StageInfo::new("tokenize", config, seed);
+    let mut out = StageOutput::create(output, out_schema.clone(), info, opts)?;
+    out.add_input(&dataset)?;
+    let progress = Progress::new(Some(dataset.num_rows()), "rows");
+    progress.set_message("tokenize");
+    let mut vocab = VocabCounter::default();
+    let (mut tokens_total, mut chars_total) = (0u64, 0u64);
 
-        // Columns this stage replaces are not even decoded.
-        let kept_names: Vec<&str> = kept
-            .iter()
-            .map(|&i| schema.field(i).name().as_str())
-            .collect();
-        // Reading (decompressing, validating UTF-8) runs ahead on its own
-        // thread, so that it overlaps with segmentation.
-        dataset
-            .batches_of(&kept_names, self.config.batch_rows)?
-            .for_each_prefetched(|batch| -> Result<()> {
-                let n = batch.num_rows();
-                out.count_input(n as u64);
-                let texts = StrColumn::of(&batch, &self.config.text_column, input)?;
-                let has_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_some())).collect();
-                let batch = if has_text.true_count() < n {
-                    let no_text: BooleanArray =
-                        (0..n).map(|i| Some(texts.get(i).is_none())).collect();
-                    let missing = arrow_select::filter::filter_record_batch(&batch, &no_text)?;
-                    out.reject_all(
-                        &missing,
-                        NULL_TEXT,
-                        Some(&format!("`{}` is null", self.config.text_column)),
-                    )?;
-                    arrow_select::filter::filter_record_batch(&batch, &has_text)?
-                } else {
-                    batch
-                };
-                self.annotate_batch(&batch, with_title, input, |rows, chunk| {
-                    let mut columns = batch.slice(rows.start, rows.len()).columns().to_vec();
-                    columns.extend(chunk.columns);
-                    out.write(&RecordBatch::try_new(out_schema.clone(), columns)?)?;
-                    if let Some(partial) = chunk.vocab {
-                        vocab.merge(partial);
-                    }
-                    tokens_total += chunk.tokens;
-                    chars_total += chunk.chars;
-                    Ok(())
-                })?;
-                progress.inc(n as u64);
+    // Columns this stage replaces are not even decoded.
+    let kept_names: Vec<&str> = kept
+        .iter()
+        .map(|&i| schema.field(i).name().as_str())
+        .collect();
+    // Reading (decompressing, validating UTF-8) runs ahead on its own
+    // thread, so that it overlaps with segmentation.
+    dataset
+        .batches_of(&kept_names, config.batch_rows)?
+        .read_ahead(READ_AHEAD)
+        .for_each_prefetched(|batch| -> Result<()> {
+            let n = batch.num_rows();
+            out.count_input(n as u64);
+            let texts = StrColumn::of(&batch, &config.text_column, input)?;
+            let has_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_some())).collect();
+            let batch = if has_text.true_count() < n {
+                let no_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_none())).collect();
+                let missing = arrow_select::filter::filter_record_batch(&batch, &no_text)?;
+                out.reject_all(
+                    &missing,
+                    NULL_TEXT,
+                    Some(&format!("`{}` is null", config.text_column)),
+                )?;
+                arrow_select::filter::filter_record_batch(&batch, &has_text)?
+            } else {
+                batch
+            };
+            tokenizer()?.annotate_batch(&batch, with_title, input, |rows, chunk| {
+                let mut columns = batch.slice(rows.start, rows.len()).columns().to_vec();
+                columns.extend(chunk.columns);
+                out.write(&RecordBatch::try_new(out_schema.clone(), columns)?)?;
+                if let Some(partial) = chunk.vocab {
+                    vocab.merge(partial);
+                }
+                tokens_total += chunk.tokens;
+                chars_total += chunk.chars;
                 Ok(())
             })?;
-        progress.finish();
+            progress.inc(n as u64);
+            Ok(())
+        })?;
+    progress.finish();
+    // An input without batches still checks the dictionaries.
+    tokenizer()?;
 
-        if self.config.vocab.enabled {
-            let entries = vocab.finish(&self.config.vocab);
-            out.set_summary("vocab_size", serde_json::json!(entries.len()));
-            out.write_side(VOCAB_DIR, &vocab_batch(&entries)?)?;
-        }
-        out.set_summary("tokens", serde_json::json!(tokens_total));
-        out.set_summary("chars_tokenized", serde_json::json!(chars_total));
-        Ok(out.commit()?)
+    if config.vocab.enabled {
+        let entries = vocab.finish(&config.vocab);
+        out.set_summary("vocab_size", serde_json::json!(entries.len()));
+        out.write_side(VOCAB_DIR, &vocab_batch(&entries)?)?;
     }
+    out.set_summary("tokens", serde_json::json!(tokens_total));
+    out.set_summary("chars_tokenized", serde_json::json!(chars_total));
+    Ok(out.commit()?)
 }
 
 /// The token columns of a run of rows, with what the manifest and the

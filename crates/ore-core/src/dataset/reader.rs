@@ -124,6 +124,7 @@ impl Dataset {
             dataset: self,
             columns: None,
             batch_size,
+            read_ahead: 1,
             next_file: 0,
             current: None,
         }
@@ -153,6 +154,7 @@ impl Dataset {
             dataset: self,
             columns: Some(indices),
             batch_size,
+            read_ahead: 1,
             next_file: 0,
             current: None,
         })
@@ -195,6 +197,8 @@ pub struct Batches<'a> {
     dataset: &'a Dataset,
     columns: Option<Vec<usize>>,
     batch_size: usize,
+    /// See [`Batches::read_ahead`].
+    read_ahead: usize,
     next_file: usize,
     current: Option<(usize, ParquetRecordBatchReader)>,
 }
@@ -209,15 +213,22 @@ impl std::fmt::Debug for Batches<'_> {
 }
 
 impl Batches<'_> {
+    /// How many decoded batches [`Batches::for_each_prefetched`] may hold
+    /// ready beyond the one being read (1 unless set).
+    pub fn read_ahead(mut self, batches: usize) -> Self {
+        self.read_ahead = batches.max(1);
+        self
+    }
+
     /// Calls `each` with every batch in order while a second thread reads
-    /// and decodes the next one, so reading overlaps the caller's work.
+    /// and decodes the next ones, so reading overlaps the caller's work.
     /// Stops at the first error, of reading or of `each`.
     pub fn for_each_prefetched<E: From<Error>>(
         self,
         mut each: impl FnMut(RecordBatch) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         std::thread::scope(|scope| {
-            let (next, batches) = std::sync::mpsc::sync_channel(1);
+            let (next, batches) = std::sync::mpsc::sync_channel(self.read_ahead);
             scope.spawn(move || {
                 for batch in self {
                     let failed = batch.is_err();

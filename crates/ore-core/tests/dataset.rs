@@ -586,3 +586,27 @@ fn encoded_row_groups_round_trip_between_streamed_batches() {
         );
     }
 }
+
+#[test]
+fn token_lists_have_no_page_statistics() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("tokens");
+    let mut w =
+        DatasetWriter::create(&dir, table_schema(), WriteOptions::default()).expect("create");
+    w.write(&table_batch(0, 100)).expect("write");
+    w.commit().expect("commit");
+    let file = std::fs::File::open(dir.join("part-00000.parquet")).expect("part file");
+    let reader = SerializedFileReader::new(file).expect("parquet");
+    let group = reader.metadata().row_group(0);
+    let stats = |path: &str| {
+        let column = (0..group.num_columns())
+            .map(|i| group.column(i))
+            .find(|c| c.column_path().string() == path)
+            .unwrap_or_else(|| panic!("no column {path}"));
+        column.statistics().is_some()
+    };
+    assert!(stats("doc_id"), "ids keep their min/max");
+    assert!(!stats("tokens.list.item"), "tokens have none");
+    assert!(stats("entities.list.item.start"), "offsets keep theirs");
+}

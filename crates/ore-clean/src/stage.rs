@@ -233,84 +233,114 @@ impl Cleaner {
         let mut out = StageOutput::create(paths.output, out_schema.clone(), info, opts)?;
         out.add_input(&dataset)?;
         let scratch = out.scratch_file()?;
-        let mut spill = StreamWriter::try_new(BufWriter::new(scratch), &spill_schema)?;
+        let spill = StreamWriter::try_new(BufWriter::new(scratch), &spill_schema)?;
 
         let mut fates: Vec<Fate> = Vec::with_capacity(rows as usize);
         let progress = Progress::new(Some(rows), "rows");
         progress.set_message("clean 2/3 filter + minhash");
         let mut row = 0u64;
-        dataset.for_each_batch(batch_rows, |batch| -> Result<()> {
-            let (texts, hosts) = self.columns(&batch, input, has_urls)?;
-            let ids = self.ids(&batch, input, has_ids, row)?;
-            type Row = (Option<String>, Option<Measured>, Option<Entry>);
-            let results: Vec<Row> = (0..batch.num_rows())
-                .into_par_iter()
-                .map(|i| {
-                    let Some(raw) = texts.get(i) else {
-                        return (None, None, None);
-                    };
-                    let (text, m) = self.measure(raw, &hosts[i], &boilerplate);
-                    if m.reject.is_some() {
-                        return (Some(text), Some(m), None);
-                    }
-                    let signature = if d.near {
-                        hasher.text_signature(&text, m.signals.char_shingles())
-                    } else {
-                        Vec::new()
-                    };
-                    let entry = Entry {
-                        doc_id: ids[i].clone(),
-                        text_hash: m.text_hash,
-                        n_chars: m.signals.n_chars,
-                        signature,
-                        from_index: false,
-                    };
-                    (Some(text), Some(m), Some(entry))
-                })
-                .collect();
-            let mut cleaned = Vec::with_capacity(results.len());
-            let mut measured = Vec::with_capacity(results.len());
-            for (text, m, e) in results {
-                // A measured row without an entry failed a rule (see the
-                // closure above); one with an entry joins the dedup table.
-                fates.push(match (&m, e) {
-                    (None, _) => Fate::NullText,
-                    (
-                        Some(Measured {
-                            reject: Some(reason),
-                            ..
-                        }),
-                        _,
-                    ) => Fate::Rejected(reason),
-                    (Some(m), Some(e)) => {
-                        entries.push(e);
-                        Fate::Entry {
-                            entry: entries.len() - 1,
-                            char_shingles: m.signals.char_shingles(),
+        // Each batch's rows are assembled and spilled on a thread of their
+        // own while the pool measures the next batch.
+        type Spilled = (RecordBatch, Vec<Option<String>>, Vec<Option<Measured>>);
+        let (to_spill, spilled) = std::sync::mpsc::sync_channel::<Spilled>(2);
+        let spill = std::thread::scope(|scope| -> Result<_> {
+            let spiller = scope.spawn(|| -> Result<_> {
+                let mut spill = spill;
+                for (batch, cleaned, measured) in spilled {
+                    let assembled = self.assemble(
+                        &batch,
+                        &kept_columns,
+                        text_index,
+                        &spill_schema,
+                        &cleaned,
+                        &measured,
+                    )?;
+                    spill
+                        .write(&assembled)
+                        .map_err(|e| spill_error(paths.output, e))?;
+                }
+                spill.finish().map_err(|e| spill_error(paths.output, e))?;
+                Ok(spill)
+            });
+            let measured = dataset.for_each_batch(batch_rows, |batch| -> Result<()> {
+                let (texts, hosts) = self.columns(&batch, input, has_urls)?;
+                let ids = self.ids(&batch, input, has_ids, row)?;
+                type Row = (Option<String>, Option<Measured>, Option<Entry>);
+                let results: Vec<Row> = (0..batch.num_rows())
+                    .into_par_iter()
+                    .map(|i| {
+                        let Some(raw) = texts.get(i) else {
+                            return (None, None, None);
+                        };
+                        let (text, m) = self.measure(raw, &hosts[i], &boilerplate);
+                        if m.reject.is_some() {
+                            return (Some(text), Some(m), None);
                         }
-                    }
-                    (Some(_), None) => unreachable!("a row that passes has an entry"),
-                });
-                cleaned.push(text);
-                measured.push(m);
-            }
-            let assembled = self.assemble(
-                &batch,
-                &kept_columns,
-                text_index,
-                &spill_schema,
-                &cleaned,
-                &measured,
-            )?;
-            spill
-                .write(&assembled)
-                .map_err(|e| spill_error(paths.output, e))?;
-            row += batch.num_rows() as u64;
-            progress.inc(batch.num_rows() as u64);
-            Ok(())
+                        let signature = if d.near {
+                            hasher.text_signature(&text, m.signals.char_shingles())
+                        } else {
+                            Vec::new()
+                        };
+                        let entry = Entry {
+                            doc_id: ids[i].clone(),
+                            text_hash: m.text_hash,
+                            n_chars: m.signals.n_chars,
+                            signature,
+                            from_index: false,
+                        };
+                        (Some(text), Some(m), Some(entry))
+                    })
+                    .collect();
+                let mut cleaned = Vec::with_capacity(results.len());
+                let mut measured = Vec::with_capacity(results.len());
+                for (text, m, e) in results {
+                    // A measured row without an entry failed a rule (see the
+                    // closure above); one with an entry joins the dedup table.
+                    fates.push(match (&m, e) {
+                        (None, _) => Fate::NullText,
+                        (
+                            Some(Measured {
+                                reject: Some(reason),
+                                ..
+                            }),
+                            _,
+                        ) => Fate::Rejected(reason),
+                        (Some(m), Some(e)) => {
+                            entries.push(e);
+                            Fate::Entry {
+                                entry: entries.len() - 1,
+                                char_shingles: m.signals.char_shingles(),
+                            }
+                        }
+                        (Some(_), None) => unreachable!("a row that passes has an entry"),
+                    });
+                    cleaned.push(text);
+                    measured.push(m);
+                }
+                let n = batch.num_rows() as u64;
+                if to_spill.send((batch, cleaned, measured)).is_err() {
+                    // The spiller stopped on an error, which is reported instead.
+                    return Err(spill_error(
+                        paths.output,
+                        arrow_schema::ArrowError::IoError(
+                            "the spill writer stopped".into(),
+                            std::io::Error::other("spill writer stopped"),
+                        ),
+                    ));
+                }
+                row += n;
+                progress.inc(n);
+                Ok(())
+            });
+            drop(to_spill);
+            // The spiller's error comes first: it explains a stop above.
+            let spill = spiller
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            measured?;
+            Ok(spill)
         })?;
         progress.finish();
-        spill.finish().map_err(|e| spill_error(paths.output, e))?;
 
         // Candidate pairs, then an exact check of those between documents of
         // this run (their shingles are recomputed, for those rows only;

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use arrow_array::RecordBatch;
 
 use super::encode::{EncodedRowGroup, RowGroupBuffer, RowGroupEncoder};
-use super::writer::{PartInfo, PartWriter};
+use super::writer::{PartInfo, PartWriter, check_schema};
 use crate::error::{Error, Result};
 
 /// Batches waiting to be written; bounds the memory a slow disk can hold up.
@@ -96,16 +96,7 @@ impl BackgroundWriter {
 
     /// Queues a batch; a batch of the wrong schema is refused at once.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        if batch.schema().fields() != self.schema.fields() {
-            return Err(Error::Arrow {
-                path: self.dir.clone(),
-                message: format!(
-                    "batch schema does not match the dataset schema\n  dataset: {:?}\n  batch:   {:?}",
-                    self.schema.fields(),
-                    batch.schema().fields()
-                ),
-            });
-        }
+        check_schema(&self.dir, &self.schema, batch)?;
         self.send(Item::Batch(batch.clone()))?;
         self.rows += batch.num_rows() as u64;
         Ok(())

@@ -25,6 +25,7 @@ use parquet::arrow::arrow_writer::{
 };
 use rayon::prelude::*;
 
+use super::writer::check_schema;
 use crate::error::{Error, Result};
 
 /// In-memory (Arrow) size at which a [`RowGroupBuffer`] closes a row group.
@@ -105,16 +106,7 @@ impl RowGroupEncoder {
     pub fn encode(&self, batches: &[RecordBatch]) -> Result<EncodedRowGroup> {
         let inner = &*self.inner;
         for batch in batches {
-            if batch.schema().fields() != inner.schema.fields() {
-                return Err(Error::arrow(
-                    &inner.dir,
-                    format!(
-                        "batch schema does not match the dataset schema\n  dataset: {:?}\n  batch:   {:?}",
-                        inner.schema.fields(),
-                        batch.schema().fields()
-                    ),
-                ));
-            }
+            check_schema(&inner.dir, &inner.schema, batch)?;
         }
         let parquet = |e| Error::parquet(&inner.dir, None, e);
         let mut writers = inner

@@ -224,16 +224,7 @@ impl PartWriter {
     /// Appends a batch. Its schema must equal the writer's (field names, types
     /// and nullability; metadata is ignored).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        if batch.schema().fields() != self.schema.fields() {
-            return Err(Error::arrow(
-                &self.dir,
-                format!(
-                    "batch schema does not match the dataset schema\n  dataset: {:?}\n  batch:   {:?}",
-                    self.schema.fields(),
-                    batch.schema().fields()
-                ),
-            ));
-        }
+        check_schema(&self.dir, &self.schema, batch)?;
         let file_rows = self.opts.file_rows.max(1) as u64;
         let (row_group_bytes, file_bytes) = (self.opts.row_group_bytes, self.opts.file_bytes);
         let mut offset = 0;
@@ -316,6 +307,22 @@ impl PartWriter {
         self.parts.push(PartInfo { path, rows });
         Ok(())
     }
+}
+
+/// Refuses a batch whose fields (names, types, nullability; not metadata)
+/// differ from the dataset's, naming the dataset's folder.
+pub(super) fn check_schema(dir: &Path, schema: &SchemaRef, batch: &RecordBatch) -> Result<()> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok(());
+    }
+    Err(Error::arrow(
+        dir,
+        format!(
+            "batch schema does not match the dataset schema\n  dataset: {:?}\n  batch:   {:?}",
+            schema.fields(),
+            batch.schema().fields()
+        ),
+    ))
 }
 
 /// A standalone dataset: part files written into a staging folder and moved

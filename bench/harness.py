@@ -207,7 +207,9 @@ def report(done, skipped, failed, runs_seen, markdown):
     if not markdown:
         return "\n".join((aligned(header, rows) + [""] if rows else []) + notes)
     lines = ["# ore benchmarks", "", *machine_header(runs_seen), "",
-             "↑ higher is better, ↓ lower is better; ratio > 1 means ore is better.", "",
+             "↑ higher is better, ↓ lower is better; ratio > 1 means ore is better.",
+             "This file is rewritten by every `make bench`; measurements made by hand and",
+             "the analysis behind the figures are in bench/notes.md.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines + ["", *notes, ""])

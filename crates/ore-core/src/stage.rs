@@ -161,7 +161,7 @@ impl StageOutput {
     /// in order, through [`StageOutput::write_encoded`]. See
     /// [`crate::dataset::ParallelEncoder`].
     pub fn parallel_encoder(&self) -> ParallelEncoder {
-        ParallelEncoder::new(self.out.encoder(), self.out.row_group_buffer())
+        self.out.parallel_encoder()
     }
 
     /// Writes a row group of kept rows encoded by [`StageOutput::parallel_encoder`].

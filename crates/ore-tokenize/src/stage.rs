@@ -162,22 +162,11 @@ impl Tokenizer {
         }
     }
 
-    /// Runs the stage from `input` to `output`.
-    pub fn run(
-        &self,
-        input: &Path,
-        output: &Path,
-        seed: u64,
-        opts: WriteOptions,
-    ) -> Result<Manifest> {
-        run_stage(&self.config, || Ok(self), input, output, seed, opts)
-    }
-
-    /// Builds the tokenizer for `config` and runs the stage. Loading the
-    /// dictionaries (about 0.1 s for jieba's) happens on a thread of its own
-    /// while the input is opened, checked and read ahead, so a bad input is
-    /// reported at once and the first batches are decoded by the time the
-    /// segmenter is ready.
+    /// Builds the tokenizer for `config` and runs the stage from `input` to
+    /// `output`. Loading the dictionaries (about 0.1 s for jieba's) happens
+    /// on a thread of its own while the input is opened, checked and read
+    /// ahead, so a bad input is reported at once and the first batches are
+    /// decoded by the time the segmenter is ready.
     pub fn build_and_run(
         config: &TokenizeConfig,
         input: &Path,

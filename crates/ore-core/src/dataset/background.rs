@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 
 use arrow_array::RecordBatch;
 
-use super::encode::{EncodedRowGroup, RowGroupBuffer, RowGroupEncoder};
+use super::encode::{EncodedRowGroup, ParallelEncoder, RowGroupBuffer, RowGroupEncoder};
 use super::writer::{PartInfo, PartWriter, check_schema};
 use crate::error::{Error, Result};
 
@@ -64,17 +64,14 @@ impl BackgroundWriter {
         }
     }
 
-    /// See [`PartWriter::encoder`].
-    pub fn encoder(&self) -> RowGroupEncoder {
-        self.encoder.clone()
+    /// An encoder of row groups for this writer's files on the rayon pool,
+    /// cut as [`PartWriter::row_group_buffer`] says; its groups come back
+    /// through [`BackgroundWriter::write_encoded`].
+    pub fn parallel_encoder(&self) -> ParallelEncoder {
+        ParallelEncoder::new(self.encoder.clone(), self.buffer.clone())
     }
 
-    /// See [`PartWriter::row_group_buffer`].
-    pub fn row_group_buffer(&self) -> RowGroupBuffer {
-        self.buffer.clone()
-    }
-
-    /// Queues a row group encoded by [`BackgroundWriter::encoder`].
+    /// Queues a row group encoded by [`BackgroundWriter::parallel_encoder`].
     pub fn write_encoded(&mut self, group: EncodedRowGroup) -> Result<()> {
         let rows = group.rows() as u64;
         self.send(Item::Encoded(group))?;

@@ -19,10 +19,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 use arrow_array::RecordBatch;
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
 };
+use parquet::schema::types::SchemaDescriptor;
 use rayon::prelude::*;
 
 use super::writer::check_schema;
@@ -81,16 +82,18 @@ impl std::fmt::Debug for RowGroupEncoder {
 }
 
 impl RowGroupEncoder {
+    /// `parquet` is the Parquet schema the factory writes, which tells how
+    /// many leaf columns each top-level field became.
     pub(super) fn new(
         factory: ArrowRowGroupWriterFactory,
+        parquet: &SchemaDescriptor,
         schema: SchemaRef,
         dir: PathBuf,
     ) -> Self {
-        let leaves = schema
-            .fields()
-            .iter()
-            .map(|f| leaf_count(f.data_type()))
-            .collect();
+        let mut leaves = vec![0; schema.fields().len()];
+        for leaf in 0..parquet.num_columns() {
+            leaves[parquet.get_column_root_idx(leaf)] += 1;
+        }
         Self {
             inner: Arc::new(Inner {
                 factory,
@@ -160,22 +163,6 @@ fn encode_field(
     writers.into_iter().map(ArrowColumnWriter::close).collect()
 }
 
-/// Parquet leaf columns an Arrow type becomes.
-fn leaf_count(data_type: &DataType) -> usize {
-    match data_type {
-        DataType::Struct(fields) => fields.iter().map(|f| leaf_count(f.data_type())).sum(),
-        DataType::List(item)
-        | DataType::LargeList(item)
-        | DataType::ListView(item)
-        | DataType::LargeListView(item)
-        | DataType::FixedSizeList(item, _)
-        | DataType::Map(item, _) => leaf_count(item.data_type()),
-        DataType::Dictionary(_, value) => leaf_count(value),
-        DataType::RunEndEncoded(_, values) => leaf_count(values.data_type()),
-        _ => 1,
-    }
-}
-
 /// Gathers batches into row groups: a group closes at `max_rows` rows (the
 /// batch that crosses it is cut) or once it holds `max_bytes` of Arrow
 /// memory (after the batch that reaches it).
@@ -205,11 +192,7 @@ impl RowGroupBuffer {
         let mut offset = 0;
         while offset < batch.num_rows() {
             let take = (self.max_rows - self.rows).min(batch.num_rows() - offset);
-            let part = if offset == 0 && take == batch.num_rows() {
-                batch.clone()
-            } else {
-                batch.slice(offset, take)
-            };
+            let part = batch.slice(offset, take);
             self.bytes += slice_bytes(&part);
             self.rows += take;
             self.batches.push(part);
@@ -364,7 +347,7 @@ fn slice_bytes(batch: &RecordBatch) -> usize {
 mod tests {
     use super::*;
     use arrow_array::{ArrayRef, Int64Array};
-    use arrow_schema::{Field, Schema};
+    use arrow_schema::{DataType, Field, Schema};
 
     fn batch(rows: std::ops::Range<i64>) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));

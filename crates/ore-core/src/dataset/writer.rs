@@ -133,11 +133,12 @@ impl PartWriter {
         let props = props.build();
         // Column writers depend only on the schema and the properties, which
         // every part file shares: one factory serves them all.
-        let (_, factory) =
+        let (probe, factory) =
             ArrowWriter::try_new(std::io::sink(), schema.clone(), Some(props.clone()))
                 .and_then(ArrowWriter::into_serialized_writer)
                 .map_err(|e| Error::parquet(&dir, None, e))?;
-        let encoder = RowGroupEncoder::new(factory, schema.clone(), dir.clone());
+        let encoder =
+            RowGroupEncoder::new(factory, probe.schema_descr(), schema.clone(), dir.clone());
         Ok(Self {
             dir,
             schema,

@@ -611,3 +611,72 @@ fn token_lists_have_no_page_statistics() {
     assert!(!stats("tokens.list.item"), "tokens have none");
     assert!(stats("entities.list.item.start"), "offsets keep theirs");
 }
+
+#[test]
+fn offsets_are_delta_encoded_and_ids_have_no_dictionary() {
+    use parquet::basic::Encoding;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("tokens", utf8_list_type(), false),
+        Field::new("token_starts", ore_core::schema::u32_list_type(), false),
+    ]));
+    let mut tokens = ListBuilder::new(StringBuilder::new());
+    let mut starts = ListBuilder::new(UInt32Builder::new());
+    for row in 0..300u32 {
+        for t in 0..row % 7 {
+            tokens
+                .values()
+                .append_value(["我们", "的", "北京"][t as usize % 3]);
+            starts.values().append_value(t * 2);
+        }
+        tokens.append(true);
+        starts.append(true);
+    }
+    let ids: Vec<String> = (0..300).map(|i| format!("doc-{i:05}")).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(ids)),
+            Arc::new(tokens.finish()),
+            Arc::new(starts.finish()),
+        ],
+    )
+    .expect("batch");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("tokens");
+    let mut w = DatasetWriter::create(&dir, schema, WriteOptions::default()).expect("create");
+    w.write(&batch).expect("write");
+    w.commit().expect("commit");
+
+    let file = std::fs::File::open(dir.join("part-00000.parquet")).expect("part file");
+    let reader = SerializedFileReader::new(file).expect("parquet");
+    let group = reader.metadata().row_group(0);
+    let column = |path: &str| {
+        (0..group.num_columns())
+            .map(|i| group.column(i))
+            .find(|c| c.column_path().string() == path)
+            .unwrap_or_else(|| panic!("no column {path}"))
+    };
+    assert!(column("doc_id").dictionary_page_offset().is_none());
+    assert!(
+        column("tokens.list.item")
+            .dictionary_page_offset()
+            .is_some()
+    );
+    let offsets = column("token_starts.list.item");
+    assert!(offsets.dictionary_page_offset().is_none());
+    let encodings: Vec<Encoding> = offsets.encodings().collect();
+    assert!(
+        encodings.contains(&Encoding::DELTA_BINARY_PACKED),
+        "{encodings:?}"
+    );
+
+    let dataset = Dataset::open(&dir).expect("open");
+    let back: Vec<RecordBatch> = dataset
+        .batches(1024)
+        .collect::<Result<_, _>>()
+        .expect("read");
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0], batch);
+}

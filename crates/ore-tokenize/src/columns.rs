@@ -7,8 +7,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::ArrayRef;
 use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder, UInt32Builder};
+use arrow_array::{ArrayRef, ListArray, StringArray};
+use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field};
 use ore_core::schema::{entities_type, tokens as col, u32_list_type, utf8_list_type};
 
@@ -129,7 +130,7 @@ fn entity_fields() -> arrow_schema::Fields {
 /// Builders of the [`token_fields`] columns, filled a row at a time.
 #[derive(Debug)]
 pub struct TokenColumns {
-    tokens: ListBuilder<StringBuilder>,
+    tokens: WordLists,
     starts: ListBuilder<UInt32Builder>,
     ends: ListBuilder<UInt32Builder>,
     pos: ListBuilder<StringBuilder>,
@@ -141,7 +142,7 @@ impl TokenColumns {
     pub fn new(with_title: bool) -> Self {
         let fields = entity_fields();
         Self {
-            tokens: ListBuilder::new(StringBuilder::new()).with_field(item(DataType::Utf8)),
+            tokens: WordLists::default(),
             starts: ListBuilder::new(UInt32Builder::new()).with_field(item(DataType::UInt32)),
             ends: ListBuilder::new(UInt32Builder::new()).with_field(item(DataType::UInt32)),
             pos: ListBuilder::new(StringBuilder::new()).with_field(item(DataType::Utf8)),
@@ -154,19 +155,14 @@ impl TokenColumns {
 
     /// Appends a row; its `pos` is null unless `has_pos`.
     pub fn push_row(&mut self, row: &RowTokens, has_pos: bool, entities: &[Entity]) {
-        self.push_parts(
-            row.tokens(),
-            &row.starts,
-            &row.ends,
-            has_pos.then(|| row.pos()),
-            entities,
-        );
+        self.tokens.push_joined(&row.text, &row.bounds);
+        self.push_parts(&row.starts, &row.ends, has_pos.then(|| row.pos()), entities);
     }
 
     /// Appends a row given as owned strings (the importers' form).
     pub fn push_segmented(&mut self, row: &Segmented, has_pos: bool, entities: &[Entity]) {
+        self.tokens.push(row.tokens.iter().map(String::as_str));
         self.push_parts(
-            row.tokens.iter().map(String::as_str),
             &row.starts,
             &row.ends,
             has_pos.then(|| row.pos.iter().map(String::as_str)),
@@ -174,18 +170,14 @@ impl TokenColumns {
         );
     }
 
+    /// The columns of a row after its `tokens`.
     fn push_parts<'a>(
         &mut self,
-        tokens: impl Iterator<Item = &'a str>,
         starts: &[u32],
         ends: &[u32],
         pos: Option<impl Iterator<Item = &'a str>>,
         entities: &[Entity],
     ) {
-        for t in tokens {
-            self.tokens.values().append_value(t);
-        }
-        self.tokens.append(true);
         self.starts.values().append_slice(starts);
         self.starts.append(true);
         self.ends.values().append_slice(ends);
@@ -246,6 +238,73 @@ impl TokenColumns {
         }
         columns
     }
+}
+
+/// The `tokens` column: each row's words are appended as one copy of the
+/// row's joined text and its word ends, where a `ListBuilder<StringBuilder>`
+/// would take them word by word.
+#[derive(Debug)]
+struct WordLists {
+    values: String,
+    /// Byte end of each word in `values`, after a leading 0.
+    value_offsets: Vec<i32>,
+    /// Word count so far at the end of each row, after a leading 0.
+    row_offsets: Vec<i32>,
+}
+
+impl Default for WordLists {
+    fn default() -> Self {
+        Self {
+            values: String::new(),
+            value_offsets: vec![0],
+            row_offsets: vec![0],
+        }
+    }
+}
+
+impl WordLists {
+    /// Appends a row whose words are `text` cut at the byte ends `bounds`.
+    fn push_joined(&mut self, text: &str, bounds: &[usize]) {
+        let base = self.values.len();
+        self.values.push_str(text);
+        self.value_offsets
+            .extend(bounds.iter().map(|&end| offset(base + end)));
+        self.end_row();
+    }
+
+    /// Appends a row of words.
+    fn push<'a>(&mut self, words: impl Iterator<Item = &'a str>) {
+        for word in words {
+            self.values.push_str(word);
+            self.value_offsets.push(offset(self.values.len()));
+        }
+        self.end_row();
+    }
+
+    fn end_row(&mut self) {
+        self.row_offsets.push(offset(self.value_offsets.len() - 1));
+    }
+
+    fn finish(self) -> ListArray {
+        let offsets = OffsetBuffer::new(self.value_offsets.into());
+        // SAFETY: `values` is a `String` and every offset ends a `&str`
+        // appended to it, so each word is valid UTF-8 on char boundaries.
+        // Checking that again cost as much as appending word by word saves.
+        #[allow(unsafe_code)]
+        let words =
+            unsafe { StringArray::new_unchecked(offsets, self.values.into_bytes().into(), None) };
+        ListArray::new(
+            item(DataType::Utf8),
+            OffsetBuffer::new(self.row_offsets.into()),
+            Arc::new(words),
+            None,
+        )
+    }
+}
+
+/// An Arrow offset; like `StringBuilder`, a batch holds under 2 GiB of words.
+fn offset(n: usize) -> i32 {
+    i32::try_from(n).expect("a batch's words exceed 2 GiB")
 }
 
 /// The arrays of [`token_fields`] for `rows`.

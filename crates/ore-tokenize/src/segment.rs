@@ -213,6 +213,45 @@ fn is_lowercase_fixpoint(word: &str) -> bool {
 /// characters outside jieba's blocks and runs of whitespace, the tokens
 /// jieba gives such characters too (whitespace is dropped either way).
 fn single_char_words(slice: &str) -> bool {
+    // Nearly every such piece is punctuation between two clauses; the word
+    // bounds of those are known without looking them up.
+    slice.chars().all(is_lone_word_char) || uax29_single_char_words(slice)
+}
+
+/// Characters that UAX #29 never joins to a neighbour from this same set,
+/// except whitespace to whitespace: ASCII punctuation and spaces outside
+/// jieba's blocks, CJK and full-width punctuation, and the common general
+/// and Latin-1 punctuation. They have no letter, digit, `ExtendNumLet`,
+/// `Extend` or regional-indicator word-break property, which the rules
+/// that join characters need; `one_punctuation_char_a_word` checks every
+/// pair against unicode-segmentation.
+fn is_lone_word_char(c: char) -> bool {
+    match c {
+        ' ' | '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' => true,
+        '!'..='/' | ':'..='@' | '['..='`' | '{'..='~' => !is_block_char(c),
+        '\u{a1}'..='\u{a9}'
+        | '\u{ab}'
+        | '\u{ac}'
+        | '\u{ae}'..='\u{b1}'
+        | '\u{b4}'
+        | '\u{b6}'
+        | '\u{b7}'
+        | '\u{bb}'
+        | '\u{bf}'
+        | '\u{d7}'
+        | '\u{f7}' => true,
+        '\u{2010}'..='\u{2027}' | '\u{2030}'..='\u{203e}' => true,
+        '\u{3000}'..='\u{3004}' | '\u{3008}'..='\u{301f}' => true,
+        '\u{ff01}'..='\u{ff0f}'
+        | '\u{ff1a}'..='\u{ff20}'
+        | '\u{ff3b}'..='\u{ff3e}'
+        | '\u{ff40}'
+        | '\u{ff5b}'..='\u{ff64}' => true,
+        _ => false,
+    }
+}
+
+fn uax29_single_char_words(slice: &str) -> bool {
     slice.split_word_bounds().all(|word| {
         let mut chars = word.chars();
         match (chars.next(), chars.next()) {
@@ -309,16 +348,32 @@ fn pieces(text: &str) -> Vec<Piece> {
     // The current run of block characters: start byte, start char, has Han.
     let mut run: Option<(usize, u32, bool)> = None;
     let mut other_start = (0usize, 0u32);
-    for (chars, (i, c)) in text.char_indices().enumerate() {
-        let chars = chars as u32;
-        if is_block_char(c) {
+    let bytes = text.as_bytes();
+    let (mut i, mut chars) = (0usize, 0u32);
+    while i < bytes.len() {
+        // Most characters of Chinese text are classified without decoding:
+        // U+4E00–U+9FFF, all Han, are 0xE4 0xB8.. to 0xE9 ...; ASCII is one
+        // byte.
+        let lead = bytes[i];
+        let (han, block, len) = match lead {
+            0xe5..=0xe9 => (true, true, 3),
+            0xe4 if bytes.get(i + 1).is_some_and(|&b| b >= 0xb8) => (true, true, 3),
+            0..=0x7f => (false, is_block_char(lead as char), 1),
+            _ => {
+                let c = text[i..].chars().next().unwrap_or_default();
+                (is_han(c), is_block_char(c), c.len_utf8())
+            }
+        };
+        if block {
             let entry = run.get_or_insert((i, chars, false));
-            entry.2 |= is_han(c);
+            entry.2 |= han;
         } else if let Some((start, start_char, true)) = run.take() {
             push(PieceKind::Other, other_start.0..start, other_start.1);
             push(PieceKind::Chinese, start..i, start_char);
             other_start = (i, chars);
         }
+        i += len;
+        chars += 1;
     }
     if let Some((start, start_char, true)) = run {
         push(PieceKind::Other, other_start.0..start, other_start.1);
@@ -381,6 +436,79 @@ mod tests {
         check_offsets(text, &s);
         let i = s.tokens.iter().position(|t| t == "LibreOffice").unwrap();
         assert_eq!(s.pos[i], "eng");
+    }
+
+    /// Every character the fast path of `single_char_words` accepts, alone
+    /// and next to any other of them, is cut by UAX #29 as that function
+    /// requires. Joining rules beyond a pair need letters, digits or
+    /// `Extend` characters, which the set excludes.
+    #[test]
+    fn one_punctuation_char_a_word() {
+        let lone: Vec<char> = ('\0'..='\u{ffff}')
+            .filter(|&c| is_lone_word_char(c))
+            .collect();
+        assert!(lone.len() > 150, "{}", lone.len());
+        let mut pair = String::new();
+        for &a in &lone {
+            assert!(uax29_single_char_words(a.encode_utf8(&mut [0; 4])), "{a:?}");
+            for &b in &lone {
+                pair.clear();
+                pair.push(a);
+                pair.push(b);
+                assert!(uax29_single_char_words(&pair), "{pair:?}");
+            }
+        }
+        for text in ["，“你好”", "a，", "，１", "、\u{301}", "..."] {
+            assert_eq!(
+                single_char_words(text),
+                uax29_single_char_words(text),
+                "{text:?}"
+            );
+        }
+    }
+
+    /// `pieces` classifies most Han characters by their UTF-8 lead byte; it
+    /// must cut exactly where decoding every character would.
+    #[test]
+    fn pieces_agree_with_decoding_every_char() {
+        fn decoded(text: &str) -> Vec<(PieceKind, std::ops::Range<usize>, u32)> {
+            let mut out = Vec::new();
+            let mut at = (0usize, 0u32);
+            let mut run: Option<(usize, u32, bool)> = None;
+            let close = |out: &mut Vec<_>, at: (usize, u32), start: usize, sc: u32, end| {
+                if at.0 < start {
+                    out.push((PieceKind::Other, at.0..start, at.1));
+                }
+                out.push((PieceKind::Chinese, start..end, sc));
+            };
+            for (n, (i, c)) in text.char_indices().enumerate() {
+                if is_block_char(c) {
+                    run.get_or_insert((i, n as u32, false)).2 |= is_han(c);
+                } else if let Some((start, sc, true)) = run.take() {
+                    close(&mut out, at, start, sc, i);
+                    at = (i, n as u32);
+                }
+            }
+            match run {
+                Some((start, sc, true)) => close(&mut out, at, start, sc, text.len()),
+                _ if at.0 < text.len() => out.push((PieceKind::Other, at.0..text.len(), at.1)),
+                _ => {}
+            }
+            out
+        }
+        for text in [
+            "我来到北京清华大学",
+            "䷀䷁ 卦象，㐀㐁与鿿、ꀀ彝文 𠀀𪚥 end 一丁 ䷿ 䶵䶿",
+            "abc 中文123，x-y 鿿z",
+            "",
+            "，。",
+        ] {
+            let got: Vec<_> = pieces(text)
+                .into_iter()
+                .map(|p| (p.kind, p.bytes, p.char_start))
+                .collect();
+            assert_eq!(got, decoded(text), "{text:?}");
+        }
     }
 
     #[test]

@@ -11,8 +11,12 @@ use super::encode::{EncodedRowGroup, ParallelEncoder, RowGroupBuffer, RowGroupEn
 use super::writer::{PartInfo, PartWriter, check_schema};
 use crate::error::{Error, Result};
 
-/// Batches waiting to be written; bounds the memory a slow disk can hold up.
-const QUEUE: usize = 2;
+/// Batches waiting to be written; bounds the memory a slow disk can hold up
+/// (16 of clean's 4 MiB row groups at most). `ore tokenize` hands over a
+/// batch in 4 chunks a thread: with room for only 2, its next batch waited
+/// on the writer, and on 22 MB and two threads the stage took 1.02 s
+/// instead of 0.90 s.
+const QUEUE: usize = 16;
 
 /// What the writer thread is handed, in output order.
 enum Item {

@@ -1,17 +1,16 @@
 //! The stage: read a dataset with a text column, append the token columns,
 //! write the `tokens` dataset with its `_vocab/`, `_rejects/` and manifest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::channel;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{Field, Schema, SchemaRef};
 use ore_core::schema::tokens as col;
 use ore_core::{Dataset, Manifest, Progress, StageInfo, StageOutput, StrColumn, WriteOptions};
-use rayon::prelude::*;
 
 use crate::columns::{RowTokens, TokenColumns, TokenRow, token_fields};
 use crate::config::TokenizeConfig;
@@ -56,48 +55,22 @@ impl Tokenizer {
         &self.segmenter
     }
 
-    /// Tokenizes and annotates a batch whose texts are all present, in
-    /// chunks spread over the thread pool, handing each chunk's rows and
-    /// token columns to `emit` in order as soon as it and those before it
-    /// are done (so the writer starts on them while the rest is cut).
-    fn annotate_batch(
+    /// Tokenizes and annotates rows `rows` of `batch` (whose texts are all
+    /// present) into their token columns; one job of the stage's pipeline.
+    fn annotate_chunk(
         &self,
         batch: &RecordBatch,
         with_title: bool,
         input: &Path,
-        mut emit: impl FnMut(Range<usize>, Chunk) -> Result<()>,
-    ) -> Result<()> {
+        rows: Range<usize>,
+    ) -> Result<Chunk> {
         let texts = StrColumn::of(batch, &self.config.text_column, input)?;
         let titles = if with_title {
             Some(StrColumn::of(batch, &self.config.title_column, input)?)
         } else {
             None
         };
-        let ranges = chunk_ranges(batch.num_rows());
-        let (done, results) = channel();
-        std::thread::scope(|scope| {
-            let (texts, titles) = (&texts, titles.as_ref());
-            scope.spawn(move || {
-                ranges
-                    .into_par_iter()
-                    .enumerate()
-                    .for_each_with(done, |done, (i, rows)| {
-                        let chunk = self.annotate_rows(texts, titles, rows.clone());
-                        // The receiver is gone only when `emit` failed.
-                        let _ = done.send((i, rows, chunk));
-                    });
-            });
-            let mut pending = BTreeMap::new();
-            let mut next = 0;
-            for (i, rows, chunk) in results {
-                pending.insert(i, (rows, chunk));
-                while let Some((rows, chunk)) = pending.remove(&next) {
-                    emit(rows, chunk)?;
-                    next += 1;
-                }
-            }
-            Ok(())
-        })
+        Ok(self.annotate_rows(&texts, titles.as_ref(), rows))
     }
 
     /// Tokenizes and annotates rows `rows` of a batch (whose texts are all
@@ -265,42 +238,79 @@ fn run_stage<'t>(
         .iter()
         .map(|&i| schema.field(i).name().as_str())
         .collect();
+    // Writes a segmented chunk: the rows' kept columns and their tokens.
+    let mut emit = |out: &mut StageOutput,
+                    batch: &RecordBatch,
+                    rows: Range<usize>,
+                    chunk: Chunk|
+     -> Result<()> {
+        let mut columns = batch.slice(rows.start, rows.len()).columns().to_vec();
+        columns.extend(chunk.columns);
+        out.write(&RecordBatch::try_new(out_schema.clone(), columns)?)?;
+        if let Some(partial) = chunk.vocab {
+            vocab.merge(partial);
+        }
+        tokens_total += chunk.tokens;
+        chars_total += chunk.chars;
+        progress.inc(rows.len() as u64);
+        Ok(())
+    };
     // Reading (decompressing, validating UTF-8) runs ahead on its own
-    // thread, so that it overlaps with segmentation.
-    dataset
-        .batches_of(&kept_names, config.batch_rows)?
-        .read_ahead(READ_AHEAD)
-        .for_each_prefetched(|batch| -> Result<()> {
-            let n = batch.num_rows();
-            out.count_input(n as u64);
-            let texts = StrColumn::of(&batch, &config.text_column, input)?;
-            let has_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_some())).collect();
-            let batch = if has_text.true_count() < n {
-                let no_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_none())).collect();
-                let missing = arrow_select::filter::filter_record_batch(&batch, &no_text)?;
-                out.reject_all(
-                    &missing,
-                    NULL_TEXT,
-                    Some(&format!("`{}` is null", config.text_column)),
-                )?;
-                arrow_select::filter::filter_record_batch(&batch, &has_text)?
-            } else {
-                batch
-            };
-            tokenizer()?.annotate_batch(&batch, with_title, input, |rows, chunk| {
-                let mut columns = batch.slice(rows.start, rows.len()).columns().to_vec();
-                columns.extend(chunk.columns);
-                out.write(&RecordBatch::try_new(out_schema.clone(), columns)?)?;
-                if let Some(partial) = chunk.vocab {
-                    vocab.merge(partial);
+    // thread. Each batch is cut into chunks that the pool segments while
+    // this thread reads the next batch and writes finished chunks in order:
+    // no thread waits for a batch's last chunk before starting the next.
+    let max_queued = 2 * chunks_per_batch();
+    let (done, results) = channel();
+    let mut order = InOrder::new(results);
+    rayon::in_place_scope(|scope| -> Result<()> {
+        dataset
+            .batches_of(&kept_names, config.batch_rows)?
+            .read_ahead(READ_AHEAD)
+            .for_each_prefetched(|batch| -> Result<()> {
+                let n = batch.num_rows();
+                out.count_input(n as u64);
+                let texts = StrColumn::of(&batch, &config.text_column, input)?;
+                let has_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_some())).collect();
+                let batch = if has_text.true_count() < n {
+                    let no_text: BooleanArray =
+                        (0..n).map(|i| Some(texts.get(i).is_none())).collect();
+                    let missing = arrow_select::filter::filter_record_batch(&batch, &no_text)?;
+                    out.reject_all(
+                        &missing,
+                        NULL_TEXT,
+                        Some(&format!("`{}` is null", config.text_column)),
+                    )?;
+                    progress.inc(missing.num_rows() as u64);
+                    arrow_select::filter::filter_record_batch(&batch, &has_text)?
+                } else {
+                    batch
+                };
+                let tokenizer = tokenizer()?;
+                for rows in chunk_ranges(batch.num_rows()) {
+                    let seq = order.submit(batch.clone(), rows.clone());
+                    let (batch, done) = (batch.clone(), done.clone());
+                    scope.spawn(move |_| {
+                        let chunk = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            tokenizer.annotate_chunk(&batch, with_title, input, rows)
+                        }))
+                        .unwrap_or_else(|_| {
+                            Err(TokenizeError::Config("segmenting a chunk panicked".into()))
+                        });
+                        // The receiver is gone only when writing failed.
+                        let _ = done.send((seq, chunk));
+                    });
                 }
-                tokens_total += chunk.tokens;
-                chars_total += chunk.chars;
+                // Write what is done; wait only while two batches are queued.
+                while let Some((batch, rows, chunk)) = order.next(order.queued() > max_queued) {
+                    emit(&mut out, &batch, rows, chunk?)?;
+                }
                 Ok(())
             })?;
-            progress.inc(n as u64);
-            Ok(())
-        })?;
+        while let Some((batch, rows, chunk)) = order.next(true) {
+            emit(&mut out, &batch, rows, chunk?)?;
+        }
+        Ok(())
+    })?;
     progress.finish();
     // An input without batches still checks the dictionaries.
     tokenizer()?;
@@ -324,16 +334,80 @@ struct Chunk {
     chars: u64,
 }
 
-/// Rows `0..n` cut into chunks for the thread pool: a few per thread, so
-/// that a run of long texts does not leave the other threads idle at the end
-/// of the batch, and the writer gets its first rows early. The output is the
-/// same whatever the cut.
+/// Chunks a batch is cut into: a few per thread, so that a run of long
+/// texts does not hold up the others and the writer gets rows early.
+fn chunks_per_batch() -> usize {
+    4 * rayon::current_num_threads()
+}
+
+/// Rows `0..n` cut into [`chunks_per_batch`] chunks. The output is the same
+/// whatever the cut.
 fn chunk_ranges(n: usize) -> Vec<Range<usize>> {
-    let chunks = 4 * rayon::current_num_threads();
-    let size = n.div_ceil(chunks).max(1);
+    let size = n.div_ceil(chunks_per_batch()).max(1);
     // An empty batch still makes one (empty) chunk, so it is written.
     (0..n.max(1))
         .step_by(size)
         .map(|s| s..(s + size).min(n))
         .collect()
+}
+
+/// Chunks submitted to the pool, handed back in submission order as they
+/// finish.
+struct InOrder {
+    results: Receiver<(u64, Result<Chunk>)>,
+    /// Submitted chunks not yet handed back, oldest first.
+    queued: VecDeque<(RecordBatch, Range<usize>)>,
+    /// Finished chunks that wait for an older one.
+    finished: BTreeMap<u64, Result<Chunk>>,
+    /// Sequence number of `queued`'s front.
+    next: u64,
+}
+
+impl InOrder {
+    fn new(results: Receiver<(u64, Result<Chunk>)>) -> Self {
+        Self {
+            results,
+            queued: VecDeque::new(),
+            finished: BTreeMap::new(),
+            next: 0,
+        }
+    }
+
+    /// Records a chunk about to be submitted; returns its sequence number.
+    fn submit(&mut self, batch: RecordBatch, rows: Range<usize>) -> u64 {
+        self.queued.push_back((batch, rows));
+        self.next + self.queued.len() as u64 - 1
+    }
+
+    fn queued(&self) -> usize {
+        self.queued.len()
+    }
+
+    /// The oldest chunk, if it is finished, or once it is when `wait`.
+    fn next(&mut self, wait: bool) -> Option<(RecordBatch, Range<usize>, Result<Chunk>)> {
+        if self.queued.is_empty() {
+            return None;
+        }
+        loop {
+            if let Some(chunk) = self.finished.remove(&self.next) {
+                let (batch, rows) = self.queued.pop_front()?;
+                self.next += 1;
+                return Some((batch, rows, chunk));
+            }
+            let (seq, chunk) = match self.results.try_recv() {
+                Ok(done) => done,
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) if !wait => return None,
+                // On a thread of the pool (the stage run from inside one),
+                // the chunks waited for may be queued on this very thread:
+                // run them. Outside the pool, or with nothing left to run
+                // here, they are on other threads, and each sends once.
+                Err(TryRecvError::Empty) => match rayon::yield_now() {
+                    Some(rayon::Yield::Executed) => continue,
+                    _ => self.results.recv().ok()?,
+                },
+            };
+            self.finished.insert(seq, chunk);
+        }
+    }
 }

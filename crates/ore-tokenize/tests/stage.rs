@@ -1,0 +1,123 @@
+//! The stage on a small dataset of many batches: rows keep their order and
+//! their tokens whatever the thread count, and rows without text go to the
+//! rejects.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use ore_core::{Dataset, DatasetWriter, WriteOptions};
+use ore_tokenize::{Segmenter, TokenizeConfig, Tokenizer};
+
+const SENTENCES: [&str; 5] = [
+    "我来到北京清华大学，看到了 LibreOffice 7.4 的新界面。",
+    "“今天天气很好！”他说：“我们去公园吧。”",
+    "1998年1月1日，江泽民发表新年讲话。",
+    "Mixed text: 中文与English混排，数字３．１４也在。",
+    "",
+];
+
+fn text_of(row: usize) -> Option<String> {
+    (row % 17 != 7).then(|| SENTENCES[row % SENTENCES.len()].repeat(1 + row % 3))
+}
+
+fn write_input(dir: &Path, rows: usize) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("text", DataType::Utf8, true),
+    ]));
+    let ids: Vec<String> = (0..rows).map(|i| format!("doc-{i:03}")).collect();
+    let texts: Vec<Option<String>> = (0..rows).map(text_of).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(ids)),
+            Arc::new(StringArray::from(texts)),
+        ],
+    )
+    .expect("batch");
+    let mut writer = DatasetWriter::create(dir, schema, WriteOptions::default()).expect("create");
+    writer.write(&batch).expect("write");
+    writer.commit().expect("commit");
+}
+
+fn read(dir: &Path) -> Vec<RecordBatch> {
+    Dataset::open(dir)
+        .expect("open")
+        .batches(1 << 16)
+        .collect::<Result<_, _>>()
+        .expect("read")
+}
+
+fn run(config: &TokenizeConfig, input: &Path, output: &Path, threads: usize) -> ore_core::Manifest {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool")
+        .install(|| {
+            Tokenizer::build_and_run(config, input, output, 0, WriteOptions::default())
+                .expect("tokenize")
+        })
+}
+
+#[test]
+fn many_small_batches_keep_order_and_reject_null_texts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    let rows = 60;
+    write_input(&input, rows);
+    let config = TokenizeConfig {
+        batch_rows: 5,
+        ..TokenizeConfig::default()
+    };
+    let segmenter = Segmenter::build(&config).expect("segmenter");
+    let mut outputs = Vec::new();
+    for threads in [1, 3] {
+        let output = tmp.path().join(format!("out{threads}"));
+        let manifest = run(&config, &input, &output, threads);
+        let nulls = (0..rows).filter(|&i| text_of(i).is_none()).count() as u64;
+        assert_eq!(manifest.rows.input, rows as u64);
+        assert_eq!(manifest.rows.rejected, nulls);
+        assert_eq!(manifest.rows.output + manifest.rows.rejected, rows as u64);
+        assert_eq!(
+            manifest.rows.rejected_by_reason.get("null_text"),
+            Some(&nulls)
+        );
+
+        let batches = read(&output);
+        let mut expected_rows = (0..rows).filter(|&i| text_of(i).is_some());
+        for batch in &batches {
+            let ids = batch
+                .column_by_name("doc_id")
+                .expect("doc_id")
+                .as_string::<i32>();
+            let tokens = batch
+                .column_by_name("tokens")
+                .expect("tokens")
+                .as_list::<i32>();
+            for r in 0..batch.num_rows() {
+                let row = expected_rows.next().expect("no more rows than kept");
+                assert_eq!(ids.value(r), format!("doc-{row:03}"));
+                let got: Vec<String> = tokens
+                    .value(r)
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|t| t.unwrap_or_default().to_string())
+                    .collect();
+                let text = text_of(row).unwrap_or_default();
+                assert_eq!(got, segmenter.segment(&text).tokens, "row {row}");
+            }
+        }
+        assert!(expected_rows.next().is_none(), "rows missing");
+        let rejects = read(&output.join("_rejects"));
+        let rejected: usize = rejects.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rejected as u64, nulls);
+        outputs.push(batches);
+    }
+    let concat = |b: &[RecordBatch]| {
+        arrow_select::concat::concat_batches(&b[0].schema(), b).expect("concat")
+    };
+    assert_eq!(concat(&outputs[0]), concat(&outputs[1]));
+}

@@ -11,6 +11,8 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray,
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use ore_core::schema::{entities_type, timestamp_type, utf8_list_type};
 use ore_core::{Dataset, DatasetWriter, Manifest, StageInfo, StageOutput, WriteOptions};
+use parquet::file::metadata::{ColumnChunkMetaData, RowGroupMetaData};
+use parquet::file::reader::{FileReader, SerializedFileReader};
 
 fn table_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -102,6 +104,27 @@ fn small_files() -> WriteOptions {
         file_rows: 120,
         ..WriteOptions::default()
     }
+}
+
+/// Writes `batch` as a one-file dataset in `dir` and returns the metadata
+/// of its first row group.
+fn written_row_group(dir: &Path, batch: &RecordBatch) -> RowGroupMetaData {
+    let mut w =
+        DatasetWriter::create(dir, batch.schema(), WriteOptions::default()).expect("create");
+    w.write(batch).expect("write");
+    w.commit().expect("commit");
+    let file = std::fs::File::open(dir.join("part-00000.parquet")).expect("part file");
+    let reader = SerializedFileReader::new(file).expect("parquet");
+    reader.metadata().row_group(0).clone()
+}
+
+/// The chunk of the leaf column at `path` (e.g. `tokens.list.item`).
+fn chunk<'a>(group: &'a RowGroupMetaData, path: &str) -> &'a ColumnChunkMetaData {
+    group
+        .columns()
+        .iter()
+        .find(|c| c.column_path().string() == path)
+        .unwrap_or_else(|| panic!("no column {path}"))
 }
 
 #[test]
@@ -487,7 +510,6 @@ fn non_parquet_and_corrupt_files_are_named() {
 /// repeated values (`source`) with one.
 #[test]
 fn free_text_columns_have_no_dictionary() {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
     let tmp = tempfile::tempdir().expect("tempdir");
     let schema = Arc::new(Schema::new(vec![
         Field::new("source", DataType::Utf8, false),
@@ -503,15 +525,10 @@ fn free_text_columns_have_no_dictionary() {
     )
     .expect("batch");
     let dir = tmp.path().join("docs");
-    let mut w = DatasetWriter::create(&dir, schema, WriteOptions::default()).expect("create");
-    w.write(&batch).expect("write");
-    w.commit().expect("commit");
-    let file = std::fs::File::open(dir.join("part-00000.parquet")).expect("part file");
-    let reader = SerializedFileReader::new(file).expect("parquet");
-    let group = reader.metadata().row_group(0);
-    let dictionary = |i: usize| group.column(i).dictionary_page_offset().is_some();
-    assert!(dictionary(0), "source has a dictionary");
-    assert!(!dictionary(1), "text has none");
+    let group = written_row_group(&dir, &batch);
+    let dictionary = |path: &str| chunk(&group, path).dictionary_page_offset().is_some();
+    assert!(dictionary("source"), "source has a dictionary");
+    assert!(!dictionary("text"), "text has none");
     let back = Dataset::open(&dir).expect("open");
     assert_eq!(back.num_rows(), 200);
 }
@@ -564,11 +581,8 @@ fn encoded_row_groups_round_trip_between_streamed_batches() {
         "120 rows a file"
     );
     for file in dataset.files() {
-        let reader = parquet::file::reader::SerializedFileReader::new(
-            std::fs::File::open(&file.path).expect("open part"),
-        )
-        .expect("parquet");
-        use parquet::file::reader::FileReader;
+        let reader = SerializedFileReader::new(std::fs::File::open(&file.path).expect("open part"))
+            .expect("parquet");
         let meta = reader.metadata();
         assert!(
             meta.row_groups().iter().all(|g| g.num_rows() <= 50),
@@ -590,23 +604,9 @@ fn encoded_row_groups_round_trip_between_streamed_batches() {
 
 #[test]
 fn token_lists_have_no_page_statistics() {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("tokens");
-    let mut w =
-        DatasetWriter::create(&dir, table_schema(), WriteOptions::default()).expect("create");
-    w.write(&table_batch(0, 100)).expect("write");
-    w.commit().expect("commit");
-    let file = std::fs::File::open(dir.join("part-00000.parquet")).expect("part file");
-    let reader = SerializedFileReader::new(file).expect("parquet");
-    let group = reader.metadata().row_group(0);
-    let stats = |path: &str| {
-        let column = (0..group.num_columns())
-            .map(|i| group.column(i))
-            .find(|c| c.column_path().string() == path)
-            .unwrap_or_else(|| panic!("no column {path}"));
-        column.statistics().is_some()
-    };
+    let group = written_row_group(&tmp.path().join("tokens"), &table_batch(0, 100));
+    let stats = |path: &str| chunk(&group, path).statistics().is_some();
     assert!(stats("doc_id"), "ids keep their min/max");
     assert!(!stats("tokens.list.item"), "tokens have none");
     assert!(stats("entities.list.item.start"), "offsets keep theirs");
@@ -615,7 +615,6 @@ fn token_lists_have_no_page_statistics() {
 #[test]
 fn offsets_are_delta_encoded_and_ids_have_no_dictionary() {
     use parquet::basic::Encoding;
-    use parquet::file::reader::{FileReader, SerializedFileReader};
     let schema = Arc::new(Schema::new(vec![
         Field::new("doc_id", DataType::Utf8, false),
         Field::new("tokens", utf8_list_type(), false),
@@ -645,26 +644,14 @@ fn offsets_are_delta_encoded_and_ids_have_no_dictionary() {
     .expect("batch");
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("tokens");
-    let mut w = DatasetWriter::create(&dir, schema, WriteOptions::default()).expect("create");
-    w.write(&batch).expect("write");
-    w.commit().expect("commit");
-
-    let file = std::fs::File::open(dir.join("part-00000.parquet")).expect("part file");
-    let reader = SerializedFileReader::new(file).expect("parquet");
-    let group = reader.metadata().row_group(0);
-    let column = |path: &str| {
-        (0..group.num_columns())
-            .map(|i| group.column(i))
-            .find(|c| c.column_path().string() == path)
-            .unwrap_or_else(|| panic!("no column {path}"))
-    };
-    assert!(column("doc_id").dictionary_page_offset().is_none());
+    let group = written_row_group(&dir, &batch);
+    assert!(chunk(&group, "doc_id").dictionary_page_offset().is_none());
     assert!(
-        column("tokens.list.item")
+        chunk(&group, "tokens.list.item")
             .dictionary_page_offset()
             .is_some()
     );
-    let offsets = column("token_starts.list.item");
+    let offsets = chunk(&group, "token_starts.list.item");
     assert!(offsets.dictionary_page_offset().is_none());
     let encodings: Vec<Encoding> = offsets.encodings().collect();
     assert!(

@@ -95,7 +95,7 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
     }
     for (i, c) in text.char_indices() {
         chars += 1;
-        if is_cjk(c) {
+        if !c.is_ascii() && is_cjk(c) {
             cjk += 1;
             letters += 1;
             end_word(text, &mut ws, &mut word, i);

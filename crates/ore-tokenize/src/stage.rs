@@ -268,6 +268,7 @@ fn run_stage<'t>(
             .read_ahead(READ_AHEAD)
             .for_each_prefetched(|batch| -> Result<()> {
                 let n = batch.num_rows();
+                let first_row = out.counts().input;
                 out.count_input(n as u64);
                 let texts = StrColumn::of(&batch, &config.text_column, input)?;
                 let has_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_some())).collect();
@@ -294,7 +295,13 @@ fn run_stage<'t>(
                             tokenizer.annotate_chunk(&batch, with_title, input, rows)
                         }))
                         .unwrap_or_else(|_| {
-                            Err(TokenizeError::Config("segmenting a chunk panicked".into()))
+                            Err(TokenizeError::Input {
+                                path: input.to_path_buf(),
+                                message: format!(
+                                    "segmenting input rows {first_row}..{} panicked",
+                                    first_row + n as u64
+                                ),
+                            })
                         });
                         // The receiver is gone only when writing failed.
                         let _ = done.send((seq, chunk));

@@ -1,16 +1,16 @@
 //! The stage: read a dataset with a text column, append the token columns,
 //! write the `tokens` dataset with its `_vocab/`, `_rejects/` and manifest.
 
-use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{Field, Schema, SchemaRef};
 use ore_core::schema::tokens as col;
-use ore_core::{Dataset, Manifest, Progress, StageInfo, StageOutput, StrColumn, WriteOptions};
+use ore_core::{
+    Dataset, InOrder, Manifest, Progress, StageInfo, StageOutput, StrColumn, WriteOptions,
+};
 
 use crate::columns::{RowTokens, TokenColumns, TokenRow, token_fields};
 use crate::config::TokenizeConfig;
@@ -259,9 +259,8 @@ fn run_stage<'t>(
     // thread. Each batch is cut into chunks that the pool segments while
     // this thread reads the next batch and writes finished chunks in order:
     // no thread waits for a batch's last chunk before starting the next.
-    let max_queued = 2 * chunks_per_batch();
-    let (done, results) = channel();
-    let mut order = InOrder::new(results);
+    let max_queued = 2 * chunks_per_batch() as u64;
+    let mut order: InOrder<(RecordBatch, Range<usize>, Result<Chunk>)> = InOrder::default();
     rayon::in_place_scope(|scope| -> Result<()> {
         dataset
             .batches_of(&kept_names, config.batch_rows)?
@@ -288,11 +287,10 @@ fn run_stage<'t>(
                 };
                 let tokenizer = tokenizer()?;
                 for rows in chunk_ranges(batch.num_rows()) {
-                    let seq = order.submit(batch.clone(), rows.clone());
-                    let (batch, done) = (batch.clone(), done.clone());
+                    let (batch, ticket) = (batch.clone(), order.submit());
                     scope.spawn(move |_| {
                         let chunk = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            tokenizer.annotate_chunk(&batch, with_title, input, rows)
+                            tokenizer.annotate_chunk(&batch, with_title, input, rows.clone())
                         }))
                         .unwrap_or_else(|_| {
                             Err(TokenizeError::Input {
@@ -303,12 +301,11 @@ fn run_stage<'t>(
                                 ),
                             })
                         });
-                        // The receiver is gone only when writing failed.
-                        let _ = done.send((seq, chunk));
+                        ticket.send((batch, rows, chunk));
                     });
                 }
                 // Write what is done; wait only while two batches are queued.
-                while let Some((batch, rows, chunk)) = order.next(order.queued() > max_queued) {
+                while let Some((batch, rows, chunk)) = order.next(order.pending() > max_queued) {
                     emit(&mut out, &batch, rows, chunk?)?;
                 }
                 Ok(())
@@ -356,65 +353,4 @@ fn chunk_ranges(n: usize) -> Vec<Range<usize>> {
         .step_by(size)
         .map(|s| s..(s + size).min(n))
         .collect()
-}
-
-/// Chunks submitted to the pool, handed back in submission order as they
-/// finish.
-struct InOrder {
-    results: Receiver<(u64, Result<Chunk>)>,
-    /// Submitted chunks not yet handed back, oldest first.
-    queued: VecDeque<(RecordBatch, Range<usize>)>,
-    /// Finished chunks that wait for an older one.
-    finished: BTreeMap<u64, Result<Chunk>>,
-    /// Sequence number of `queued`'s front.
-    next: u64,
-}
-
-impl InOrder {
-    fn new(results: Receiver<(u64, Result<Chunk>)>) -> Self {
-        Self {
-            results,
-            queued: VecDeque::new(),
-            finished: BTreeMap::new(),
-            next: 0,
-        }
-    }
-
-    /// Records a chunk about to be submitted; returns its sequence number.
-    fn submit(&mut self, batch: RecordBatch, rows: Range<usize>) -> u64 {
-        self.queued.push_back((batch, rows));
-        self.next + self.queued.len() as u64 - 1
-    }
-
-    fn queued(&self) -> usize {
-        self.queued.len()
-    }
-
-    /// The oldest chunk, if it is finished, or once it is when `wait`.
-    fn next(&mut self, wait: bool) -> Option<(RecordBatch, Range<usize>, Result<Chunk>)> {
-        if self.queued.is_empty() {
-            return None;
-        }
-        loop {
-            if let Some(chunk) = self.finished.remove(&self.next) {
-                let (batch, rows) = self.queued.pop_front()?;
-                self.next += 1;
-                return Some((batch, rows, chunk));
-            }
-            let (seq, chunk) = match self.results.try_recv() {
-                Ok(done) => done,
-                Err(TryRecvError::Disconnected) => return None,
-                Err(TryRecvError::Empty) if !wait => return None,
-                // On a thread of the pool (the stage run from inside one),
-                // the chunks waited for may be queued on this very thread:
-                // run them. Outside the pool, or with nothing left to run
-                // here, they are on other threads, and each sends once.
-                Err(TryRecvError::Empty) => match rayon::yield_now() {
-                    Some(rayon::Yield::Executed) => continue,
-                    _ => self.results.recv().ok()?,
-                },
-            };
-            self.finished.insert(seq, chunk);
-        }
-    }
 }

@@ -13,10 +13,8 @@
 //! Where the groups are cut depends only on the rows, never on the thread
 //! count or timing, so the files are the same bytes whatever `--threads`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -28,6 +26,7 @@ use rayon::prelude::*;
 
 use super::writer::check_schema;
 use crate::error::{Error, Result};
+use crate::ordered::InOrder;
 
 /// In-memory (Arrow) size at which a [`RowGroupBuffer`] closes a row group.
 /// Small enough that a burst of a few megabytes still makes several groups
@@ -221,35 +220,24 @@ impl RowGroupBuffer {
 pub struct ParallelEncoder {
     encoder: RowGroupEncoder,
     buffer: RowGroupBuffer,
-    done_tx: Sender<(u64, Result<EncodedRowGroup>)>,
-    done_rx: Receiver<(u64, Result<EncodedRowGroup>)>,
-    /// Groups handed to the pool, and groups handed to the sink.
-    submitted: u64,
-    written: u64,
-    /// Encoded groups waiting for an earlier one.
-    ready: BTreeMap<u64, Result<EncodedRowGroup>>,
+    /// Groups handed to the pool, back in order.
+    order: InOrder<Result<EncodedRowGroup>>,
 }
 
 impl std::fmt::Debug for ParallelEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParallelEncoder")
-            .field("submitted", &self.submitted)
-            .field("written", &self.written)
+            .field("order", &self.order)
             .finish_non_exhaustive()
     }
 }
 
 impl ParallelEncoder {
     pub fn new(encoder: RowGroupEncoder, buffer: RowGroupBuffer) -> Self {
-        let (done_tx, done_rx) = channel();
         Self {
             encoder,
             buffer,
-            done_tx,
-            done_rx,
-            submitted: 0,
-            written: 0,
-            ready: BTreeMap::new(),
+            order: InOrder::default(),
         }
     }
 
@@ -276,12 +264,8 @@ impl ParallelEncoder {
     }
 
     fn submit(&mut self, group: Vec<RecordBatch>) {
-        let (encoder, done, seq) = (self.encoder.clone(), self.done_tx.clone(), self.submitted);
-        self.submitted += 1;
-        rayon::spawn(move || {
-            // The receiver is gone only when the stage already failed.
-            let _ = done.send((seq, encoder.encode(&group)));
-        });
+        let (encoder, ticket) = (self.encoder.clone(), self.order.submit());
+        rayon::spawn(move || ticket.send(encoder.encode(&group)));
     }
 
     /// Hands finished groups to `sink` in order, waiting while more than
@@ -292,40 +276,12 @@ impl ParallelEncoder {
         sink: &mut impl FnMut(EncodedRowGroup) -> Result<()>,
     ) -> Result<()> {
         loop {
-            while let Ok((seq, group)) = self.done_rx.try_recv() {
-                self.ready.insert(seq, group);
-            }
-            while let Some(group) = self.ready.remove(&self.written) {
-                self.written += 1;
-                sink(group?)?;
-            }
-            if self.submitted - self.written <= in_flight {
-                return Ok(());
-            }
-            let (seq, group) = self.wait();
-            self.ready.insert(seq, group);
-        }
-    }
-
-    /// The next encoded group. On a thread of the pool itself, pending jobs
-    /// (the encodings waited for among them) are run meanwhile, so that a
-    /// caller inside the pool does not block the threads it waits on.
-    fn wait(&self) -> (u64, Result<EncodedRowGroup>) {
-        loop {
-            match self.done_rx.try_recv() {
-                Ok(done) => return done,
-                Err(TryRecvError::Disconnected) => break,
-                Err(TryRecvError::Empty) => {}
-            }
-            if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                // Outside the pool, or nothing left to run here: the
-                // encodings still out are on other threads.
-                break;
+            let wait = self.order.pending() > in_flight;
+            match self.order.next(wait) {
+                Some(group) => sink(group?)?,
+                None => return Ok(()),
             }
         }
-        self.done_rx
-            .recv()
-            .expect("this encoder holds a sender, so the channel stays open")
     }
 }
 

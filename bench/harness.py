@@ -164,7 +164,9 @@ def summarise(pair, results):
     return rows
 
 
-def machine_header(runs_seen):
+def git_revision():
+    """HEAD's short hash, marked when the tree has changes. Taken before the
+    first pair runs: the report this harness rewrites would mark it later."""
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                              capture_output=True, text=True).stdout.strip() or "no commits"
@@ -173,6 +175,10 @@ def machine_header(runs_seen):
             rev += " (uncommitted changes)"
     except OSError:
         rev = "unknown (no git)"
+    return rev
+
+
+def machine_header(runs_seen, rev):
     cpu = mem = "unknown"
     try:
         cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
@@ -196,7 +202,7 @@ def aligned(header, rows):
     return [fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)]
 
 
-def report(done, skipped, failed, runs_seen, markdown):
+def report(done, skipped, failed, runs_seen, rev, markdown):
     header = ["pair", "metric", "ore median (min–max)", "other median (min–max)", "ratio"]
     rows = [(p["name"], *r) for p, rows in done for r in rows]
     b = (lambda s: f"**{s}**") if markdown else (lambda s: s)
@@ -206,7 +212,7 @@ def report(done, skipped, failed, runs_seen, markdown):
     notes += [f"- {b(name)}: FAILED, {why.splitlines()[0]}" for name, why in failed]
     if not markdown:
         return "\n".join((aligned(header, rows) + [""] if rows else []) + notes)
-    lines = ["# ore benchmarks", "", *machine_header(runs_seen), "",
+    lines = ["# ore benchmarks", "", *machine_header(runs_seen, rev), "",
              "↑ higher is better, ↓ lower is better; ratio > 1 means ore is better.",
              "This file is rewritten by every `make bench`; measurements made by hand and",
              "the analysis behind the figures are in bench/notes.md.", "",
@@ -234,6 +240,7 @@ def main():
         ap.error(f"unknown pair(s) {', '.join(sorted(unknown))}; known: {', '.join(names)}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    rev = git_revision()
     done, skipped, failed, runs_seen = [], [], [], set()
     for pair in pairs:
         if args.only and pair["name"] not in args.only:
@@ -253,13 +260,13 @@ def main():
         except PairError as e:
             print(f"ERROR in pair {pair['name']}: {e}", file=sys.stderr, flush=True)
             failed.append((pair["name"], str(e)))
-        args.out.write_text(report(done, skipped, failed, runs_seen, markdown=True))
+        args.out.write_text(report(done, skipped, failed, runs_seen, rev, markdown=True))
 
     print()
-    print(report(done, skipped, failed, runs_seen, markdown=False))
+    print(report(done, skipped, failed, runs_seen, rev, markdown=False))
     if not (done or skipped or failed):
         print("no pairs selected")
-    args.out.write_text(report(done, skipped, failed, runs_seen, markdown=True))
+    args.out.write_text(report(done, skipped, failed, runs_seen, rev, markdown=True))
     print(f"\nwritten to {args.out}")
     sys.exit(1 if failed else 0)
 

@@ -10,8 +10,8 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::dataset::{
-    BackgroundWriter, Dataset, EncodedRowGroup, ParallelEncoder, PartWriter, REJECTS_DIR, Staging,
-    WriteOptions,
+    BackgroundWriter, CopySource, Dataset, EncodedRowGroup, ParallelEncoder, PartWriter,
+    REJECTS_DIR, Staging, WriteOptions,
 };
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::{GIT_REVISION, InputRecord, Manifest, ORE_VERSION, RowCounts, config_hash};
@@ -154,6 +154,25 @@ impl StageOutput {
         self.out.write(batch)?;
         self.counts.output += batch.num_rows() as u64;
         Ok(())
+    }
+
+    /// Starts an output row group that copies the fields with a source from
+    /// an input row group, unchanged, and encodes the rest; see
+    /// [`crate::dataset::BackgroundWriter::start_group`]. Its rows go
+    /// through [`StageOutput::write_in_group`] and it closes at
+    /// [`StageOutput::end_group`].
+    pub fn start_group(&mut self, copies: Vec<Option<CopySource>>) -> Result<()> {
+        self.out.start_group(copies)
+    }
+
+    pub fn write_in_group(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.out.write_in_group(batch)?;
+        self.counts.output += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    pub fn end_group(&mut self) -> Result<()> {
+        self.out.end_group()
     }
 
     /// For a stage that writes its kept rows in a burst: an encoder that

@@ -667,3 +667,166 @@ fn offsets_are_delta_encoded_and_ids_have_no_dictionary() {
     assert_eq!(back.len(), 1);
     assert_eq!(back[0], batch);
 }
+
+/// An input file as another tool would write it: uncompressed, row groups
+/// of `group_rows`, a dictionary on every column.
+fn foreign_input(path: &Path, batch: &RecordBatch, group_rows: usize) {
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+        .set_max_row_group_row_count(Some(group_rows))
+        .build();
+    let file = std::fs::File::create(path).expect("create input");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props))
+        .expect("arrow writer");
+    writer.write(batch).expect("write input");
+    writer.close().expect("close input");
+}
+
+/// The row groups of the one part file of the dataset in `dir`.
+fn row_groups_of(dir: &Path) -> Vec<RowGroupMetaData> {
+    let file = std::fs::File::open(dir.join("part-00000.parquet")).expect("part file");
+    let reader = SerializedFileReader::new(file).expect("parquet");
+    reader.metadata().row_groups().to_vec()
+}
+
+#[test]
+fn unchanged_columns_are_copied_row_group_by_row_group() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rows = 10;
+    let in_schema = Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("text", DataType::Utf8, true),
+    ]));
+    let ids: Vec<String> = (0..rows).map(|i| format!("doc-{i}")).collect();
+    let texts: Vec<Option<String>> = (0..rows)
+        .map(|i| (i != 5).then(|| format!("正文 {i} text")))
+        .collect();
+    let input = RecordBatch::try_new(
+        in_schema.clone(),
+        vec![
+            Arc::new(StringArray::from(ids)),
+            Arc::new(StringArray::from(texts)),
+        ],
+    )
+    .expect("input batch");
+    std::fs::create_dir(tmp.path().join("in")).expect("input folder");
+    foreign_input(&tmp.path().join("in/part-00000.parquet"), &input, 4);
+    let dataset = Dataset::open(tmp.path().join("in")).expect("open input");
+    assert_eq!(dataset.row_groups(), vec![(0, 0, 4), (0, 1, 4), (0, 2, 2)]);
+    assert_eq!(dataset.null_count(0, 0, "text"), Some(0));
+    assert_eq!(dataset.null_count(0, 1, "text"), Some(1));
+    // Batches of 3 rows never cross a row group: 3 + 1, 3 + 1, 2.
+    let batches: Vec<RecordBatch> = dataset
+        .batches(3)
+        .aligned_to_row_groups()
+        .collect::<Result<_, _>>()
+        .expect("read input");
+    let sizes: Vec<usize> = batches.iter().map(RecordBatch::num_rows).collect();
+    assert_eq!(sizes, [3, 1, 3, 1, 2]);
+
+    // The output: the two input columns and a new one, `n`. In the copied
+    // groups doc_id and text stay uncompressed, as the input has them; `n`
+    // is encoded (zstd). `strict` declares text not null, which no input
+    // chunk can stand for: it is encoded too.
+    for strict in [false, true] {
+        let out_schema = Arc::new(Schema::new(vec![
+            Field::new("doc_id", DataType::Utf8, false),
+            Field::new("text", DataType::Utf8, !strict),
+            Field::new("n", DataType::UInt16, false),
+        ]));
+        let dir = tmp.path().join(format!("out-{strict}"));
+        let mut writer =
+            ore_core::dataset::PartWriter::new(&dir, out_schema.clone(), WriteOptions::default())
+                .expect("writer");
+        let mut batches = batches.iter();
+        let mut row = 0u16;
+        for (file, group, group_rows) in dataset.row_groups() {
+            let mut copies = dataset
+                .copy_sources(file, group, &["doc_id", "text"])
+                .expect("copy sources");
+            copies.push(None);
+            let mut open = writer.encoder().start_group(copies).expect("start group");
+            let mut left = group_rows as usize;
+            while left > 0 {
+                let batch = batches.next().expect("a batch");
+                let n = batch.num_rows();
+                let numbers: Vec<u16> = (row..row + n as u16).collect();
+                row += n as u16;
+                let mut columns = batch.columns().to_vec();
+                if strict {
+                    // Text the declared-not-null field can take.
+                    columns[1] = Arc::new(StringArray::from(vec!["x"; n]));
+                }
+                columns.push(Arc::new(UInt16Array::from(numbers)));
+                open.write(&RecordBatch::try_new(out_schema.clone(), columns).expect("batch"))
+                    .expect("write in group");
+                left -= n;
+            }
+            writer
+                .append_encoded(open.finish().expect("finish group"))
+                .expect("append group");
+        }
+        writer.finish().expect("finish");
+
+        let groups = row_groups_of(&dir);
+        assert_eq!(
+            groups.iter().map(|g| g.num_rows()).collect::<Vec<_>>(),
+            [4, 4, 2]
+        );
+        let input_groups = row_groups_of(&tmp.path().join("in"));
+        for (group, input_group) in groups.iter().zip(&input_groups) {
+            let id = chunk(group, "doc_id");
+            assert_eq!(id.compression(), parquet::basic::Compression::UNCOMPRESSED);
+            assert_eq!(
+                id.compressed_size(),
+                chunk(input_group, "doc_id").compressed_size()
+            );
+            let text_codec = chunk(group, "text").compression();
+            if strict {
+                assert!(matches!(text_codec, parquet::basic::Compression::ZSTD(_)));
+            } else {
+                assert_eq!(text_codec, parquet::basic::Compression::UNCOMPRESSED);
+            }
+            assert!(matches!(
+                chunk(group, "n").compression(),
+                parquet::basic::Compression::ZSTD(_)
+            ));
+        }
+        let read = concat_any(&read_all(&dir));
+        assert_eq!(read.column(0), input.column(0));
+        if !strict {
+            assert_eq!(read.column(1), input.column(1));
+        }
+        let expected: Vec<u16> = (0..rows as u16).collect();
+        assert_eq!(
+            read.column(2).as_ref(),
+            &UInt16Array::from(expected) as &dyn arrow_array::Array
+        );
+    }
+
+    // A group cannot take chunks of another number of rows.
+    let out_schema = Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("text", DataType::Utf8, true),
+    ]));
+    let writer = ore_core::dataset::PartWriter::new(
+        tmp.path().join("short"),
+        out_schema.clone(),
+        WriteOptions::default(),
+    )
+    .expect("writer");
+    let copies = dataset
+        .copy_sources(0, 0, &["doc_id", "text"])
+        .expect("copies");
+    let mut open = writer.encoder().start_group(copies).expect("start group");
+    open.write(&batches[0]).expect("write");
+    let err = open.finish().expect_err("3 rows for a group of 4");
+    assert!(
+        err.to_string().contains("holds 4 rows") || err.to_string().contains("hold 4 rows"),
+        "{err}"
+    );
+}
+
+fn concat_any(batches: &[RecordBatch]) -> RecordBatch {
+    arrow_select::concat::concat_batches(&batches[0].schema(), batches).expect("concat")
+}

@@ -67,6 +67,14 @@ pub struct TokenizeConfig {
     pub vocab: VocabConfig,
     /// Rows per batch read and written.
     pub batch_rows: usize,
+    /// Copy the input's columns that pass through unchanged (`text`, ids,
+    /// titles, …) into the output as they are encoded in the input, row
+    /// group by row group, instead of encoding them again: each row group
+    /// of the input becomes one of the output. In a group whose `text` may
+    /// hold nulls (by the file's statistics), whose rows are dropped, every
+    /// column is encoded. Off: every column is encoded with ore's settings,
+    /// in row groups of ore's size.
+    pub copy_columns: bool,
 }
 
 impl Default for TokenizeConfig {
@@ -88,6 +96,7 @@ impl Default for TokenizeConfig {
             gazetteers: Vec::new(),
             vocab: VocabConfig::default(),
             batch_rows: 2048,
+            copy_columns: true,
         }
     }
 }

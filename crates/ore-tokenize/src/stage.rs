@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{Field, Schema, SchemaRef};
+use ore_core::dataset::CopySource;
 use ore_core::schema::tokens as col;
 use ore_core::{
     Dataset, InOrder, Manifest, Progress, StageInfo, StageOutput, StrColumn, WriteOptions,
@@ -173,6 +174,30 @@ impl Tokenizer {
 /// the dictionaries load (a few megabytes of text at the default batch size).
 const READ_AHEAD: usize = 8;
 
+/// The largest input row group (uncompressed, by its footer) whose kept
+/// columns are copied: the new columns of a copied group are held, encoded,
+/// until the group ends, so a larger one is encoded in ore-sized groups.
+const COPY_GROUP_BYTES: u64 = 256 << 20;
+
+/// What the stage hands to its output, in input order.
+enum Piece {
+    /// Rows of a batch, segmented.
+    Chunk(RecordBatch, Range<usize>, Result<Chunk>),
+    /// An output row group for an input one starts, copying the kept
+    /// columns that have a source.
+    GroupStart(Vec<Option<CopySource>>),
+    GroupEnd,
+}
+
+/// The reader gave a batch across the input's row groups, which
+/// [`ore_core::dataset::Batches::aligned_to_row_groups`] rules out.
+fn misaligned(input: &Path) -> TokenizeError {
+    TokenizeError::Input {
+        path: input.to_path_buf(),
+        message: "a batch of rows straddles the input's row groups".into(),
+    }
+}
+
 /// The stage, with the tokenizer asked for when the first batch is ready.
 fn run_stage<'t>(
     config: &TokenizeConfig,
@@ -226,6 +251,7 @@ fn run_stage<'t>(
     let out_schema: SchemaRef = Arc::new(Schema::new(fields));
 
     let info = StageInfo::new("tokenize", config, seed);
+    let max_group_rows = opts.row_group_rows.max(1) as u64;
     let mut out = StageOutput::create(output, out_schema.clone(), info, opts)?;
     out.add_input(&dataset)?;
     let progress = Progress::new(Some(dataset.num_rows()), "rows");
@@ -239,14 +265,27 @@ fn run_stage<'t>(
         .map(|&i| schema.field(i).name().as_str())
         .collect();
     // Writes a segmented chunk: the rows' kept columns and their tokens.
-    let mut emit = |out: &mut StageOutput,
-                    batch: &RecordBatch,
-                    rows: Range<usize>,
-                    chunk: Chunk|
-     -> Result<()> {
+    let mut in_group = false;
+    let mut emit = |out: &mut StageOutput, piece: Piece| -> Result<()> {
+        let (batch, rows, chunk) = match piece {
+            Piece::GroupStart(copies) => {
+                in_group = true;
+                return Ok(out.start_group(copies)?);
+            }
+            Piece::GroupEnd => {
+                in_group = false;
+                return Ok(out.end_group()?);
+            }
+            Piece::Chunk(batch, rows, chunk) => (batch, rows, chunk?),
+        };
         let mut columns = batch.slice(rows.start, rows.len()).columns().to_vec();
         columns.extend(chunk.columns);
-        out.write(&RecordBatch::try_new(out_schema.clone(), columns)?)?;
+        let batch = RecordBatch::try_new(out_schema.clone(), columns)?;
+        if in_group {
+            out.write_in_group(&batch)?;
+        } else {
+            out.write(&batch)?;
+        }
         if let Some(partial) = chunk.vocab {
             vocab.merge(partial);
         }
@@ -255,63 +294,104 @@ fn run_stage<'t>(
         progress.inc(rows.len() as u64);
         Ok(())
     };
+    // With `copy_columns`, each row group of the input becomes one of the
+    // output, which copies the kept columns where the group's text has no
+    // nulls (no row is dropped) and the group is at most COPY_GROUP_BYTES;
+    // other groups are cut at ore's row bound. The batches are read so that
+    // none straddles two input groups.
+    let mut groups = dataset
+        .row_groups()
+        .into_iter()
+        .filter(|&(_, _, rows)| rows > 0);
+    let (mut group_left, mut group_rows, mut copying) = (0u64, 0u64, false);
     // Reading (decompressing, validating UTF-8) runs ahead on its own
     // thread. Each batch is cut into chunks that the pool segments while
     // this thread reads the next batch and writes finished chunks in order:
     // no thread waits for a batch's last chunk before starting the next.
     let max_queued = 2 * chunks_per_batch() as u64;
-    let mut order: InOrder<(RecordBatch, Range<usize>, Result<Chunk>)> = InOrder::default();
+    let mut order: InOrder<Piece> = InOrder::default();
+    let mut batches = dataset
+        .batches_of(&kept_names, config.batch_rows)?
+        .read_ahead(READ_AHEAD);
+    if config.copy_columns {
+        batches = batches.aligned_to_row_groups();
+    }
     rayon::in_place_scope(|scope| -> Result<()> {
-        dataset
-            .batches_of(&kept_names, config.batch_rows)?
-            .read_ahead(READ_AHEAD)
-            .for_each_prefetched(|batch| -> Result<()> {
-                let n = batch.num_rows();
-                let first_row = out.counts().input;
-                out.count_input(n as u64);
-                let texts = StrColumn::of(&batch, &config.text_column, input)?;
-                let has_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_some())).collect();
-                let batch = if has_text.true_count() < n {
-                    let no_text: BooleanArray =
-                        (0..n).map(|i| Some(texts.get(i).is_none())).collect();
-                    let missing = arrow_select::filter::filter_record_batch(&batch, &no_text)?;
-                    out.reject_all(
-                        &missing,
-                        NULL_TEXT,
-                        Some(&format!("`{}` is null", config.text_column)),
-                    )?;
-                    progress.inc(missing.num_rows() as u64);
-                    arrow_select::filter::filter_record_batch(&batch, &has_text)?
-                } else {
-                    batch
-                };
-                let tokenizer = tokenizer()?;
-                for rows in chunk_ranges(batch.num_rows()) {
-                    let (batch, ticket) = (batch.clone(), order.submit());
-                    scope.spawn(move |_| {
-                        let chunk = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            tokenizer.annotate_chunk(&batch, with_title, input, rows.clone())
-                        }))
-                        .unwrap_or_else(|_| {
-                            Err(TokenizeError::Input {
-                                path: input.to_path_buf(),
-                                message: format!(
-                                    "segmenting input rows {first_row}..{} panicked",
-                                    first_row + n as u64
-                                ),
-                            })
-                        });
-                        ticket.send((batch, rows, chunk));
+        batches.for_each_prefetched(|batch| -> Result<()> {
+            let n = batch.num_rows();
+            let first_row = out.counts().input;
+            if config.copy_columns {
+                if group_left == 0 {
+                    let (file, group, rows) = groups.next().ok_or_else(|| misaligned(input))?;
+                    group_left = rows;
+                    copying = dataset.null_count(file, group, &config.text_column) == Some(0)
+                        && dataset
+                            .row_group_bytes(file, group)
+                            .is_some_and(|bytes| bytes <= COPY_GROUP_BYTES);
+                    let copies = if copying {
+                        dataset.copy_sources(file, group, &kept_names)?
+                    } else {
+                        Vec::new()
+                    };
+                    order.submit().send(Piece::GroupStart(copies));
+                    group_rows = 0;
+                } else if !copying && group_rows + n as u64 > max_group_rows {
+                    // A group that is encoded anyway closes at ore's bound.
+                    order.submit().send(Piece::GroupEnd);
+                    order.submit().send(Piece::GroupStart(Vec::new()));
+                    group_rows = 0;
+                }
+                group_left = group_left
+                    .checked_sub(n as u64)
+                    .ok_or_else(|| misaligned(input))?;
+                group_rows += n as u64;
+            }
+            out.count_input(n as u64);
+            let texts = StrColumn::of(&batch, &config.text_column, input)?;
+            let has_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_some())).collect();
+            let batch = if has_text.true_count() < n {
+                let no_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_none())).collect();
+                let missing = arrow_select::filter::filter_record_batch(&batch, &no_text)?;
+                out.reject_all(
+                    &missing,
+                    NULL_TEXT,
+                    Some(&format!("`{}` is null", config.text_column)),
+                )?;
+                progress.inc(missing.num_rows() as u64);
+                arrow_select::filter::filter_record_batch(&batch, &has_text)?
+            } else {
+                batch
+            };
+            let tokenizer = tokenizer()?;
+            for rows in chunk_ranges(batch.num_rows()) {
+                let (batch, ticket) = (batch.clone(), order.submit());
+                scope.spawn(move |_| {
+                    let chunk = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        tokenizer.annotate_chunk(&batch, with_title, input, rows.clone())
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(TokenizeError::Input {
+                            path: input.to_path_buf(),
+                            message: format!(
+                                "segmenting input rows {first_row}..{} panicked",
+                                first_row + n as u64
+                            ),
+                        })
                     });
-                }
-                // Write what is done; wait only while two batches are queued.
-                while let Some((batch, rows, chunk)) = order.next(order.pending() > max_queued) {
-                    emit(&mut out, &batch, rows, chunk?)?;
-                }
-                Ok(())
-            })?;
-        while let Some((batch, rows, chunk)) = order.next(true) {
-            emit(&mut out, &batch, rows, chunk?)?;
+                    ticket.send(Piece::Chunk(batch, rows, chunk));
+                });
+            }
+            if config.copy_columns && group_left == 0 {
+                order.submit().send(Piece::GroupEnd);
+            }
+            // Write what is done; wait only while two batches are queued.
+            while let Some(piece) = order.next(order.pending() > max_queued) {
+                emit(&mut out, piece)?;
+            }
+            Ok(())
+        })?;
+        while let Some(piece) = order.next(true) {
+            emit(&mut out, piece)?;
         }
         Ok(())
     })?;

@@ -121,3 +121,109 @@ fn many_small_batches_keep_order_and_reject_null_texts() {
     };
     assert_eq!(concat(&outputs[0]), concat(&outputs[1]));
 }
+
+/// Row groups of the input whose `text` has no null are written as row
+/// groups of their own that copy `doc_id` and `text` as the input encodes
+/// them (here uncompressed); the one with a null text is encoded, and the
+/// rows are the same as with copying off.
+#[test]
+fn unchanged_columns_are_copied_from_row_groups_without_null_texts() {
+    use parquet::basic::Compression;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    std::fs::create_dir(&input).expect("input folder");
+    let rows = 60;
+    let text = |row: usize| (row != 27).then(|| SENTENCES[row % 4].repeat(1 + row % 3));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("text", DataType::Utf8, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(
+                (0..rows).map(|i| format!("doc-{i:03}")).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from((0..rows).map(text).collect::<Vec<_>>())),
+        ],
+    )
+    .expect("batch");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(Compression::UNCOMPRESSED)
+        .set_max_row_group_row_count(Some(20))
+        .build();
+    let file = std::fs::File::create(input.join("part-00000.parquet")).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).expect("arrow writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+
+    let text_codecs = |output: &Path| -> Vec<(i64, Compression)> {
+        let file = std::fs::File::open(output.join("part-00000.parquet")).expect("part");
+        let reader = SerializedFileReader::new(file).expect("parquet");
+        reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| {
+                let text = g
+                    .columns()
+                    .iter()
+                    .find(|c| c.column_path().string() == "text")
+                    .expect("text column");
+                (g.num_rows(), text.compression())
+            })
+            .collect()
+    };
+    let mut outputs = Vec::new();
+    for copy_columns in [true, false] {
+        let config = TokenizeConfig {
+            batch_rows: 7,
+            copy_columns,
+            ..TokenizeConfig::default()
+        };
+        let output = tmp.path().join(format!("out-{copy_columns}"));
+        let manifest = run(&config, &input, &output, 2);
+        assert_eq!(manifest.rows.output, 59);
+        assert_eq!(manifest.rows.rejected, 1);
+        let codecs = text_codecs(&output);
+        if copy_columns {
+            assert_eq!(codecs.len(), 3, "{codecs:?}");
+            assert_eq!(codecs[0], (20, Compression::UNCOMPRESSED));
+            assert_eq!(codecs[1].0, 19);
+            assert!(matches!(codecs[1].1, Compression::ZSTD(_)), "{codecs:?}");
+            assert_eq!(codecs[2], (20, Compression::UNCOMPRESSED));
+        } else {
+            assert!(
+                codecs
+                    .iter()
+                    .all(|(_, c)| matches!(c, Compression::ZSTD(_))),
+                "{codecs:?}"
+            );
+        }
+        outputs.push((read(&output), read(&output.join("_rejects"))));
+    }
+    let concat = |b: &[RecordBatch]| {
+        arrow_select::concat::concat_batches(&b[0].schema(), b).expect("concat")
+    };
+    assert_eq!(concat(&outputs[0].0), concat(&outputs[1].0));
+    assert_eq!(concat(&outputs[0].1), concat(&outputs[1].1));
+
+    // A group that is encoded closes at the writer's row bound (whole
+    // batches); copied groups keep the input's rows.
+    let config = TokenizeConfig {
+        batch_rows: 7,
+        ..TokenizeConfig::default()
+    };
+    let output = tmp.path().join("out-bound");
+    let opts = WriteOptions {
+        row_group_rows: 8,
+        ..WriteOptions::default()
+    };
+    Tokenizer::build_and_run(&config, &input, &output, 0, opts).expect("tokenize");
+    let rows: Vec<i64> = text_codecs(&output).iter().map(|(n, _)| *n).collect();
+    assert_eq!(rows, [20, 7, 6, 6, 20]);
+    assert_eq!(concat(&read(&output)), concat(&outputs[0].0));
+}

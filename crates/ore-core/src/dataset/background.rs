@@ -7,7 +7,9 @@ use std::thread::JoinHandle;
 
 use arrow_array::RecordBatch;
 
-use super::encode::{EncodedRowGroup, ParallelEncoder, RowGroupBuffer, RowGroupEncoder};
+use super::encode::{
+    CopySource, EncodedRowGroup, GroupInProgress, ParallelEncoder, RowGroupBuffer, RowGroupEncoder,
+};
 use super::writer::{PartInfo, PartWriter, check_schema};
 use crate::error::{Error, Result};
 
@@ -22,6 +24,9 @@ const QUEUE: usize = 16;
 enum Item {
     Batch(RecordBatch),
     Encoded(EncodedRowGroup),
+    GroupStart(Vec<Option<CopySource>>),
+    GroupBatch(RecordBatch),
+    GroupEnd,
 }
 
 /// Writes batches on a dedicated thread. An error on that thread is reported
@@ -48,10 +53,22 @@ impl BackgroundWriter {
         let thread = std::thread::Builder::new()
             .name("ore-writer".into())
             .spawn(move || {
+                let mut open: Option<GroupInProgress> = None;
+                let no_group = || writer_gone("a row group's rows came without its start");
                 for item in receiver {
                     match item {
                         Item::Batch(batch) => writer.write(&batch)?,
                         Item::Encoded(group) => writer.append_encoded(group)?,
+                        Item::GroupStart(copies) => {
+                            open = Some(writer.encoder().start_group(copies)?);
+                        }
+                        Item::GroupBatch(batch) => {
+                            open.as_mut().ok_or_else(no_group)?.write(&batch)?
+                        }
+                        Item::GroupEnd => {
+                            let group = open.take().ok_or_else(no_group)?;
+                            writer.append_encoded(group.finish()?)?;
+                        }
                     }
                 }
                 writer.finish()
@@ -101,6 +118,26 @@ impl BackgroundWriter {
         self.send(Item::Batch(batch.clone()))?;
         self.rows += batch.num_rows() as u64;
         Ok(())
+    }
+
+    /// Starts a row group of its own, whose fields with a copy source are
+    /// spliced in from an input file instead of encoded
+    /// ([`RowGroupEncoder::start_group`]); the writer thread encodes the
+    /// other fields of the batches [`BackgroundWriter::write_in_group`]
+    /// sends, and appends the group at [`BackgroundWriter::end_group`].
+    pub fn start_group(&mut self, copies: Vec<Option<CopySource>>) -> Result<()> {
+        self.send(Item::GroupStart(copies))
+    }
+
+    pub fn write_in_group(&mut self, batch: &RecordBatch) -> Result<()> {
+        check_schema(&self.dir, &self.schema, batch)?;
+        self.send(Item::GroupBatch(batch.clone()))?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    pub fn end_group(&mut self) -> Result<()> {
+        self.send(Item::GroupEnd)
     }
 
     pub fn rows(&self) -> u64 {

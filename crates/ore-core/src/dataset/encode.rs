@@ -13,6 +13,7 @@
 //! Where the groups are cut depends only on the rows, never on the thread
 //! count or timing, so the files are the same bytes whatever `--threads`.
 
+use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -21,7 +22,9 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
 };
-use parquet::schema::types::SchemaDescriptor;
+use parquet::column::writer::ColumnCloseResult;
+use parquet::file::metadata::ColumnChunkMetaData;
+use parquet::schema::types::SchemaDescPtr;
 use rayon::prelude::*;
 
 use super::writer::check_schema;
@@ -37,8 +40,42 @@ pub const ENCODED_GROUP_BYTES: usize = 4 << 20;
 /// A row group whose columns are encoded and compressed, ready to be
 /// appended to a part file.
 pub struct EncodedRowGroup {
-    pub(super) chunks: Vec<ArrowColumnChunk>,
+    pub(super) chunks: Vec<GroupChunk>,
     pub(super) rows: usize,
+}
+
+/// One leaf column of an [`EncodedRowGroup`]: encoded here, or an already
+/// encoded chunk of an input file, spliced in byte for byte.
+pub(super) enum GroupChunk {
+    Encoded(ArrowColumnChunk),
+    Copied {
+        file: Arc<File>,
+        close: ColumnCloseResult,
+    },
+}
+
+/// The encoded column chunks of one top-level field in one row group of an
+/// input Parquet file, which a stage that passes the field through unchanged
+/// can copy into its output instead of encoding it again (see
+/// [`RowGroupEncoder::start_group`]). Built by
+/// [`crate::Dataset::column_chunks`].
+#[derive(Clone)]
+pub struct CopySource {
+    pub(crate) file: Arc<File>,
+    pub(crate) path: PathBuf,
+    /// The field's leaf chunks, in schema order.
+    pub(crate) leaves: Vec<ColumnChunkMetaData>,
+    pub(crate) rows: usize,
+}
+
+impl std::fmt::Debug for CopySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CopySource")
+            .field("path", &self.path)
+            .field("leaves", &self.leaves.len())
+            .field("rows", &self.rows)
+            .finish()
+    }
 }
 
 impl EncodedRowGroup {
@@ -66,6 +103,8 @@ pub struct RowGroupEncoder {
 struct Inner {
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
+    /// The Parquet schema the factory writes.
+    parquet: SchemaDescPtr,
     /// Parquet leaf columns of each field, in order.
     leaves: Vec<usize>,
     /// The dataset's folder, to name it in errors.
@@ -85,7 +124,7 @@ impl RowGroupEncoder {
     /// many leaf columns each top-level field became.
     pub(super) fn new(
         factory: ArrowRowGroupWriterFactory,
-        parquet: &SchemaDescriptor,
+        parquet: SchemaDescPtr,
         schema: SchemaRef,
         dir: PathBuf,
     ) -> Self {
@@ -97,6 +136,7 @@ impl RowGroupEncoder {
             inner: Arc::new(Inner {
                 factory,
                 schema,
+                parquet,
                 leaves,
                 dir,
             }),
@@ -139,8 +179,154 @@ impl RowGroupEncoder {
             })
             .collect::<Result<_>>()?;
         Ok(EncodedRowGroup {
-            chunks: chunks.into_iter().flatten().collect(),
+            chunks: chunks
+                .into_iter()
+                .flatten()
+                .map(GroupChunk::Encoded)
+                .collect(),
             rows: batches.iter().map(RecordBatch::num_rows).sum(),
+        })
+    }
+
+    /// Starts a row group that takes some fields' chunks from an input file
+    /// (`copies[field]`, one entry per field of the dataset schema) and
+    /// encodes the others from the batches given to
+    /// [`GroupInProgress::write`], on the calling thread, as they come.
+    ///
+    /// A copy is used only where every leaf's Parquet descriptor (name,
+    /// types, repetition, levels) is the one this dataset writes; otherwise
+    /// that field is encoded like the rest. The group's rows must be the
+    /// copied row group's: [`GroupInProgress::finish`] checks.
+    pub fn start_group(&self, copies: Vec<Option<CopySource>>) -> Result<GroupInProgress> {
+        let inner = &*self.inner;
+        let parquet = |e| Error::parquet(&inner.dir, None, e);
+        let mut writers = inner
+            .factory
+            .create_column_writers(0)
+            .map_err(parquet)?
+            .into_iter();
+        let mut first_leaf = 0;
+        let mut fields = Vec::with_capacity(inner.leaves.len());
+        for (field, &n) in inner.leaves.iter().enumerate() {
+            let field_writers: Vec<ArrowColumnWriter> = writers.by_ref().take(n).collect();
+            let copy = copies.get(field).cloned().flatten().filter(|copy| {
+                copy.leaves.len() == n
+                    && copy.leaves.iter().enumerate().all(|(i, leaf)| {
+                        *leaf.column_descr() == *inner.parquet.column(first_leaf + i)
+                    })
+            });
+            first_leaf += n;
+            fields.push(match copy {
+                Some(copy) => FieldSink::Copy(copy),
+                None => FieldSink::Encode(field_writers),
+            });
+        }
+        Ok(GroupInProgress {
+            encoder: self.clone(),
+            fields,
+            rows: 0,
+        })
+    }
+}
+
+/// A row group being written field by field: see
+/// [`RowGroupEncoder::start_group`].
+pub struct GroupInProgress {
+    encoder: RowGroupEncoder,
+    fields: Vec<FieldSink>,
+    rows: usize,
+}
+
+enum FieldSink {
+    Encode(Vec<ArrowColumnWriter>),
+    Copy(CopySource),
+}
+
+impl std::fmt::Debug for GroupInProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupInProgress")
+            .field("rows", &self.rows)
+            .field(
+                "copied_fields",
+                &self
+                    .fields
+                    .iter()
+                    .filter(|f| matches!(f, FieldSink::Copy(_)))
+                    .count(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl GroupInProgress {
+    /// Encodes the batch's fields that are not copied. The batch must have
+    /// the dataset's schema; its copied columns are not read.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let inner = &*self.encoder.inner;
+        check_schema(&inner.dir, &inner.schema, batch)?;
+        for (field, sink) in self.fields.iter_mut().enumerate() {
+            let FieldSink::Encode(writers) = sink else {
+                continue;
+            };
+            let leaves = compute_leaves(inner.schema.field(field), batch.column(field))
+                .map_err(|e| Error::parquet(&inner.dir, None, e))?;
+            for (writer, leaf) in writers.iter_mut().zip(&leaves) {
+                writer
+                    .write(leaf)
+                    .map_err(|e| Error::parquet(&inner.dir, None, e))?;
+            }
+        }
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// Closes the encoded columns; the group is ready for
+    /// [`super::PartWriter::append_encoded`].
+    pub fn finish(self) -> Result<EncodedRowGroup> {
+        let inner = &*self.encoder.inner;
+        let mut chunks = Vec::new();
+        for sink in self.fields {
+            match sink {
+                FieldSink::Encode(writers) => {
+                    for writer in writers {
+                        let chunk = writer
+                            .close()
+                            .map_err(|e| Error::parquet(&inner.dir, None, e))?;
+                        chunks.push(GroupChunk::Encoded(chunk));
+                    }
+                }
+                FieldSink::Copy(copy) => {
+                    if copy.rows != self.rows {
+                        return Err(Error::arrow(
+                            &inner.dir,
+                            format!(
+                                "a row group of {} rows cannot take the column chunks of {}: \
+                                 they hold {} rows",
+                                self.rows,
+                                copy.path.display(),
+                                copy.rows
+                            ),
+                        ));
+                    }
+                    for leaf in copy.leaves {
+                        chunks.push(GroupChunk::Copied {
+                            file: copy.file.clone(),
+                            close: ColumnCloseResult {
+                                bytes_written: leaf.compressed_size().max(0) as u64,
+                                rows_written: copy.rows as u64,
+                                metadata: leaf,
+                                bloom_filter: None,
+                                column_index: None,
+                                offset_index: None,
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        Ok(EncodedRowGroup {
+            chunks,
+            rows: self.rows,
         })
     }
 }

@@ -9,7 +9,8 @@ mod writer;
 
 pub use background::BackgroundWriter;
 pub use encode::{
-    ENCODED_GROUP_BYTES, EncodedRowGroup, ParallelEncoder, RowGroupBuffer, RowGroupEncoder,
+    CopySource, ENCODED_GROUP_BYTES, EncodedRowGroup, GroupInProgress, ParallelEncoder,
+    RowGroupBuffer, RowGroupEncoder,
 };
 pub use reader::{Batches, Dataset, PartFile};
 pub use staging::Staging;

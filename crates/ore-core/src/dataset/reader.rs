@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -16,6 +17,7 @@ use parquet::arrow::arrow_reader::{
 use xxhash_rust::xxh3::Xxh3;
 
 use super::MANIFEST_FILE;
+use super::encode::CopySource;
 use crate::error::{Error, IoContext, Result};
 
 /// One Parquet file of a dataset with its footer already parsed.
@@ -98,6 +100,95 @@ impl Dataset {
         self.files.iter().map(|f| f.rows).sum()
     }
 
+    /// Every row group in reading order, as `(file, row group, rows)`:
+    /// the order [`Batches::aligned_to_row_groups`] reads them in.
+    pub fn row_groups(&self) -> Vec<(usize, usize, u64)> {
+        self.files
+            .iter()
+            .enumerate()
+            .flat_map(|(file, part)| {
+                part.meta
+                    .metadata()
+                    .row_groups()
+                    .iter()
+                    .enumerate()
+                    .map(move |(group, meta)| (file, group, meta.num_rows().max(0) as u64))
+            })
+            .collect()
+    }
+
+    /// The uncompressed size of a row group's columns, from the footer.
+    pub fn row_group_bytes(&self, file: usize, row_group: usize) -> Option<u64> {
+        let part = self.files.get(file)?;
+        let group = part.meta.metadata().row_groups().get(row_group)?;
+        Some(group.total_byte_size().max(0) as u64)
+    }
+
+    /// The null count of a top-level field with a single leaf column in one
+    /// row group, from the file's statistics; `None` where they do not say.
+    pub fn null_count(&self, file: usize, row_group: usize, field: &str) -> Option<u64> {
+        let part = self.files.get(file)?;
+        let group = part.meta.metadata().row_groups().get(row_group)?;
+        let mut leaves = self.field_leaves(part, field);
+        let leaf = leaves.next()?;
+        if leaves.next().is_some() {
+            return None;
+        }
+        group.column(leaf).statistics()?.null_count_opt()
+    }
+
+    /// The encoded column chunks of the named top-level fields in one row
+    /// group, for a stage that writes those fields unchanged (see
+    /// [`crate::dataset::RowGroupEncoder::start_group`]); `None` for a name
+    /// the file does not have.
+    pub fn copy_sources(
+        &self,
+        file: usize,
+        row_group: usize,
+        fields: &[&str],
+    ) -> Result<Vec<Option<CopySource>>> {
+        let no_group = || {
+            Error::arrow(
+                &self.root,
+                format!("no row group {row_group} in part {file}"),
+            )
+        };
+        let part = self.files.get(file).ok_or_else(no_group)?;
+        let group = part
+            .meta
+            .metadata()
+            .row_groups()
+            .get(row_group)
+            .ok_or_else(no_group)?;
+        let handle = Arc::new(File::open(&part.path).at(&part.path)?);
+        Ok(fields
+            .iter()
+            .map(|name| {
+                let leaves: Vec<_> = self
+                    .field_leaves(part, name)
+                    .map(|leaf| group.column(leaf).clone())
+                    .collect();
+                (!leaves.is_empty()).then(|| CopySource {
+                    file: handle.clone(),
+                    path: part.path.clone(),
+                    leaves,
+                    rows: group.num_rows().max(0) as usize,
+                })
+            })
+            .collect())
+    }
+
+    /// The Parquet leaf columns of a top-level field of a part file.
+    fn field_leaves<'a>(
+        &self,
+        part: &'a PartFile,
+        field: &'a str,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let parquet = part.meta.parquet_schema();
+        (0..parquet.num_columns())
+            .filter(move |&leaf| parquet.get_column_root(leaf).name() == field)
+    }
+
     /// Total size of the Parquet files in bytes.
     pub fn num_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.bytes).sum()
@@ -125,7 +216,9 @@ impl Dataset {
             columns: None,
             batch_size,
             read_ahead: 1,
+            by_row_group: false,
             next_file: 0,
+            next_group: 0,
             current: None,
         }
     }
@@ -155,7 +248,9 @@ impl Dataset {
             columns: Some(indices),
             batch_size,
             read_ahead: 1,
+            by_row_group: false,
             next_file: 0,
+            next_group: 0,
             current: None,
         })
     }
@@ -199,7 +294,11 @@ pub struct Batches<'a> {
     batch_size: usize,
     /// See [`Batches::read_ahead`].
     read_ahead: usize,
+    /// See [`Batches::aligned_to_row_groups`].
+    by_row_group: bool,
     next_file: usize,
+    /// With `by_row_group`, the next row group of the file before `next_file`.
+    next_group: usize,
     current: Option<(usize, ParquetRecordBatchReader)>,
 }
 
@@ -217,6 +316,14 @@ impl Batches<'_> {
     /// ready beyond the one being read (1 unless set).
     pub fn read_ahead(mut self, batches: usize) -> Self {
         self.read_ahead = batches.max(1);
+        self
+    }
+
+    /// Never lets a batch hold rows of two row groups: each group's rows
+    /// end a batch, so that a stage can tell where the input's groups start
+    /// and end ([`Dataset::row_groups`]).
+    pub fn aligned_to_row_groups(mut self) -> Self {
+        self.by_row_group = true;
         self
     }
 
@@ -263,10 +370,31 @@ impl Iterator for Batches<'_> {
                     None => self.current = None,
                 }
             }
+            if self.by_row_group && self.next_file > 0 {
+                let index = self.next_file - 1;
+                let part = &self.dataset.files[index];
+                if self.next_group < part.row_groups {
+                    let group = self.next_group;
+                    self.next_group += 1;
+                    match self.reader_for(part, Some(group)) {
+                        Ok(reader) => self.current = Some((index, reader)),
+                        Err(e) => {
+                            self.next_file = self.dataset.files.len();
+                            self.next_group = usize::MAX;
+                            return Some(Err(e));
+                        }
+                    }
+                    continue;
+                }
+            }
             let index = self.next_file;
             let part = self.dataset.files.get(index)?;
             self.next_file += 1;
-            match self.reader_for(part) {
+            if self.by_row_group {
+                self.next_group = 0;
+                continue;
+            }
+            match self.reader_for(part, None) {
                 Ok(reader) => self.current = Some((index, reader)),
                 Err(e) => {
                     self.next_file = self.dataset.files.len();
@@ -278,11 +406,18 @@ impl Iterator for Batches<'_> {
 }
 
 impl Batches<'_> {
-    fn reader_for(&self, part: &PartFile) -> Result<ParquetRecordBatchReader> {
+    fn reader_for(
+        &self,
+        part: &PartFile,
+        group: Option<usize>,
+    ) -> Result<ParquetRecordBatchReader> {
         let file = File::open(&part.path).at(&part.path)?;
         let mut builder =
             ParquetRecordBatchReaderBuilder::new_with_metadata(file, part.meta.clone())
                 .with_batch_size(self.batch_size.max(1));
+        if let Some(group) = group {
+            builder = builder.with_row_groups(vec![group]);
+        }
         if let Some(columns) = &self.columns {
             let mask = ProjectionMask::roots(part.meta.parquet_schema(), columns.iter().copied());
             builder = builder.with_projection(mask);

@@ -4,6 +4,7 @@
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
@@ -13,7 +14,9 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
-use super::encode::{ENCODED_GROUP_BYTES, EncodedRowGroup, RowGroupBuffer, RowGroupEncoder};
+use super::encode::{
+    ENCODED_GROUP_BYTES, EncodedRowGroup, GroupChunk, RowGroupBuffer, RowGroupEncoder,
+};
 use super::staging::Staging;
 use crate::error::{Error, IoContext, Result};
 
@@ -157,8 +160,12 @@ impl PartWriter {
             ArrowWriter::try_new(std::io::sink(), schema.clone(), Some(props.clone()))
                 .and_then(ArrowWriter::into_serialized_writer)
                 .map_err(|e| Error::parquet(&dir, None, e))?;
-        let encoder =
-            RowGroupEncoder::new(factory, probe.schema_descr(), schema.clone(), dir.clone());
+        let encoder = RowGroupEncoder::new(
+            factory,
+            Arc::new(probe.schema_descr().clone()),
+            schema.clone(),
+            dir.clone(),
+        );
         Ok(Self {
             dir,
             schema,
@@ -225,7 +232,11 @@ impl PartWriter {
         };
         let mut row_group = writer.next_row_group().map_err(parquet)?;
         for chunk in group.chunks {
-            chunk.append_to_row_group(&mut row_group).map_err(parquet)?;
+            match chunk {
+                GroupChunk::Encoded(chunk) => chunk.append_to_row_group(&mut row_group),
+                GroupChunk::Copied { file, close } => row_group.append_column(&*file, close),
+            }
+            .map_err(parquet)?;
         }
         row_group.close().map_err(parquet)?;
         let rows = rows + group.rows as u64;

@@ -143,6 +143,22 @@ impl RowGroupEncoder {
         }
     }
 
+    /// Fresh column writers for a row group, grouped by field: a field has
+    /// one per Parquet leaf column.
+    fn field_writers(&self) -> Result<Vec<Vec<ArrowColumnWriter>>> {
+        let inner = &*self.inner;
+        let mut writers = inner
+            .factory
+            .create_column_writers(0)
+            .map_err(|e| Error::parquet(&inner.dir, None, e))?
+            .into_iter();
+        Ok(inner
+            .leaves
+            .iter()
+            .map(|&n| writers.by_ref().take(n).collect())
+            .collect())
+    }
+
     /// Encodes `batches` as one row group, each column on its own rayon
     /// task. Every batch must have the dataset's schema.
     pub fn encode(&self, batches: &[RecordBatch]) -> Result<EncodedRowGroup> {
@@ -151,17 +167,8 @@ impl RowGroupEncoder {
             check_schema(&inner.dir, &inner.schema, batch)?;
         }
         let parquet = |e| Error::parquet(&inner.dir, None, e);
-        let mut writers = inner
-            .factory
-            .create_column_writers(0)
-            .map_err(parquet)?
-            .into_iter();
-        let fields: Vec<(usize, Vec<ArrowColumnWriter>)> = inner
-            .leaves
-            .iter()
-            .enumerate()
-            .map(|(field, &n)| (field, writers.by_ref().take(n).collect()))
-            .collect();
+        let fields: Vec<(usize, Vec<ArrowColumnWriter>)> =
+            self.field_writers()?.into_iter().enumerate().collect();
         let chunks: Vec<Vec<ArrowColumnChunk>> = fields
             .into_par_iter()
             .with_max_len(1)
@@ -199,16 +206,10 @@ impl RowGroupEncoder {
     /// copied row group's: [`GroupInProgress::finish`] checks.
     pub fn start_group(&self, copies: Vec<Option<CopySource>>) -> Result<GroupInProgress> {
         let inner = &*self.inner;
-        let parquet = |e| Error::parquet(&inner.dir, None, e);
-        let mut writers = inner
-            .factory
-            .create_column_writers(0)
-            .map_err(parquet)?
-            .into_iter();
         let mut first_leaf = 0;
         let mut fields = Vec::with_capacity(inner.leaves.len());
-        for (field, &n) in inner.leaves.iter().enumerate() {
-            let field_writers: Vec<ArrowColumnWriter> = writers.by_ref().take(n).collect();
+        for (field, field_writers) in self.field_writers()?.into_iter().enumerate() {
+            let n = field_writers.len();
             let copy = copies.get(field).cloned().flatten().filter(|copy| {
                 copy.leaves.len() == n
                     && copy.leaves.iter().enumerate().all(|(i, leaf)| {

@@ -11,6 +11,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray,
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use ore_core::schema::{entities_type, timestamp_type, utf8_list_type};
 use ore_core::{Dataset, DatasetWriter, Manifest, StageInfo, StageOutput, WriteOptions};
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::{ColumnChunkMetaData, RowGroupMetaData};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -668,11 +669,12 @@ fn offsets_are_delta_encoded_and_ids_have_no_dictionary() {
     assert_eq!(back[0], batch);
 }
 
-/// An input file as another tool would write it: uncompressed, row groups
-/// of `group_rows`, a dictionary on every column.
-fn foreign_input(path: &Path, batch: &RecordBatch, group_rows: usize) {
+/// An input file as another tool would write it: `codec`, row groups of
+/// `group_rows`, a dictionary on every column (which ore's writer leaves off
+/// `doc_id` and `text`, so a copied chunk shows).
+fn foreign_input(path: &Path, batch: &RecordBatch, group_rows: usize, codec: Compression) {
     let props = parquet::file::properties::WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+        .set_compression(codec)
         .set_max_row_group_row_count(Some(group_rows))
         .build();
     let file = std::fs::File::create(path).expect("create input");
@@ -709,8 +711,16 @@ fn unchanged_columns_are_copied_row_group_by_row_group() {
         ],
     )
     .expect("input batch");
-    std::fs::create_dir(tmp.path().join("in")).expect("input folder");
-    foreign_input(&tmp.path().join("in/part-00000.parquet"), &input, 4);
+    let zstd = Compression::ZSTD(ZstdLevel::try_new(9).expect("level"));
+    for (name, codec) in [("in", zstd), ("in-plain", Compression::UNCOMPRESSED)] {
+        std::fs::create_dir(tmp.path().join(name)).expect("input folder");
+        foreign_input(
+            &tmp.path().join(name).join("part-00000.parquet"),
+            &input,
+            4,
+            codec,
+        );
+    }
     let dataset = Dataset::open(tmp.path().join("in")).expect("open input");
     assert_eq!(dataset.row_groups(), vec![(0, 0, 4), (0, 1, 4), (0, 2, 2)]);
     assert_eq!(dataset.null_count(0, 0, "text"), Some(0));
@@ -724,21 +734,26 @@ fn unchanged_columns_are_copied_row_group_by_row_group() {
     let sizes: Vec<usize> = batches.iter().map(RecordBatch::num_rows).collect();
     assert_eq!(sizes, [3, 1, 3, 1, 2]);
 
-    // The output: the two input columns and a new one, `n`. In the copied
-    // groups doc_id and text stay uncompressed, as the input has them; `n`
-    // is encoded (zstd). `strict` declares text not null, which no input
-    // chunk can stand for: it is encoded too.
-    for strict in [false, true] {
+    // The output: the two input columns and a new one, `n`, which is
+    // encoded. doc_id and text are copied from the zstd input (with its
+    // dictionary pages and sizes), but encoded where `strict` declares text
+    // not null, which no input chunk stands for, and from the uncompressed
+    // input: ore's files are zstd throughout.
+    for (name, strict) in [("in", false), ("in", true), ("in-plain", false)] {
+        let dataset = Dataset::open(tmp.path().join(name)).expect("open input");
         let out_schema = Arc::new(Schema::new(vec![
             Field::new("doc_id", DataType::Utf8, false),
             Field::new("text", DataType::Utf8, !strict),
             Field::new("n", DataType::UInt16, false),
         ]));
-        let dir = tmp.path().join(format!("out-{strict}"));
+        let dir = tmp.path().join(format!("out-{name}-{strict}"));
         let mut writer =
             ore_core::dataset::PartWriter::new(&dir, out_schema.clone(), WriteOptions::default())
                 .expect("writer");
-        let mut batches = batches.iter();
+        let mut batches = dataset
+            .batches(3)
+            .aligned_to_row_groups()
+            .map(|b| b.expect("read input"));
         let mut row = 0u16;
         for (file, group, group_rows) in dataset.row_groups() {
             let mut copies = dataset
@@ -773,23 +788,26 @@ fn unchanged_columns_are_copied_row_group_by_row_group() {
             groups.iter().map(|g| g.num_rows()).collect::<Vec<_>>(),
             [4, 4, 2]
         );
-        let input_groups = row_groups_of(&tmp.path().join("in"));
+        let input_groups = row_groups_of(&tmp.path().join(name));
         for (group, input_group) in groups.iter().zip(&input_groups) {
-            let id = chunk(group, "doc_id");
-            assert_eq!(id.compression(), parquet::basic::Compression::UNCOMPRESSED);
-            assert_eq!(
-                id.compressed_size(),
-                chunk(input_group, "doc_id").compressed_size()
-            );
-            let text_codec = chunk(group, "text").compression();
-            if strict {
-                assert!(matches!(text_codec, parquet::basic::Compression::ZSTD(_)));
-            } else {
-                assert_eq!(text_codec, parquet::basic::Compression::UNCOMPRESSED);
+            for (column, copied) in [("doc_id", name == "in"), ("text", name == "in" && !strict)] {
+                let (out, input) = (chunk(group, column), chunk(input_group, column));
+                assert!(
+                    matches!(out.compression(), Compression::ZSTD(_)),
+                    "{column}"
+                );
+                assert_eq!(
+                    out.dictionary_page_offset().is_some(),
+                    copied,
+                    "{name} {column}"
+                );
+                if copied {
+                    assert_eq!(out.compressed_size(), input.compressed_size(), "{column}");
+                }
             }
             assert!(matches!(
                 chunk(group, "n").compression(),
-                parquet::basic::Compression::ZSTD(_)
+                Compression::ZSTD(_)
             ));
         }
         let read = concat_any(&read_all(&dir));

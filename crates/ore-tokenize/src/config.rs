@@ -70,7 +70,8 @@ pub struct TokenizeConfig {
     /// Copy the input's columns that pass through unchanged (`text`, ids,
     /// titles, …) into the output as they are encoded in the input, row
     /// group by row group, instead of encoding them again: each row group
-    /// of the input becomes one of the output. In a group whose `text` may
+    /// of the input becomes one of the output. Only zstd-compressed chunks
+    /// are copied (pyarrow's default, snappy, is encoded again). In a group whose `text` may
     /// hold nulls (by the file's statistics), whose rows are dropped, every
     /// column is encoded. Off: every column is encoded with ore's settings,
     /// in row groups of ore's size.

@@ -22,6 +22,7 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
 };
+use parquet::basic::Compression;
 use parquet::column::writer::ColumnCloseResult;
 use parquet::file::metadata::ColumnChunkMetaData;
 use parquet::schema::types::SchemaDescPtr;
@@ -201,7 +202,8 @@ impl RowGroupEncoder {
     /// [`GroupInProgress::write`], on the calling thread, as they come.
     ///
     /// A copy is used only where every leaf's Parquet descriptor (name,
-    /// types, repetition, levels) is the one this dataset writes; otherwise
+    /// types, repetition, levels) is the one this dataset writes and the
+    /// chunk is zstd-compressed, as every chunk ore writes is; otherwise
     /// that field is encoded like the rest. The group's rows must be the
     /// copied row group's: [`GroupInProgress::finish`] checks.
     pub fn start_group(&self, copies: Vec<Option<CopySource>>) -> Result<GroupInProgress> {
@@ -214,6 +216,7 @@ impl RowGroupEncoder {
                 copy.leaves.len() == n
                     && copy.leaves.iter().enumerate().all(|(i, leaf)| {
                         *leaf.column_descr() == *inner.parquet.column(first_leaf + i)
+                            && matches!(leaf.compression(), Compression::ZSTD(_))
                     })
             });
             first_leaf += n;

@@ -222,4 +222,34 @@ fn unchanged_columns_are_copied_from_row_groups_without_null_texts() {
     let rows: Vec<i64> = text_chunks(&output).iter().map(|(n, _)| *n).collect();
     assert_eq!(rows, [20, 7, 6, 6, 20]);
     assert_eq!(concat(&read(&output)), concat(&outputs[0].0));
+
+    // A row group whose texts are all null leaves no empty group behind.
+    let nulls = tmp.path().join("nulls");
+    std::fs::create_dir(&nulls).expect("input folder");
+    let batch = RecordBatch::try_new(
+        batch.schema(),
+        vec![
+            Arc::new(StringArray::from(vec!["a", "b", "c", "d"])),
+            Arc::new(StringArray::from(vec![
+                None,
+                None,
+                Some("我们"),
+                Some("你好"),
+            ])),
+        ],
+    )
+    .expect("batch");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(9).expect("level")))
+        .set_max_row_group_row_count(Some(2))
+        .build();
+    let file = std::fs::File::create(nulls.join("part-00000.parquet")).expect("create");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props))
+        .expect("arrow writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+    let output = tmp.path().join("out-nulls");
+    let manifest = run(&TokenizeConfig::default(), &nulls, &output, 1);
+    assert_eq!((manifest.rows.output, manifest.rows.rejected), (2, 2));
+    assert_eq!(text_chunks(&output), [(2, true)]);
 }

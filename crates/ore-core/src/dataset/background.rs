@@ -66,8 +66,12 @@ impl BackgroundWriter {
                             open.as_mut().ok_or_else(no_group)?.write(&batch)?
                         }
                         Item::GroupEnd => {
-                            let group = open.take().ok_or_else(no_group)?;
-                            writer.append_encoded(group.finish()?)?;
+                            let group = open.take().ok_or_else(no_group)?.finish()?;
+                            // A group whose rows were all dropped leaves no
+                            // empty row group behind.
+                            if group.rows() > 0 {
+                                writer.append_encoded(group)?;
+                            }
                         }
                     }
                 }

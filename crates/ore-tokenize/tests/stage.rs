@@ -122,6 +122,22 @@ fn many_small_batches_keep_order_and_reject_null_texts() {
     assert_eq!(concat(&outputs[0]), concat(&outputs[1]));
 }
 
+/// Writes `batch` into `dir` as another tool would: zstd at level 9, row
+/// groups of `group_rows`, a dictionary on every column.
+fn foreign_input(dir: &Path, batch: &RecordBatch, group_rows: usize) {
+    use parquet::basic::{Compression, ZstdLevel};
+
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(9).expect("level")))
+        .set_max_row_group_row_count(Some(group_rows))
+        .build();
+    let file = std::fs::File::create(dir.join("part-00000.parquet")).expect("create");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props))
+        .expect("arrow writer");
+    writer.write(batch).expect("write");
+    writer.close().expect("close");
+}
+
 /// Row groups of the input whose `text` has no null are written as row
 /// groups of their own that copy `doc_id` and `text` as the input encodes
 /// them (here with a dictionary, which ore's writer leaves off them); the
@@ -129,7 +145,6 @@ fn many_small_batches_keep_order_and_reject_null_texts() {
 /// copying off.
 #[test]
 fn unchanged_columns_are_copied_from_row_groups_without_null_texts() {
-    use parquet::basic::{Compression, ZstdLevel};
     use parquet::file::reader::{FileReader, SerializedFileReader};
 
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -151,15 +166,7 @@ fn unchanged_columns_are_copied_from_row_groups_without_null_texts() {
         ],
     )
     .expect("batch");
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(9).expect("level")))
-        .set_max_row_group_row_count(Some(20))
-        .build();
-    let file = std::fs::File::create(input.join("part-00000.parquet")).expect("create");
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).expect("arrow writer");
-    writer.write(&batch).expect("write");
-    writer.close().expect("close");
+    foreign_input(&input, &batch, 20);
 
     // Rows and whether `text` has a dictionary page, per row group.
     let text_chunks = |output: &Path| -> Vec<(i64, bool)> {
@@ -239,15 +246,7 @@ fn unchanged_columns_are_copied_from_row_groups_without_null_texts() {
         ],
     )
     .expect("batch");
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(9).expect("level")))
-        .set_max_row_group_row_count(Some(2))
-        .build();
-    let file = std::fs::File::create(nulls.join("part-00000.parquet")).expect("create");
-    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props))
-        .expect("arrow writer");
-    writer.write(&batch).expect("write");
-    writer.close().expect("close");
+    foreign_input(&nulls, &batch, 2);
     let output = tmp.path().join("out-nulls");
     let manifest = run(&TokenizeConfig::default(), &nulls, &output, 1);
     assert_eq!((manifest.rows.output, manifest.rows.rejected), (2, 2));

@@ -269,14 +269,8 @@ impl GroupInProgress {
         let inner = &*self.encoder.inner;
         check_schema(&inner.dir, &inner.schema, batch)?;
         for (field, sink) in self.fields.iter_mut().enumerate() {
-            let FieldSink::Encode(writers) = sink else {
-                continue;
-            };
-            let leaves = compute_leaves(inner.schema.field(field), batch.column(field))
-                .map_err(|e| Error::parquet(&inner.dir, None, e))?;
-            for (writer, leaf) in writers.iter_mut().zip(&leaves) {
-                writer
-                    .write(leaf)
+            if let FieldSink::Encode(writers) = sink {
+                write_field(&inner.schema, field, writers, batch)
                     .map_err(|e| Error::parquet(&inner.dir, None, e))?;
             }
         }
@@ -342,14 +336,24 @@ fn encode_field(
     mut writers: Vec<ArrowColumnWriter>,
     batches: &[RecordBatch],
 ) -> parquet::errors::Result<Vec<ArrowColumnChunk>> {
-    let arrow_field = schema.field(field);
     for batch in batches {
-        let leaves = compute_leaves(arrow_field, batch.column(field))?;
-        for (writer, leaf) in writers.iter_mut().zip(&leaves) {
-            writer.write(leaf)?;
-        }
+        write_field(schema, field, &mut writers, batch)?;
     }
     writers.into_iter().map(ArrowColumnWriter::close).collect()
+}
+
+/// Writes one batch's column `field` to the writers of its leaves.
+fn write_field(
+    schema: &SchemaRef,
+    field: usize,
+    writers: &mut [ArrowColumnWriter],
+    batch: &RecordBatch,
+) -> parquet::errors::Result<()> {
+    let leaves = compute_leaves(schema.field(field), batch.column(field))?;
+    for (writer, leaf) in writers.iter_mut().zip(&leaves) {
+        writer.write(leaf)?;
+    }
+    Ok(())
 }
 
 /// Gathers batches into row groups: a group closes at `max_rows` rows (the

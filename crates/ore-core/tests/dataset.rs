@@ -669,6 +669,50 @@ fn offsets_are_delta_encoded_and_ids_have_no_dictionary() {
     assert_eq!(back[0], batch);
 }
 
+/// List leaves are cut into pages of about 128 KiB, so that a stage's
+/// writer compresses them as it goes rather than all at its end.
+#[test]
+fn list_leaves_get_small_pages() {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "token_starts",
+        ore_core::schema::u32_list_type(),
+        false,
+    )]));
+    // 800,000 offsets rising by steps of 1–256: more than a megabyte once
+    // delta-encoded (1 MiB is parquet-rs's default page bound).
+    let mut starts = ListBuilder::new(UInt32Builder::new());
+    let mut state = 12345u32;
+    for _ in 0..20_000 {
+        let mut at = 0u32;
+        for _ in 0..40 {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            at += 1 + (state >> 24);
+            starts.values().append_value(at);
+        }
+        starts.append(true);
+    }
+    let batch = RecordBatch::try_new(schema, vec![Arc::new(starts.finish())]).expect("batch");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("starts");
+    written_row_group(&dir, &batch);
+    let file = std::fs::File::open(dir.join("part-00000.parquet")).expect("part file");
+    let reader = SerializedFileReader::new(file).expect("parquet");
+    let encoded =
+        chunk(reader.metadata().row_group(0), "token_starts.list.item").uncompressed_size();
+    let pages = reader
+        .get_row_group(0)
+        .and_then(|group| group.get_column_page_reader(0))
+        .expect("page reader")
+        .map(|page| page.expect("page"))
+        .filter(|page| !matches!(page, parquet::column::page::Page::DictionaryPage { .. }))
+        .count();
+    assert!(encoded > 600_000, "{encoded} bytes encoded");
+    assert!(
+        pages as i64 >= encoded / (160 << 10),
+        "{pages} pages for {encoded} bytes"
+    );
+}
+
 /// An input file as another tool would write it: `codec`, row groups of
 /// `group_rows`, a dictionary on every column (which ore's writer leaves off
 /// `doc_id` and `text`, so a copied chunk shows).

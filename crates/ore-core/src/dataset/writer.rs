@@ -109,6 +109,13 @@ impl std::fmt::Debug for PartWriter {
     }
 }
 
+/// Page size bound of list leaves (`tokens`, `token_starts`, …). Their
+/// pages encode small (dictionary indices, bit-packed deltas): at the
+/// default bound of 1 MiB, one page held all of a 5 MB input's offsets and
+/// was compressed only when the stage closed its output, on the critical
+/// path. Pages of 128 KiB are compressed as the stage goes.
+const LIST_PAGE_BYTES: usize = 128 << 10;
+
 impl PartWriter {
     /// Starts writing into `dir`, which is created if missing.
     pub fn new(dir: impl AsRef<Path>, schema: SchemaRef, opts: WriteOptions) -> Result<Self> {
@@ -136,6 +143,7 @@ impl PartWriter {
                 "list".to_string(),
                 item.name().clone(),
             ]);
+            props = props.set_column_data_page_size_limit(leaf.clone(), LIST_PAGE_BYTES);
             if matches!(item.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
                 // Lists of words (`tokens`, `pos`): the smallest and largest
                 // word of a page filter no query, and comparing every token

@@ -2,6 +2,7 @@
 //! segmentation (UAX #29) for everything else, with character offsets of
 //! every token into the source text.
 
+use std::cell::Cell;
 use std::io::BufReader;
 
 use jieba_rs::{Jieba, TokenizeMode};
@@ -99,9 +100,18 @@ impl Segmenter {
     /// by both, so it joins the jieba call of its neighbours: a sentence of
     /// Chinese and punctuation costs one call instead of one per clause.
     pub fn segment_into(&self, text: &str, sink: &mut impl TokenSink) {
+        thread_local! {
+            /// The pieces of the text being segmented, kept between texts
+            /// so that cutting one allocates nothing.
+            static PIECES: Cell<Vec<Piece>> = const { Cell::new(Vec::new()) };
+        }
+        // Taken, not borrowed: a sink that segments text itself would get
+        // a buffer of its own.
+        let mut pieces = PIECES.take();
+        pieces_into(text, &mut pieces);
         // The pending jieba span: start byte and start character.
         let mut span: Option<(usize, u32)> = None;
-        for piece in pieces(text) {
+        for piece in &pieces {
             if piece.kind == PieceKind::Chinese || single_char_words(&text[piece.bytes.clone()]) {
                 span.get_or_insert((piece.bytes.start, piece.char_start));
                 continue;
@@ -114,6 +124,7 @@ impl Segmenter {
         if let Some((start, base)) = span {
             self.cut_chinese(&text[start..], base, sink);
         }
+        PIECES.set(pieces);
     }
 
     fn cut_chinese(&self, slice: &str, base: u32, sink: &mut impl TokenSink) {
@@ -159,13 +170,14 @@ impl Segmenter {
             char_at += slice[byte_at..offset].chars().count() as u32;
             byte_at = offset;
             let len = word.chars().count() as u32;
-            self.push(sink, word, char_at, char_at + len, latin_tag(word));
+            let tag = if self.pos { latin_tag(word) } else { "" };
+            self.push(sink, word, char_at, char_at + len, tag);
         }
     }
 
     #[inline]
     fn push(&self, sink: &mut impl TokenSink, word: &str, start: u32, end: u32, tag: &str) {
-        if word.chars().all(char::is_whitespace) {
+        if is_blank(word) {
             return;
         }
         let lowered;
@@ -198,6 +210,21 @@ impl TokenSink for Segmented {
             self.pos.push(tag.to_string());
         }
     }
+}
+
+/// Whether `word` is all whitespace (jieba returns runs of it as words).
+#[inline]
+fn is_blank(word: &str) -> bool {
+    // The common case without decoding: U+4000–U+9FFF (lead bytes
+    // 0xE4–0xE9), nearly every Chinese word's start, holds no whitespace.
+    if word
+        .as_bytes()
+        .first()
+        .is_some_and(|b| (0xe4..=0xe9).contains(b))
+    {
+        return false;
+    }
+    word.chars().all(char::is_whitespace)
 }
 
 /// Whether `str::to_lowercase` would return `word` unchanged (true of all
@@ -324,8 +351,27 @@ struct Piece {
 
 /// Cuts text into alternating pieces: maximal runs of block characters that
 /// hold at least one Han character (for jieba), and the text between them.
+#[cfg(test)]
 fn pieces(text: &str) -> Vec<Piece> {
-    let mut out: Vec<Piece> = Vec::new();
+    let mut out = Vec::new();
+    pieces_into(text, &mut out);
+    out
+}
+
+/// Whether the character at byte `i` (a character boundary) is in
+/// U+4E00–U+9FFF, all Han: lead byte 0xE5–0xE9, or 0xE4 then 0xB8 or above.
+#[inline(always)]
+fn is_common_han(bytes: &[u8], i: usize) -> bool {
+    match bytes[i] {
+        0xe5..=0xe9 => true,
+        0xe4 => bytes.get(i + 1).is_some_and(|&b| b >= 0xb8),
+        _ => false,
+    }
+}
+
+/// [`pieces`] into `out`, which is cleared first.
+fn pieces_into(text: &str, out: &mut Vec<Piece>) {
+    out.clear();
     let mut push = |kind: PieceKind, bytes: std::ops::Range<usize>, char_start: u32| {
         if bytes.is_empty() {
             return;
@@ -351,22 +397,28 @@ fn pieces(text: &str) -> Vec<Piece> {
     let bytes = text.as_bytes();
     let (mut i, mut chars) = (0usize, 0u32);
     while i < bytes.len() {
-        // Most characters of Chinese text are classified without decoding:
-        // U+4E00–U+9FFF, all Han, are 0xE4 0xB8.. to 0xE9 ...; ASCII is one
-        // byte.
-        let lead = bytes[i];
-        let (han, block, len) = match lead {
-            0xe5..=0xe9 => (true, true, 3),
-            0xe4 if bytes.get(i + 1).is_some_and(|&b| b >= 0xb8) => (true, true, 3),
-            0..=0x7f => (false, is_block_char(lead as char), 1),
-            _ => {
-                let c = text[i..].chars().next().unwrap_or_default();
-                (is_han(c), is_block_char(c), c.len_utf8())
+        // Most characters of Chinese text are classified without decoding,
+        // and a run of them is stepped over three bytes at a time; ASCII is
+        // one byte.
+        if is_common_han(bytes, i) {
+            run.get_or_insert((i, chars, true)).2 = true;
+            i += 3;
+            chars += 1;
+            while i < bytes.len() && is_common_han(bytes, i) {
+                i += 3;
+                chars += 1;
             }
+            continue;
+        }
+        let lead = bytes[i];
+        let (han, block, len) = if lead.is_ascii() {
+            (false, is_block_char(lead as char), 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or_default();
+            (is_han(c), is_block_char(c), c.len_utf8())
         };
         if block {
-            let entry = run.get_or_insert((i, chars, false));
-            entry.2 |= han;
+            run.get_or_insert((i, chars, false)).2 |= han;
         } else if let Some((start, start_char, true)) = run.take() {
             push(PieceKind::Other, other_start.0..start, other_start.1);
             push(PieceKind::Chinese, start..i, start_char);
@@ -381,7 +433,6 @@ fn pieces(text: &str) -> Vec<Piece> {
     } else {
         push(PieceKind::Other, other_start.0..text.len(), other_start.1);
     }
-    out
 }
 
 #[cfg(test)]

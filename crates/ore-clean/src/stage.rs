@@ -472,6 +472,10 @@ impl Cleaner {
             row += n;
             progress.inc(n as u64);
         }
+        // The last group starts encoding on the pool; this thread, which
+        // would only wait for it, encodes the rejects meanwhile.
+        encoder.flush();
+        out.close_rejects()?;
         encoder.finish(|group| out.write_encoded(group))?;
         progress.finish();
 

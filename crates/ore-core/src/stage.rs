@@ -10,7 +10,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::dataset::{
-    BackgroundWriter, CopySource, Dataset, EncodedRowGroup, ParallelEncoder, PartWriter,
+    BackgroundWriter, CopySource, Dataset, EncodedRowGroup, ParallelEncoder, PartInfo, PartWriter,
     REJECTS_DIR, Staging, WriteOptions,
 };
 use crate::error::{Error, IoContext, Result};
@@ -56,6 +56,8 @@ pub struct StageOutput {
     out: BackgroundWriter,
     staging: Staging,
     rejects: Option<PartWriter>,
+    /// The files of `_rejects/` once [`StageOutput::close_rejects`] closed it.
+    closed_rejects: Option<Vec<PartInfo>>,
     /// Extra datasets committed with the output (`_vocab/`, …).
     sides: Vec<(String, PartWriter)>,
     opts: WriteOptions,
@@ -81,6 +83,7 @@ impl StageOutput {
             out,
             staging,
             rejects: None,
+            closed_rejects: None,
             sides: Vec::new(),
             opts,
             counts: RowCounts::default(),
@@ -209,6 +212,12 @@ impl StageOutput {
         if n == 0 {
             return Ok(());
         }
+        if self.closed_rejects.is_some() {
+            return Err(Error::arrow(
+                self.staging.target(),
+                format!("reject: {n} rows after the rejects were closed"),
+            ));
+        }
         let reason: ArrayRef = Arc::new(StringArray::from_iter_values(
             reasons.iter().map(|r| r.as_ref()),
         ));
@@ -279,12 +288,32 @@ impl StageOutput {
 
     /// Checks the row balance, closes every file, writes the manifest and
     /// moves the whole output into place.
+    /// Encodes and closes `_rejects/` now, for a stage that rejects no more
+    /// rows and has this thread free while others finish the output (clean
+    /// encodes its last row groups on the pool meanwhile). Rejecting rows
+    /// afterwards is an error.
+    pub fn close_rejects(&mut self) -> Result<()> {
+        let parts = match self.rejects.take() {
+            Some(writer) => writer.finish()?,
+            None => Vec::new(),
+        };
+        self.closed_rejects
+            .get_or_insert_with(Vec::new)
+            .extend(parts);
+        Ok(())
+    }
+
     pub fn commit(self) -> Result<Manifest> {
         self.counts.check(&self.info.stage)?;
         let staging_dir = self.staging.path().to_path_buf();
         // The rejects and side outputs are closed on this thread while the
         // main output's writer thread finishes its last row groups.
-        let mut extra_files: Vec<String> = Vec::new();
+        let mut extra_files: Vec<String> = self
+            .closed_rejects
+            .iter()
+            .flatten()
+            .map(|part| relative(&part.path, &staging_dir))
+            .collect();
         let extra = self
             .rejects
             .into_iter()

@@ -399,6 +399,35 @@ fn stage_output_writes_rejects_and_manifest() {
     );
 }
 
+/// Rejects closed before the output is finished are committed with it, and
+/// no row can be rejected after.
+#[test]
+fn rejects_closed_early_are_committed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let target = tmp.path().join("clean");
+    let info = StageInfo::new("clean", &serde_json::json!({}), 0);
+    let mut out = StageOutput::create(&target, table_schema(), info, WriteOptions::default())
+        .expect("create");
+    let batch = table_batch(0, 10);
+    out.count_input(10);
+    out.reject(&batch.slice(0, 4), &["too_short"; 4], None)
+        .expect("reject");
+    out.close_rejects().expect("close rejects");
+    let err = out
+        .reject(&batch.slice(4, 1), &["too_short"], None)
+        .expect_err("rejecting after the close");
+    assert!(
+        err.to_string().contains("after the rejects were closed"),
+        "{err}"
+    );
+    out.write(&batch.slice(4, 6)).expect("write");
+    let manifest = out.commit().expect("commit");
+    assert_eq!((manifest.rows.output, manifest.rows.rejected), (6, 4));
+    assert!(manifest.files.iter().any(|f| f.starts_with("_rejects/")));
+    let rejects = Dataset::open(target.join("_rejects")).expect("open rejects");
+    assert_eq!(rejects.num_rows(), 4);
+}
+
 #[test]
 fn failed_stage_leaves_previous_output_intact() {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -449,11 +449,18 @@ impl ParallelEncoder {
         self.drain(max_in_flight, &mut sink)
     }
 
-    /// Encodes the last rows and waits for every group to reach `sink`.
-    pub fn finish(mut self, mut sink: impl FnMut(EncodedRowGroup) -> Result<()>) -> Result<()> {
+    /// Starts encoding the rows not yet in a group, as a group of their
+    /// own, without waiting for it: the caller can do other work before
+    /// [`ParallelEncoder::finish`].
+    pub fn flush(&mut self) {
         if let Some(group) = self.buffer.finish() {
             self.submit(group);
         }
+    }
+
+    /// Encodes the last rows and waits for every group to reach `sink`.
+    pub fn finish(mut self, mut sink: impl FnMut(EncodedRowGroup) -> Result<()>) -> Result<()> {
+        self.flush();
         self.drain(0, &mut sink)
     }
 

@@ -5,6 +5,7 @@
 //! all the row's token text, no string per token) and appends it to a
 //! [`TokenColumns`], which copies the bytes into the Arrow builders.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder, UInt32Builder};
@@ -32,6 +33,9 @@ pub struct TokenRow {
 #[derive(Debug, Default)]
 pub struct RowTokens {
     text: String,
+    /// Bytes of the segmented text that hold the latest tokens, end to end,
+    /// not yet copied to `text` (see [`TokenSink::text_token`]).
+    pending: Option<Range<usize>>,
     /// Byte end of each token in `text`.
     bounds: Vec<usize>,
     starts: Vec<u32>,
@@ -45,6 +49,7 @@ impl RowTokens {
     /// Empties the buffers, keeping their capacity.
     pub fn clear(&mut self) {
         self.text.clear();
+        self.pending = None;
         self.bounds.clear();
         self.starts.clear();
         self.ends.clear();
@@ -91,8 +96,48 @@ fn slices<'a>(text: &'a str, bounds: &'a [usize]) -> impl ExactSizeIterator<Item
 impl TokenSink for RowTokens {
     #[inline]
     fn token(&mut self, word: &str, start: u32, end: u32, tag: Option<&str>) {
+        debug_assert!(self.pending.is_none(), "a token before the flush");
         self.text.push_str(word);
         self.bounds.push(self.text.len());
+        self.push_rest(start, end, tag);
+    }
+
+    /// Adjacent tokens extend one pending run of the text, copied when the
+    /// next token is not adjacent or at the flush: one copy per run
+    /// instead of one per token.
+    #[inline]
+    fn text_token(
+        &mut self,
+        text: &str,
+        bytes: Range<usize>,
+        start: u32,
+        end: u32,
+        tag: Option<&str>,
+    ) {
+        let run = match &mut self.pending {
+            Some(run) if run.end == bytes.start => {
+                run.end = bytes.end;
+                run.clone()
+            }
+            _ => {
+                self.flush(text);
+                self.pending.insert(bytes).clone()
+            }
+        };
+        self.bounds.push(self.text.len() + run.len());
+        self.push_rest(start, end, tag);
+    }
+
+    fn flush(&mut self, text: &str) {
+        if let Some(run) = self.pending.take() {
+            self.text.push_str(&text[run]);
+        }
+    }
+}
+
+impl RowTokens {
+    #[inline]
+    fn push_rest(&mut self, start: u32, end: u32, tag: Option<&str>) {
         self.starts.push(start);
         self.ends.push(end);
         if let Some(tag) = tag {

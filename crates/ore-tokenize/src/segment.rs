@@ -117,17 +117,26 @@ impl Segmenter {
                 continue;
             }
             if let Some((start, base)) = span.take() {
-                self.cut_chinese(&text[start..piece.bytes.start], base, sink);
+                self.cut_chinese(text, start..piece.bytes.start, base, sink);
             }
-            self.cut_other(&text[piece.bytes.clone()], piece.char_start, sink);
+            self.cut_other(text, piece.bytes.clone(), piece.char_start, sink);
         }
         if let Some((start, base)) = span {
-            self.cut_chinese(&text[start..], base, sink);
+            self.cut_chinese(text, start..text.len(), base, sink);
         }
+        sink.flush(text);
         PIECES.set(pieces);
     }
 
-    fn cut_chinese(&self, slice: &str, base: u32, sink: &mut impl TokenSink) {
+    /// Cuts `text[bytes]`, which starts at character `base`, with jieba.
+    fn cut_chinese(
+        &self,
+        text: &str,
+        bytes: std::ops::Range<usize>,
+        base: u32,
+        sink: &mut impl TokenSink,
+    ) {
+        let (at, slice) = (bytes.start, &text[bytes]);
         if self.pos {
             for tag in self.jieba.tag(slice, self.hmm) {
                 // Characters outside jieba's blocks came from a piece of
@@ -140,6 +149,8 @@ impl Segmenter {
                 };
                 self.push(
                     sink,
+                    text,
+                    at + tag.byte_start,
                     tag.word,
                     base + tag.start as u32,
                     base + tag.end as u32,
@@ -154,6 +165,8 @@ impl Segmenter {
             for token in self.jieba.tokenize(slice, mode, self.hmm) {
                 self.push(
                     sink,
+                    text,
+                    at + token.byte_start,
                     token.word,
                     base + token.start as u32,
                     base + token.end as u32,
@@ -163,7 +176,16 @@ impl Segmenter {
         }
     }
 
-    fn cut_other(&self, slice: &str, base: u32, sink: &mut impl TokenSink) {
+    /// Cuts `text[bytes]`, which starts at character `base`, into UAX #29
+    /// words.
+    fn cut_other(
+        &self,
+        text: &str,
+        bytes: std::ops::Range<usize>,
+        base: u32,
+        sink: &mut impl TokenSink,
+    ) {
+        let (at, slice) = (bytes.start, &text[bytes]);
         let mut char_at = base;
         let mut byte_at = 0;
         for (offset, word) in slice.split_word_bound_indices() {
@@ -171,34 +193,68 @@ impl Segmenter {
             byte_at = offset;
             let len = word.chars().count() as u32;
             let tag = if self.pos { latin_tag(word) } else { "" };
-            self.push(sink, word, char_at, char_at + len, tag);
+            self.push(sink, text, at + offset, word, char_at, char_at + len, tag);
         }
     }
 
+    /// Gives `sink` the word `text[at..at + word.len()]`, unless it is blank
+    /// or a stop word, lowercased when so configured.
     #[inline]
-    fn push(&self, sink: &mut impl TokenSink, word: &str, start: u32, end: u32, tag: &str) {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &self,
+        sink: &mut impl TokenSink,
+        text: &str,
+        at: usize,
+        word: &str,
+        start: u32,
+        end: u32,
+        tag: &str,
+    ) {
         if is_blank(word) {
             return;
         }
-        let lowered;
-        let token = if self.lowercase && !is_lowercase_fixpoint(word) {
-            lowered = word.to_lowercase();
-            lowered.as_str()
-        } else {
-            word
-        };
-        if !self.stop_words.is_empty() && self.stop_words.contains(token) {
-            return;
+        let tag = self.pos.then_some(tag);
+        if self.lowercase && !is_lowercase_fixpoint(word) {
+            let lowered = word.to_lowercase();
+            if self.stop_words.is_empty() || !self.stop_words.contains(&lowered) {
+                sink.flush(text);
+                sink.token(&lowered, start, end, tag);
+            }
+        } else if self.stop_words.is_empty() || !self.stop_words.contains(word) {
+            sink.text_token(text, at..at + word.len(), start, end, tag);
         }
-        sink.token(token, start, end, self.pos.then_some(tag));
     }
 }
 
 /// Receives the tokens of a text, in order: the token (lowercased when so
 /// configured), its character offsets and its POS tag (`None` when tagging
 /// is off).
+///
+/// A token that is a slice of the text comes through
+/// [`TokenSink::text_token`], so that a sink can copy a run of adjacent
+/// ones in one go (the segmenter's tokens mostly lie end to end). Such a
+/// sink must have copied them by the time [`TokenSink::flush`] returns,
+/// which the segmenter calls before any other token and at the end of the
+/// text.
 pub trait TokenSink {
     fn token(&mut self, word: &str, start: u32, end: u32, tag: Option<&str>);
+
+    /// The token `text[bytes]`, where `text` is the whole text being
+    /// segmented.
+    fn text_token(
+        &mut self,
+        text: &str,
+        bytes: std::ops::Range<usize>,
+        start: u32,
+        end: u32,
+        tag: Option<&str>,
+    ) {
+        self.token(&text[bytes], start, end, tag);
+    }
+
+    /// Every token of `text` given so far must be held now.
+    fn flush(&mut self, _text: &str) {}
 }
 
 impl TokenSink for Segmented {
@@ -587,10 +643,10 @@ mod tests {
     fn piece_by_piece(segmenter: &Segmenter, text: &str) -> Segmented {
         let mut out = Segmented::default();
         for piece in pieces(text) {
-            let slice = &text[piece.bytes.clone()];
+            let (bytes, base) = (piece.bytes, piece.char_start);
             match piece.kind {
-                PieceKind::Chinese => segmenter.cut_chinese(slice, piece.char_start, &mut out),
-                PieceKind::Other => segmenter.cut_other(slice, piece.char_start, &mut out),
+                PieceKind::Chinese => segmenter.cut_chinese(text, bytes, base, &mut out),
+                PieceKind::Other => segmenter.cut_other(text, bytes, base, &mut out),
             }
         }
         out
@@ -626,6 +682,56 @@ mod tests {
                 let s = segmenter.segment(text);
                 assert_eq!(s, piece_by_piece(&segmenter, text), "{text:?}");
                 check_offsets(text, &s);
+            }
+        }
+    }
+
+    /// The stage's sink, which copies runs of adjacent tokens in one go,
+    /// holds the same tokens as one string per token, whether tokens are
+    /// lowercased, dropped as stop words or overlap (search mode).
+    #[test]
+    fn row_tokens_match_segmented() {
+        let texts = [
+            "１９９８年１２月３１日，江泽民主席发表《迈向充满希望的新世纪》。",
+            "The Writer 的 功能 of LibreOffice 7.4 很好用，DON'T panic! the 中华人民共和国",
+            "中文，a，中文；5、中文 b 中文\r\n中文\t中文　中文  ",
+            "",
+            "   ",
+            "Ünïcödé ÀB 中文\u{301}，中文e\u{301}中文",
+        ];
+        for config in [
+            TokenizeConfig::default(),
+            TokenizeConfig {
+                pos: false,
+                entities: false,
+                ..TokenizeConfig::default()
+            },
+            TokenizeConfig {
+                mode: Mode::Search,
+                pos: false,
+                entities: false,
+                ..TokenizeConfig::default()
+            },
+            TokenizeConfig {
+                lowercase: true,
+                stop_words: vec!["的".into(), "the".into(), "of".into()],
+                ..TokenizeConfig::default()
+            },
+        ] {
+            let segmenter = Segmenter::build(&config).unwrap();
+            let mut row = crate::columns::RowTokens::default();
+            for text in texts {
+                let expected = segmenter.segment(text);
+                row.clear();
+                segmenter.segment_into(text, &mut row);
+                assert_eq!(
+                    row.tokens().collect::<Vec<_>>(),
+                    expected.tokens,
+                    "{text:?}"
+                );
+                assert_eq!(row.starts(), expected.starts, "{text:?}");
+                assert_eq!(row.ends(), expected.ends, "{text:?}");
+                assert_eq!(row.pos().collect::<Vec<_>>(), expected.pos, "{text:?}");
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use std::cell::Cell;
 use std::io::BufReader;
+use std::ops::Range;
 
 use jieba_rs::{Jieba, TokenizeMode};
 use rustc_hash::FxHashSet;
@@ -129,13 +130,7 @@ impl Segmenter {
     }
 
     /// Cuts `text[bytes]`, which starts at character `base`, with jieba.
-    fn cut_chinese(
-        &self,
-        text: &str,
-        bytes: std::ops::Range<usize>,
-        base: u32,
-        sink: &mut impl TokenSink,
-    ) {
+    fn cut_chinese(&self, text: &str, bytes: Range<usize>, base: u32, sink: &mut impl TokenSink) {
         let (at, slice) = (bytes.start, &text[bytes]);
         if self.pos {
             for tag in self.jieba.tag(slice, self.hmm) {
@@ -178,13 +173,7 @@ impl Segmenter {
 
     /// Cuts `text[bytes]`, which starts at character `base`, into UAX #29
     /// words.
-    fn cut_other(
-        &self,
-        text: &str,
-        bytes: std::ops::Range<usize>,
-        base: u32,
-        sink: &mut impl TokenSink,
-    ) {
+    fn cut_other(&self, text: &str, bytes: Range<usize>, base: u32, sink: &mut impl TokenSink) {
         let (at, slice) = (bytes.start, &text[bytes]);
         let mut char_at = base;
         let mut byte_at = 0;
@@ -245,7 +234,7 @@ pub trait TokenSink {
     fn text_token(
         &mut self,
         text: &str,
-        bytes: std::ops::Range<usize>,
+        bytes: Range<usize>,
         start: u32,
         end: u32,
         tag: Option<&str>,
@@ -401,7 +390,7 @@ enum PieceKind {
 #[derive(Debug)]
 struct Piece {
     kind: PieceKind,
-    bytes: std::ops::Range<usize>,
+    bytes: Range<usize>,
     char_start: u32,
 }
 
@@ -428,7 +417,7 @@ fn is_common_han(bytes: &[u8], i: usize) -> bool {
 /// [`pieces`] into `out`, which is cleared first.
 fn pieces_into(text: &str, out: &mut Vec<Piece>) {
     out.clear();
-    let mut push = |kind: PieceKind, bytes: std::ops::Range<usize>, char_start: u32| {
+    let mut push = |kind: PieceKind, bytes: Range<usize>, char_start: u32| {
         if bytes.is_empty() {
             return;
         }
@@ -652,18 +641,9 @@ mod tests {
         out
     }
 
-    #[test]
-    fn joined_jieba_calls_match_piece_by_piece() {
-        let texts = [
-            "１９９８年１２月３１日，江泽民主席发表《迈向充满希望的新世纪》。",
-            "“你好！”他说：“再见……”——然后走了。",
-            "中文，a，中文；5、中文 b 中文\r\n中文\t中文　中文",
-            "LibreOffice 7.4 的 Writer 很好用，don't panic! 价格为 3.14 元。café",
-            "（一）、中文·中文『中文』%中文-中文 ＡＢＣ中文",
-            "，。开头和结尾的标点。",
-            "中文\u{301}，中文e\u{301}中文",
-        ];
-        for config in [
+    /// Precise mode with POS tags, without, and search mode.
+    fn modes() -> [TokenizeConfig; 3] {
+        [
             TokenizeConfig::default(),
             TokenizeConfig {
                 pos: false,
@@ -676,7 +656,21 @@ mod tests {
                 entities: false,
                 ..TokenizeConfig::default()
             },
-        ] {
+        ]
+    }
+
+    #[test]
+    fn joined_jieba_calls_match_piece_by_piece() {
+        let texts = [
+            "１９９８年１２月３１日，江泽民主席发表《迈向充满希望的新世纪》。",
+            "“你好！”他说：“再见……”——然后走了。",
+            "中文，a，中文；5、中文 b 中文\r\n中文\t中文　中文",
+            "LibreOffice 7.4 的 Writer 很好用，don't panic! 价格为 3.14 元。café",
+            "（一）、中文·中文『中文』%中文-中文 ＡＢＣ中文",
+            "，。开头和结尾的标点。",
+            "中文\u{301}，中文e\u{301}中文",
+        ];
+        for config in modes() {
             let segmenter = Segmenter::build(&config).unwrap();
             for text in texts {
                 let s = segmenter.segment(text);
@@ -699,25 +693,12 @@ mod tests {
             "   ",
             "Ünïcödé ÀB 中文\u{301}，中文e\u{301}中文",
         ];
-        for config in [
-            TokenizeConfig::default(),
-            TokenizeConfig {
-                pos: false,
-                entities: false,
-                ..TokenizeConfig::default()
-            },
-            TokenizeConfig {
-                mode: Mode::Search,
-                pos: false,
-                entities: false,
-                ..TokenizeConfig::default()
-            },
-            TokenizeConfig {
-                lowercase: true,
-                stop_words: vec!["的".into(), "the".into(), "of".into()],
-                ..TokenizeConfig::default()
-            },
-        ] {
+        let lowercase = TokenizeConfig {
+            lowercase: true,
+            stop_words: vec!["的".into(), "the".into(), "of".into()],
+            ..TokenizeConfig::default()
+        };
+        for config in modes().into_iter().chain([lowercase]) {
             let segmenter = Segmenter::build(&config).unwrap();
             let mut row = crate::columns::RowTokens::default();
             for text in texts {

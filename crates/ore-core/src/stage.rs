@@ -286,8 +286,6 @@ impl StageOutput {
         self.reject(batch, &reasons, details.as_deref())
     }
 
-    /// Checks the row balance, closes every file, writes the manifest and
-    /// moves the whole output into place.
     /// Encodes and closes `_rejects/` now, for a stage that rejects no more
     /// rows and has this thread free while others finish the output (clean
     /// encodes its last row groups on the pool meanwhile). Rejecting rows
@@ -303,6 +301,8 @@ impl StageOutput {
         Ok(())
     }
 
+    /// Checks the row balance, closes every file, writes the manifest and
+    /// moves the whole output into place.
     pub fn commit(self) -> Result<Manifest> {
         self.counts.check(&self.info.stage)?;
         let staging_dir = self.staging.path().to_path_buf();

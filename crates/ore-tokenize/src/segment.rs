@@ -96,7 +96,7 @@ impl Segmenter {
     /// string per token (lowercasing aside).
     ///
     /// Runs holding Chinese go to jieba and everything else to UAX #29, as
-    /// [`pieces`] cuts them. A non-Chinese piece whose words are all single
+    /// [`pieces_into`] cuts them. A non-Chinese piece whose words are all single
     /// characters jieba does not join (CJK punctuation, spaces) is cut alike
     /// by both, so it joins the jieba call of its neighbours: a sentence of
     /// Chinese and punctuation costs one call instead of one per clause.
@@ -394,8 +394,7 @@ struct Piece {
     char_start: u32,
 }
 
-/// Cuts text into alternating pieces: maximal runs of block characters that
-/// hold at least one Han character (for jieba), and the text between them.
+/// [`pieces_into`] a new vector.
 #[cfg(test)]
 fn pieces(text: &str) -> Vec<Piece> {
     let mut out = Vec::new();
@@ -414,7 +413,9 @@ fn is_common_han(bytes: &[u8], i: usize) -> bool {
     }
 }
 
-/// [`pieces`] into `out`, which is cleared first.
+/// Cuts text into alternating pieces, into `out` (cleared first): maximal
+/// runs of block characters that hold at least one Han character (for
+/// jieba), and the text between them.
 fn pieces_into(text: &str, out: &mut Vec<Piece>) {
     out.clear();
     let mut push = |kind: PieceKind, bytes: Range<usize>, char_start: u32| {

@@ -114,17 +114,17 @@ impl TokenSink for RowTokens {
         end: u32,
         tag: Option<&str>,
     ) {
-        let run = match &mut self.pending {
+        let run_len = match &mut self.pending {
             Some(run) if run.end == bytes.start => {
                 run.end = bytes.end;
-                run.clone()
+                run.len()
             }
             _ => {
                 self.flush(text);
-                self.pending.insert(bytes).clone()
+                self.pending.insert(bytes).len()
             }
         };
-        self.bounds.push(self.text.len() + run.len());
+        self.bounds.push(self.text.len() + run_len);
         self.push_rest(start, end, tag);
     }
 

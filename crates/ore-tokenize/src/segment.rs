@@ -203,15 +203,18 @@ impl Segmenter {
         if is_blank(word) {
             return;
         }
+        let lowered = (self.lowercase && !is_lowercase_fixpoint(word)).then(|| word.to_lowercase());
+        let token = lowered.as_deref().unwrap_or(word);
+        if !self.stop_words.is_empty() && self.stop_words.contains(token) {
+            return;
+        }
         let tag = self.pos.then_some(tag);
-        if self.lowercase && !is_lowercase_fixpoint(word) {
-            let lowered = word.to_lowercase();
-            if self.stop_words.is_empty() || !self.stop_words.contains(&lowered) {
+        match &lowered {
+            Some(lowered) => {
                 sink.flush(text);
-                sink.token(&lowered, start, end, tag);
+                sink.token(lowered, start, end, tag);
             }
-        } else if self.stop_words.is_empty() || !self.stop_words.contains(word) {
-            sink.text_token(text, at..at + word.len(), start, end, tag);
+            None => sink.text_token(text, at..at + word.len(), start, end, tag),
         }
     }
 }

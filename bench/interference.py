@@ -23,8 +23,6 @@ import subprocess
 import sys
 import time
 
-import pyarrow.dataset as ds
-
 # The neighbour that compresses: pyarrow's zstd on the dataset's texts, over
 # and over, until killed.
 ZSTD_LOOP = """

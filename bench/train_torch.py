@@ -3,7 +3,7 @@ as ore-train (embeddings, bidirectional LSTM encoder over packed sequences,
 bridge to the decoder state, LSTM decoder with Luong "general" attention,
 output layer), the same shapes, random data, Adam, gradient clipping and
 cross-entropy with padding ignored. Prints one JSON object like
-crates/ore-train/examples/train_bench.rs.
+crates/ore-model/examples/train_bench.rs.
 
     python bench/train_torch.py [--threads N] [--steps N] [--vocab N] [--batch N] [--len N]
 """

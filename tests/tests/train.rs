@@ -1,6 +1,6 @@
 //! `ore import headlines`, `ore train` and `ore eval` end to end on People's
 //! Daily headline pairs: the loss falls, the model folder is complete, eval
-//! writes predictions and a metrics.json that `ore metrics` agrees with, an
+//! writes predictions and a `_metrics.json` that `ore metrics` agrees with, an
 //! ensemble of a model with itself scores as the model, and bad input gives
 //! one clear line.
 
@@ -127,6 +127,17 @@ fn headlines_train_and_eval_end_to_end() {
         rows.last().expect("rows").1 < rows[0].1 * 0.9,
         "training loss did not fall: {rows:?}"
     );
+    // The model folder has a manifest like every stage's output.
+    let manifest = ore_core::Manifest::read(&model).expect("model manifest");
+    assert_eq!(manifest.stage, "train");
+    assert_eq!(manifest.seed, 5);
+    assert_eq!(manifest.inputs[0].path, Path::new("datasets/t/examples"));
+    assert!(
+        manifest.files.iter().any(|f| f == "model.safetensors"),
+        "{:?}",
+        manifest.files
+    );
+    assert!(manifest.output_hash.is_some());
     let meta = json(&model.join("config.json"));
     assert_eq!(meta["held_out_fraction"], 0.1);
     let held_out = meta["valid_examples"].as_u64().expect("valid_examples");
@@ -146,6 +157,23 @@ fn headlines_train_and_eval_end_to_end() {
     ));
     assert!(out.contains("held-out slice"), "{out}");
     let eval = d.join("datasets/t/eval");
+    // The predictions folder is a plain Parquet dataset.
+    if let Some(python) = ore_tests::python() {
+        ore_tests::run_python(
+            &python,
+            d,
+            r#"
+import pyarrow.dataset as ds, pyarrow.parquet as pq, polars as pl, duckdb, datasets
+datasets.disable_progress_bars()
+f = "datasets/t/eval"
+n = ds.dataset(f, format="parquet").count_rows()
+assert n > 0 and pq.read_table(f).num_rows == n
+assert pl.scan_parquet(f + "/*.parquet").select(pl.len()).collect().item() == n
+assert duckdb.sql(f"select count(*) from read_parquet('{f}/*.parquet')").fetchall()[0][0] == n
+assert datasets.load_dataset("parquet", data_files=f + "/*.parquet", split="train", cache_dir="hf-cache").num_rows == n
+"#,
+        );
+    }
     let preds = read_all(&eval);
     let hyps = column(&preds, "hyp");
     let refs = column(&preds, "ref");
@@ -154,13 +182,13 @@ fn headlines_train_and_eval_end_to_end() {
         hyps.iter().filter(|h| !h.is_empty()).count() * 2 > hyps.len(),
         "mostly empty outputs"
     );
-    let metrics = json(&eval.join("metrics.json"));
+    let metrics = json(&eval.join("_metrics.json"));
     for key in ["rouge1", "rouge2", "rougeL"] {
         for part in ["p", "r", "f"] {
             assert!(metrics[key][part].is_f64(), "{key}.{part} in {metrics}");
         }
     }
-    // metrics.json is what `ore metrics --json` says of the same lines.
+    // _metrics.json is what `ore metrics --json` says of the same lines.
     std::fs::write(d.join("hyp.txt"), hyps.join("\n") + "\n").expect("write");
     std::fs::write(d.join("ref.txt"), refs.join("\n") + "\n").expect("write");
     let again: Value = serde_json::from_str(&stdout_ok(&ore(
@@ -171,9 +199,9 @@ fn headlines_train_and_eval_end_to_end() {
     )))
     .expect("json");
     assert_eq!(again, metrics);
-    let report = json(&eval.join("report.json"));
+    let report = json(&eval.join("_report/report.json"));
     assert!(report["lead_baseline"]["k"].as_u64().expect("k") >= 1);
-    let md = std::fs::read_to_string(eval.join("report.md")).expect("report.md");
+    let md = std::fs::read_to_string(eval.join("_report/report.md")).expect("report.md");
     assert!(md.contains("lead-") && md.contains("| model"), "{md}");
 
     // An ensemble of the model with itself scores exactly as the model.
@@ -196,9 +224,9 @@ fn headlines_train_and_eval_end_to_end() {
             "ens",
         ],
     ));
-    assert_eq!(json(&d.join("ens/metrics.json")), metrics);
+    assert_eq!(json(&d.join("ens/_metrics.json")), metrics);
     assert_eq!(column(&read_all(&d.join("ens")), "hyp"), hyps);
-    let report = json(&d.join("ens/report.json"));
+    let report = json(&d.join("ens/_report/report.json"));
     assert_eq!(report["members"].as_array().expect("members").len(), 2);
 
     // Resume continues from the checkpoint to the new step limit.

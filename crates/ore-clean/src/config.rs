@@ -21,6 +21,11 @@ pub struct CleanConfig {
     pub dedup: DedupConfig,
     /// Rows per batch.
     pub batch_rows: usize,
+    /// Near-duplicate index folder: documents kept by earlier runs are
+    /// loaded from it (so a new batch is deduplicated against everything
+    /// seen before) and the kept documents of this run are added to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<PathBuf>,
 }
 
 impl Default for CleanConfig {
@@ -35,6 +40,7 @@ impl Default for CleanConfig {
             quality: QualityConfig::default(),
             dedup: DedupConfig::default(),
             batch_rows: 1024,
+            index: None,
         }
     }
 }

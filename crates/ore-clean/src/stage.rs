@@ -93,6 +93,31 @@ pub struct RunPaths<'a> {
     pub index: Option<&'a Path>,
 }
 
+impl ore_core::StageDef for Cleaner {
+    const KIND: &'static str = "clean";
+    const INPUTS: &'static [ore_core::InputSpec] = &[ore_core::InputSpec::dataset(&["crawl"])];
+    /// MinHash permutations derive from the seed.
+    const SEEDED: bool = true;
+    type Config = CleanConfig;
+}
+
+impl ore_core::Stage for Cleaner {
+    type Error = CleanError;
+
+    fn build(config: CleanConfig) -> Result<Self> {
+        Cleaner::build(&config)
+    }
+
+    fn run(&self, ctx: &ore_core::StageContext) -> Result<Manifest> {
+        let paths = RunPaths {
+            input: ctx.input("input")?,
+            output: &ctx.output,
+            index: self.config.index.as_deref(),
+        };
+        self.run(&paths, ctx.seed, ctx.write.clone())
+    }
+}
+
 impl Cleaner {
     pub fn build(config: &CleanConfig) -> Result<Self> {
         let d = &config.dedup;

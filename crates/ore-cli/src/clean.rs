@@ -4,10 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use ore_clean::{CleanConfig, Cleaner, RunPaths};
-use ore_core::WriteOptions;
+use ore_clean::Cleaner;
 
-use crate::stage_args::{StageArgs, summary};
+use crate::stage_args::{StageArgs, as_built, run_stage};
 
 /// Arguments of `ore clean`.
 #[derive(Debug, Args)]
@@ -17,23 +16,21 @@ pub(crate) struct CleanArgs {
 
     /// Near-duplicate index folder: documents kept by earlier runs are
     /// loaded from it (so a new batch is deduplicated against everything
-    /// seen before) and the kept documents of this run are added to it.
+    /// seen before) and the kept documents of this run are added to it
+    /// (`index` in [clean]).
     #[arg(long, value_name = "DIR")]
     index: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &CleanArgs) -> Result<String> {
-    let run = args.stage.resolve("clean", "crawl")?;
-    let config: CleanConfig = match &run.pipeline {
-        Some(p) => p.section("clean")?,
-        None => CleanConfig::default(),
-    };
-    let cleaner = Cleaner::build(&config)?;
-    let paths = RunPaths {
-        input: &run.input,
-        output: &run.output,
-        index: args.index.as_deref(),
-    };
-    let manifest = cleaner.run(&paths, run.seed, WriteOptions::default())?;
-    Ok(summary(&manifest, &run.output))
+    run_stage::<Cleaner>(
+        &args.stage.invocation(),
+        |config| {
+            if let Some(index) = &args.index {
+                config.index = Some(index.clone());
+            }
+            Ok(())
+        },
+        as_built,
+    )
 }

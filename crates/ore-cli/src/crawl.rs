@@ -1,28 +1,21 @@
 //! `ore crawl`: fetch pages into a `documents` dataset.
 
-use std::path::PathBuf;
-
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Args;
-use ore_core::Pipeline;
-use ore_crawl::{CrawlConfig, Crawler, RunOptions};
+use ore_crawl::{CrawlConfig, Crawler};
+
+use crate::stage_args::{CommonArgs, Invocation, as_built, run_stage};
 
 /// Arguments of `ore crawl`. Every flag overrides the key of the same name
 /// in the `[crawl]` section of --config.
 #[derive(Debug, Args)]
 pub(crate) struct CrawlArgs {
-    /// Pipeline file whose `[crawl]` section configures the crawl; the
-    /// output defaults to `<output_root>/<name>/crawl`.
-    #[arg(long, value_name = "P.toml")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
 
     /// Start URL (http or https); repeat for several. Replaces the seeds of --config.
     #[arg(long = "seed", value_name = "URL")]
     seeds: Vec<String>,
-
-    /// Dataset folder to write (replaced atomically when the crawl commits).
-    #[arg(long, value_name = "DIR")]
-    output: Option<PathBuf>,
 
     /// Continue an interrupted crawl of the same --output from its saved
     /// state (`.<name>.crawl-state/` beside it), without refetching pages.
@@ -110,18 +103,13 @@ pub(crate) struct CrawlArgs {
 }
 
 pub(crate) fn run(args: &CrawlArgs) -> Result<String> {
-    let (mut config, default_output, seed) = match &args.config {
-        Some(path) => {
-            let pipeline = Pipeline::load(path)?;
-            let config: CrawlConfig = pipeline.section("crawl")?;
-            (
-                config,
-                Some(pipeline.stage_output("crawl")),
-                pipeline.pipeline.seed,
-            )
-        }
-        None => (CrawlConfig::default(), None, 0),
-    };
+    let mut inv = Invocation::new(&args.common);
+    inv.resume = args.resume;
+    run_stage::<Crawler>(&inv, |config| apply_flags(args, config), as_built)
+}
+
+/// Every flag overrides the key of the same name in `[crawl]`.
+fn apply_flags(args: &CrawlArgs, config: &mut CrawlConfig) -> Result<()> {
     if !args.seeds.is_empty() {
         config.seeds = args.seeds.clone();
     }
@@ -170,25 +158,5 @@ pub(crate) fn run(args: &CrawlArgs) -> Result<String> {
     if args.keep_repeated_lines {
         config.drop_repeated_lines = false;
     }
-    let Some(output) = args.output.clone().or(default_output) else {
-        bail!("no output folder: give --output DIR (or --config P.toml)");
-    };
-    let crawler = Crawler::build(config)?;
-    let report = crawler
-        .run(&RunOptions {
-            output: output.clone(),
-            resume: args.resume,
-            seed,
-            progress: true,
-        })
-        .with_context(|| format!("crawl into {}", output.display()))?;
-    if report.interrupted {
-        eprint!("{}", report.summary());
-        bail!(
-            "crawl interrupted: {} URLs committed to {}; continue with --resume",
-            report.tried,
-            output.display()
-        );
-    }
-    Ok(report.summary())
+    Ok(())
 }

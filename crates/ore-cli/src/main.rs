@@ -13,7 +13,10 @@ mod crawl;
 mod inspect;
 mod metrics;
 mod output;
+mod run;
+mod serve;
 mod stage_args;
+mod stages;
 mod tokenize;
 
 /// ore — crawl, clean, tokenize, augment and split web text into Parquet
@@ -32,6 +35,19 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a pipeline file's stages in dependency order, skipping each
+    /// stage whose output is up to date: its manifest records the same
+    /// stage, ore version, config, seed (for seeded stages) and input
+    /// content hashes as now. A failing stage stops the run; the outputs
+    /// committed before it stay.
+    Run(run::RunArgs),
+
+    /// Say which stages of a pipeline file are up to date and why the
+    /// others are stale (output missing, an input changed, a config key
+    /// changed with its old and new value, the seed or ore version
+    /// changed). Changes nothing.
+    Status(run::StatusArgs),
+
     /// Crawl web pages into a `documents` dataset (plus `_rejects/` with the
     /// reason of every URL that gave no document): polite (robots.txt,
     /// per-host limits and delays), fault tolerant (timeouts, retries, size
@@ -72,7 +88,7 @@ enum Command {
 
     /// Decode examples with one model or an ensemble (greedy or beam
     /// search) and score them: a predictions dataset with per-example
-    /// BLEU/ROUGE, metrics.json, and a report against a lead baseline.
+    /// BLEU/ROUGE, `_metrics.json`, and `_report/` against a lead baseline.
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Eval(TorchArgs),
 }
@@ -97,6 +113,8 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     output::finish(match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Status(args) => run::status(&args),
         Command::Crawl(args) => crawl::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Metrics(args) => metrics::run(&args),
@@ -108,10 +126,8 @@ fn main() -> ExitCode {
     })
 }
 
-/// Hands `ore train` / `ore eval` to `ore-torch` beside this binary: only it
-/// links libtorch. On Unix the process is replaced, so signals, exit status
-/// and the terminal go straight to it.
-fn run_torch(subcommand: &str, args: &[OsString]) -> anyhow::Result<String> {
+/// `ore-torch` beside this binary, or an error saying how to build it.
+pub(crate) fn torch_binary(subcommand: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate the ore binary")?;
     let torch: PathBuf = exe.with_file_name(format!("ore-torch{}", std::env::consts::EXE_SUFFIX));
     if !torch.is_file() {
@@ -121,6 +137,14 @@ fn run_torch(subcommand: &str, args: &[OsString]) -> anyhow::Result<String> {
             torch.display()
         );
     }
+    Ok(torch)
+}
+
+/// Hands `ore train` / `ore eval` to `ore-torch` beside this binary: only it
+/// links libtorch. On Unix the process is replaced, so signals, exit status
+/// and the terminal go straight to it.
+fn run_torch(subcommand: &str, args: &[OsString]) -> anyhow::Result<String> {
+    let torch = torch_binary(subcommand)?;
     let mut command = std::process::Command::new(&torch);
     command.arg(subcommand).args(args);
     #[cfg(unix)]

@@ -1,90 +1,251 @@
-//! Options every stage command shares (ruff-style flattened args).
+//! The one path every stage command takes: the shared flags
+//! (ruff-style flattened args), the pipeline file and its graph, the stage's
+//! config, inputs and output resolved in one place, then `build` and `run`
+//! of the Stage contract.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use ore_core::{Manifest, Pipeline};
+use ore_core::runner::Graph;
+use ore_core::{Pipeline, Stage, StageContext};
 
-/// `--config/--input/--output/--seed/--threads`.
-#[derive(Debug, Args)]
-pub(crate) struct StageArgs {
+use crate::serve::Server;
+use crate::stages::KINDS;
+
+/// `--config/--section/--set/--output/--threads`, shared by every stage.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct CommonArgs {
     /// Pipeline file (`pipelines/NAME.toml`): the stage's section, the run
-    /// seed, and default input/output folders under `datasets/NAME/`.
+    /// seed, and default input and output folders under `datasets/NAME/`.
     #[arg(long, value_name = "P.toml")]
     pub(crate) config: Option<PathBuf>,
 
-    /// Input dataset: a folder of Parquet files or one file (default: the
-    /// previous stage's output in the pipeline).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) input: Option<PathBuf>,
+    /// The section of --config that configures this run (default: the
+    /// stage's own name; e.g. `pd_tokens` for a second tokenize stage).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub(crate) section: Option<String>,
 
-    /// Output dataset folder, replaced atomically when the stage completes
-    /// (default: `datasets/<pipeline>/<stage>`).
+    /// Override a key of --config, as `SECTION.KEY=VALUE` (VALUE is read as
+    /// TOML, else as a string); repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "config")]
+    pub(crate) set: Vec<String>,
+
+    /// Output folder, replaced atomically when the stage completes
+    /// (default: `<output_root>/<pipeline>/<section>`).
     #[arg(long, value_name = "DIR")]
     pub(crate) output: Option<PathBuf>,
-
-    /// Run seed (default: the pipeline's, else 0).
-    #[arg(long, value_name = "N")]
-    pub(crate) seed: Option<u64>,
 
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
 }
 
-/// The resolved paths, seed and pipeline of a stage run.
-#[derive(Debug)]
-pub(crate) struct StageRun {
-    pub(crate) pipeline: Option<Pipeline>,
-    pub(crate) input: PathBuf,
-    pub(crate) output: PathBuf,
-    pub(crate) seed: u64,
+/// [`CommonArgs`] plus `--input` and `--seed`: the flags of a stage that
+/// reads datasets.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct StageArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+
+    /// Input dataset: a folder of Parquet files or one file (default: what
+    /// the pipeline's section names as its `input`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) input: Vec<PathBuf>,
+
+    /// Run seed (default: the pipeline's, else 0).
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
 }
 
 impl StageArgs {
-    /// Loads the pipeline (if any), sets up the thread pool and resolves
-    /// input and output: flags first, then the pipeline's defaults.
-    pub(crate) fn resolve(&self, stage: &str, previous: &str) -> Result<StageRun> {
-        if let Some(threads) = self.threads {
-            if threads == 0 {
-                bail!("--threads must be at least 1");
-            }
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build_global()
-                .context("cannot set up the thread pool")?;
+    /// The invocation of a stage whose `input` comes from `--input`.
+    pub(crate) fn invocation(&self) -> Invocation {
+        let mut inv = Invocation::new(&self.common);
+        if !self.input.is_empty() {
+            inv.inputs.push(("input", self.input.clone()));
         }
-        let pipeline = self.config.as_deref().map(Pipeline::load).transpose()?;
-        let pick = |flag: &Option<PathBuf>, default_stage: &str, name: &str| -> Result<PathBuf> {
-            match (flag, &pipeline) {
-                (Some(path), _) => Ok(path.clone()),
-                (None, Some(p)) => Ok(p.stage_output(default_stage)),
-                (None, None) => bail!(
-                    "ore {stage}: --{name} is required (or --config P.toml to take it from a pipeline)"
-                ),
-            }
+        inv.seed = self.seed;
+        inv
+    }
+}
+
+/// What the command line says of one stage run, beyond its config.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Invocation {
+    pub(crate) common: CommonArgs,
+    /// Input paths given on the command line, by input key.
+    pub(crate) inputs: Vec<(&'static str, Vec<PathBuf>)>,
+    pub(crate) seed: Option<u64>,
+    pub(crate) resume: bool,
+}
+
+impl Invocation {
+    pub(crate) fn new(common: &CommonArgs) -> Self {
+        Self {
+            common: common.clone(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Sets up the rayon pool once per process.
+pub(crate) fn setup_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(threads) = threads {
+        if threads == 0 {
+            bail!("--threads must be at least 1");
+        }
+        // A second stage in one process (`ore run`) keeps the first pool.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
+    }
+    Ok(())
+}
+
+/// Loads `--config` with its `--set` overrides.
+pub(crate) fn load_pipeline(common: &CommonArgs) -> Result<Option<Pipeline>> {
+    let Some(path) = &common.config else {
+        return Ok(None);
+    };
+    let mut pipeline = Pipeline::load(path)?;
+    for assignment in &common.set {
+        pipeline.set(assignment)?;
+    }
+    Ok(Some(pipeline))
+}
+
+/// Runs stage `S` as the command line says: `configure` applies the
+/// stage's own flags to its config, `prepare` hands the built stage what
+/// it needs from the binary (a tokenizer for train and eval).
+pub(crate) fn run_stage<S: Stage>(
+    inv: &Invocation,
+    configure: impl FnOnce(&mut S::Config) -> Result<()>,
+    prepare: impl FnOnce(S, &StageContext, Option<&Pipeline>) -> Result<S>,
+) -> Result<String>
+where
+    S::Error: Into<anyhow::Error>,
+{
+    setup_threads(inv.common.threads)?;
+    let pipeline = load_pipeline(&inv.common)?;
+    execute::<S>(pipeline.as_ref(), inv, configure, prepare)
+}
+
+/// [`run_stage`] on a pipeline already loaded (and overridden): the path
+/// `ore run` takes for each stage it runs in its own process.
+pub(crate) fn execute<S: Stage>(
+    pipeline: Option<&Pipeline>,
+    inv: &Invocation,
+    configure: impl FnOnce(&mut S::Config) -> Result<()>,
+    prepare: impl FnOnce(S, &StageContext, Option<&Pipeline>) -> Result<S>,
+) -> Result<String>
+where
+    S::Error: Into<anyhow::Error>,
+{
+    let kind = S::KIND;
+    let section = inv
+        .common
+        .section
+        .clone()
+        .unwrap_or_else(|| kind.to_string());
+    let graph = pipeline.map(|p| Graph::build(p, KINDS)).transpose()?;
+    let node = graph.as_ref().and_then(|g| g.node(&section));
+    if let Some(node) = node
+        && node.kind.kind != kind
+    {
+        bail!(
+            "section `{section}` of {} is a `{}` stage, not `{kind}`",
+            pipeline.map_or_else(String::new, |p| p.path().display().to_string()),
+            node.kind.kind
+        );
+    }
+    if inv.common.section.is_some() && node.is_none() {
+        bail!(
+            "{}: no section `[{section}]`",
+            pipeline.map_or_else(String::new, |p| p.path().display().to_string())
+        );
+    }
+    let mut config: S::Config = match pipeline {
+        Some(p) => ore_core::contract::load_config::<S>(p, &section)?,
+        None => S::Config::default(),
+    };
+    configure(&mut config)?;
+
+    let mut ctx = StageContext::new(section.clone(), PathBuf::new(), 0);
+    for spec in S::INPUTS {
+        let given = inv
+            .inputs
+            .iter()
+            .find(|(key, _)| *key == spec.key)
+            .map(|(_, paths)| paths.clone());
+        let paths = match (given, node, pipeline) {
+            (Some(paths), _, _) => paths,
+            (None, Some(node), _) => node.input_paths(spec.key),
+            (None, None, Some(p)) => spec
+                .defaults
+                .iter()
+                .map(|d| p.stage_output(d))
+                .find(|path| path.exists())
+                .into_iter()
+                .collect(),
+            (None, None, None) => Vec::new(),
         };
-        let input = pick(&self.input, previous, "input")?;
-        let output = pick(&self.output, stage, "output")?;
-        if same_path(&input, &output) {
+        if paths.is_empty() && spec.required {
+            if let (Some(p), Some(_)) = (pipeline, node) {
+                bail!(
+                    "{}: key `{section}.{}` is missing: name the stage (or path) that `{section}` reads, or pass --{}",
+                    p.path().display(),
+                    spec.key,
+                    spec.key
+                );
+            }
             bail!(
-                "ore {stage}: --input and --output are the same folder ({})",
+                "ore {kind}: --{} is required (or --config P.toml to take it from a pipeline)",
+                spec.key
+            );
+        }
+        if paths.len() > 1 && !spec.many {
+            bail!("ore {kind}: one --{} only, not {}", spec.key, paths.len());
+        }
+        ctx.inputs.insert(spec.key, paths);
+    }
+    ctx.output = match (&inv.common.output, pipeline) {
+        (Some(path), _) => path.clone(),
+        (None, Some(p)) => p.stage_output(&section),
+        (None, None) => bail!(
+            "ore {kind}: --output is required (or --config P.toml to take it from a pipeline)"
+        ),
+    };
+    for input in ctx.inputs.values().flatten() {
+        if same_path(input, &ctx.output) {
+            bail!(
+                "ore {kind}: the input and the output are the same folder ({})",
                 input.display()
             );
         }
-        let seed = self
-            .seed
-            .or(pipeline.as_ref().map(|p| p.pipeline.seed))
-            .unwrap_or(0);
-        Ok(StageRun {
-            pipeline,
-            input,
-            output,
-            seed,
-        })
     }
+    ctx.seed = inv.seed.or(pipeline.map(|p| p.pipeline.seed)).unwrap_or(0);
+    ctx.threads = inv.common.threads;
+    ctx.resume = inv.resume;
+
+    let stage = S::build(config).map_err(Into::into)?;
+    let stage = prepare(stage, &ctx, pipeline)?;
+    let serve = pipeline.map(|p| p.serve(&section)).transpose()?.flatten();
+    let _server = serve
+        .map(|s| Server::start(&s).with_context(|| format!("stage `{section}`: serve")))
+        .transpose()?;
+    let manifest = stage.run(&ctx).map_err(Into::into)?;
+    Ok(stage.summary(&manifest, &ctx))
+}
+
+/// No extra flags.
+pub(crate) fn as_configured<C>(_: &mut C) -> Result<()> {
+    Ok(())
+}
+
+/// Nothing to hand over.
+pub(crate) fn as_built<S>(stage: S, _: &StageContext, _: Option<&Pipeline>) -> Result<S> {
+    Ok(stage)
 }
 
 fn same_path(a: &Path, b: &Path) -> bool {
@@ -92,25 +253,4 @@ fn same_path(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
-}
-
-/// One line: rows in, out, rejected by reason, summary figures, time.
-pub(crate) fn summary(manifest: &Manifest, output: &Path) -> String {
-    let rows = &manifest.rows;
-    let mut out = format!(
-        "{}: {} rows in, {} written to {}, {} rejected",
-        manifest.stage,
-        rows.input,
-        rows.output,
-        output.display(),
-        rows.rejected
-    );
-    for (reason, n) in &rows.rejected_by_reason {
-        let _ = write!(out, " ({reason}: {n})");
-    }
-    for (key, value) in &manifest.summary {
-        let _ = write!(out, ", {key} {value}");
-    }
-    let _ = writeln!(out, " in {:.1} s", manifest.wall_time_s);
-    out
 }

@@ -4,11 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use ore_core::WriteOptions;
-use ore_tokenize::TokenizeConfig;
-use ore_tokenize::import::{conll, headlines, pku};
+use ore_tokenize::import::conll;
+use ore_tokenize::{ConllImport, HeadlinesImport, PkuImport, TokenizeStage};
 
-use crate::stage_args::{StageArgs, summary};
+use crate::stage_args::{CommonArgs, Invocation, StageArgs, as_built, as_configured, run_stage};
 
 /// Arguments of `ore tokenize`.
 #[derive(Debug, Args)]
@@ -18,19 +17,7 @@ pub(crate) struct TokenizeArgs {
 }
 
 pub(crate) fn run(args: &TokenizeArgs) -> Result<String> {
-    let run = args.stage.resolve("tokenize", "clean")?;
-    let config: TokenizeConfig = match &run.pipeline {
-        Some(p) => p.section("tokenize")?,
-        None => TokenizeConfig::default(),
-    };
-    let manifest = ore_tokenize::Tokenizer::build_and_run(
-        &config,
-        &run.input,
-        &run.output,
-        run.seed,
-        WriteOptions::default(),
-    )?;
-    Ok(summary(&manifest, &run.output))
+    run_stage::<TokenizeStage>(&args.stage.invocation(), as_configured, as_built)
 }
 
 /// `ore import FORMAT FILE… --output DIR`.
@@ -48,12 +35,11 @@ enum ImportFormat {
         /// Files to import, in order.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// Output dataset folder.
-        #[arg(long, value_name = "DIR")]
-        output: PathBuf,
-        /// How B-/I- tags are read: auto, iob1 or iob2 (strict).
-        #[arg(long, value_name = "SCHEME", default_value = "auto", value_parser = parse_scheme)]
-        scheme: conll::Scheme,
+        #[command(flatten)]
+        common: CommonArgs,
+        /// How B-/I- tags are read: auto, iob1 or iob2 (strict) [default: auto].
+        #[arg(long, value_name = "SCHEME", value_parser = parse_scheme)]
+        scheme: Option<conll::Scheme>,
     },
     /// People's Daily `word/tag` format (PKU tags; `[…]nt` compounds) to a
     /// tokens dataset with gold POS tags and entity spans.
@@ -61,9 +47,8 @@ enum ImportFormat {
         /// Files to import, in order.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// Output dataset folder.
-        #[arg(long, value_name = "DIR")]
-        output: PathBuf,
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// Headline → lead-paragraph pairs recovered from People's Daily
     /// (`word/tag` format) as an `examples` dataset (src = lead, tgt =
@@ -72,9 +57,8 @@ enum ImportFormat {
         /// Files to import, in order.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// Output dataset folder.
-        #[arg(long, value_name = "DIR")]
-        output: PathBuf,
+        #[command(flatten)]
+        common: CommonArgs,
     },
 }
 
@@ -90,23 +74,31 @@ fn parse_scheme(s: &str) -> Result<conll::Scheme, String> {
 }
 
 pub(crate) fn import(args: &ImportArgs) -> Result<String> {
-    let (manifest, output) = match &args.format {
+    let invocation = |files: &[PathBuf], common: &CommonArgs| {
+        let mut inv = Invocation::new(common);
+        inv.inputs.push(("input", files.to_vec()));
+        inv
+    };
+    match &args.format {
         ImportFormat::Conll {
             files,
-            output,
+            common,
             scheme,
-        } => (
-            conll::import(files, output, conll::ConllConfig { scheme: *scheme })?,
-            output,
+        } => run_stage::<ConllImport>(
+            &invocation(files, common),
+            |config| {
+                if let Some(scheme) = scheme {
+                    config.scheme = *scheme;
+                }
+                Ok(())
+            },
+            as_built,
         ),
-        ImportFormat::Headlines { files, output } => (
-            headlines::import(files, output, &headlines::HeadlineConfig::default())?,
-            output,
-        ),
-        ImportFormat::Pku { files, output } => (
-            pku::import(files, output, &pku::PkuConfig::default())?,
-            output,
-        ),
-    };
-    Ok(summary(&manifest, output))
+        ImportFormat::Headlines { files, common } => {
+            run_stage::<HeadlinesImport>(&invocation(files, common), as_configured, as_built)
+        }
+        ImportFormat::Pku { files, common } => {
+            run_stage::<PkuImport>(&invocation(files, common), as_configured, as_built)
+        }
+    }
 }

@@ -3,13 +3,24 @@
 //! misspelled key, a wrong type or a missing file is one error line that
 //! names the file and the key.
 //!
+//! A section is a stage of kind `stage` (default: the section's name) that
+//! reads what `input` (and, for eval, `model`) names: another section, whose
+//! output it then is, or a path. The other keys of the section are the
+//! stage's config; `output` moves its output folder and `serve` starts a
+//! local server for the stage's duration (see [`Serve`]).
+//!
 //! ```toml
 //! [pipeline]
 //! name = "demo"
 //! seed = 42
 //!
 //! [clean]
-//! min_chars = 20
+//! input = "crawl"
+//! quality.min_words = 5
+//!
+//! [pd_tokens]             # a second tokenize stage, on another input
+//! stage = "tokenize"
+//! input = "pd"
 //! ```
 
 use std::fs;
@@ -20,10 +31,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// Sections a pipeline file may hold besides `[pipeline]`.
-pub const STAGE_SECTIONS: &[&str] = &[
-    "crawl", "clean", "tokenize", "augment", "split", "train", "eval",
-];
+/// Keys of every stage section that wire the pipeline rather than
+/// configure the stage; they are not part of the stage's config (nor of its
+/// hash). The keys of the inputs a stage declares (`input`, eval's `model`)
+/// are graph keys of that stage's sections too, and only of those: train's
+/// `[train.model]` is its config.
+pub const GRAPH_KEYS: &[&str] = &["stage", "output", "serve"];
+
+/// A local server a stage needs while it runs (the demo's static copy of
+/// a web site for the crawler): started before the stage, stopped by its
+/// PID after it, also when the stage fails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Serve {
+    /// The program and its arguments (run in the current folder).
+    pub command: Vec<String>,
+    /// `HOST:PORT` that accepts connections once the server is ready.
+    pub ready: String,
+    /// How long to wait for it, in seconds.
+    #[serde(default = "default_ready_timeout")]
+    pub timeout_s: f64,
+}
+
+fn default_ready_timeout() -> f64 {
+    60.0
+}
 
 /// The `[pipeline]` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +81,8 @@ pub struct Pipeline {
     path: PathBuf,
     pub pipeline: PipelineSection,
     sections: toml::Table,
+    /// Graph keys set by [`Pipeline::set_graph_key`], to pass on.
+    graph_overrides: Vec<(String, String, toml::Value)>,
 }
 
 impl Pipeline {
@@ -73,13 +107,13 @@ impl Pipeline {
                 .unwrap_or_default();
             config_error(path, format!("{at}{}", one_line(e.message())))
         })?;
-        for key in table.keys() {
-            if key != "pipeline" && !STAGE_SECTIONS.contains(&key.as_str()) {
+        for (key, value) in &table {
+            if !value.is_table() {
                 return Err(config_error(
                     path,
                     format!(
-                        "unknown section `{key}` (expected `pipeline` or one of: {})",
-                        STAGE_SECTIONS.join(", ")
+                        "key `{key}`: expected a section `[{key}]`, found a {}",
+                        value.type_str()
                     ),
                 ));
             }
@@ -92,6 +126,7 @@ impl Pipeline {
             path: path.to_path_buf(),
             pipeline,
             sections: table,
+            graph_overrides: Vec::new(),
         })
     }
 
@@ -99,26 +134,203 @@ impl Pipeline {
         &self.path
     }
 
-    /// Whether the file has a section for `stage`.
-    pub fn has_section(&self, stage: &str) -> bool {
-        self.sections.contains_key(stage)
+    /// Whether the file has a section `name`.
+    pub fn has_section(&self, name: &str) -> bool {
+        self.sections.contains_key(name)
     }
 
-    /// Builds a stage's config from its section, or its `Default` when the
-    /// section is absent.
-    pub fn section<T: DeserializeOwned + Default>(&self, stage: &str) -> Result<T> {
-        match self.sections.get(stage) {
-            Some(value) => deserialize_section(&self.path, stage, value.clone()),
+    /// The stage sections, in file order.
+    pub fn section_names(&self) -> impl Iterator<Item = &str> {
+        self.sections.keys().map(String::as_str)
+    }
+
+    /// The kind of stage section `name` runs: its `stage` key, or its name.
+    pub fn kind_of(&self, name: &str) -> Result<String> {
+        match self.graph_value(name, "stage") {
+            None => Ok(name.to_string()),
+            Some(toml::Value::String(kind)) => Ok(kind.clone()),
+            Some(other) => Err(config_error(
+                &self.path,
+                format!(
+                    "key `{name}.stage`: expected a stage name, found a {}",
+                    other.type_str()
+                ),
+            )),
+        }
+    }
+
+    fn graph_value(&self, name: &str, key: &str) -> Option<&toml::Value> {
+        self.sections.get(name)?.as_table()?.get(key)
+    }
+
+    /// What key `key` (`input`, `model`) of section `name` names: a string
+    /// or a list of strings, each a section or a path; `None` if absent.
+    pub fn refs(&self, name: &str, key: &str) -> Result<Option<Vec<String>>> {
+        let bad = |found: &str| {
+            config_error(
+                &self.path,
+                format!(
+                    "key `{name}.{key}`: expected a stage name or a path (or a list of them), found {found}"
+                ),
+            )
+        };
+        match self.graph_value(name, key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(vec![s.clone()])),
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| bad(v.type_str()))
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            Some(other) => Err(bad(other.type_str())),
+        }
+    }
+
+    /// The server section `name` needs while it runs, if any.
+    pub fn serve(&self, name: &str) -> Result<Option<Serve>> {
+        match self.graph_value(name, "serve") {
+            None => Ok(None),
+            Some(value) => {
+                deserialize_section(&self.path, &format!("{name}.serve"), value.clone()).map(Some)
+            }
+        }
+    }
+
+    /// Builds a stage's config from section `name` without its graph keys
+    /// ([`GRAPH_KEYS`] and `input`), or its `Default` when the section is
+    /// absent. For a stage that declares other inputs, see
+    /// [`Pipeline::stage_config`].
+    pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T> {
+        self.stage_config(name, &["input"])
+    }
+
+    /// Builds a stage's config from section `name` without [`GRAPH_KEYS`]
+    /// and the keys of the inputs the stage declares, or its `Default` when
+    /// the section is absent.
+    pub fn stage_config<T: DeserializeOwned + Default>(
+        &self,
+        name: &str,
+        input_keys: &[&str],
+    ) -> Result<T> {
+        match self.sections.get(name) {
+            Some(value) => {
+                let mut value = value.clone();
+                if let Some(table) = value.as_table_mut() {
+                    for key in GRAPH_KEYS.iter().chain(input_keys) {
+                        table.remove(*key);
+                    }
+                }
+                deserialize_section(&self.path, name, value)
+            }
             None => Ok(T::default()),
         }
     }
 
-    /// Where `stage` writes by default: `<output_root>/<name>/<stage>`.
-    pub fn stage_output(&self, stage: &str) -> PathBuf {
+    /// Where section `name` writes: its `output` key, else
+    /// `<output_root>/<pipeline name>/<name>`.
+    pub fn stage_output(&self, name: &str) -> PathBuf {
+        if let Some(toml::Value::String(path)) = self.graph_value(name, "output") {
+            return PathBuf::from(path);
+        }
         self.pipeline
             .output_root
             .join(&self.pipeline.name)
-            .join(stage)
+            .join(name)
+    }
+
+    /// Applies a `--set SECTION.KEY=VALUE` override: the value is read as
+    /// TOML (`6`, `true`, `[1, 2]`, `"x"`), else taken as a string.
+    /// `pipeline.seed` and the other `[pipeline]` keys can be set too.
+    pub fn set(&mut self, assignment: &str) -> Result<()> {
+        let Some((key, raw)) = assignment.split_once('=') else {
+            return Err(config_error(
+                &self.path,
+                format!("--set `{assignment}`: expected SECTION.KEY=VALUE"),
+            ));
+        };
+        let key = key.trim();
+        let raw = raw.trim();
+        let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        let parts: Vec<&str> = key.split('.').collect();
+        if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+            return Err(config_error(
+                &self.path,
+                format!("--set `{assignment}`: expected SECTION.KEY=VALUE"),
+            ));
+        }
+        if parts[0] == "pipeline" {
+            let mut table = toml::Table::try_from(&self.pipeline)
+                .map_err(|e| config_error(&self.path, e.to_string()))?;
+            insert_path(&mut table, &parts[1..], value);
+            self.pipeline = deserialize_section(&self.path, "pipeline", toml::Value::Table(table))?;
+            return Ok(());
+        }
+        if !self.sections.contains_key(parts[0]) {
+            return Err(config_error(
+                &self.path,
+                format!("--set `{assignment}`: no section `[{}]`", parts[0]),
+            ));
+        }
+        let table = self
+            .sections
+            .get_mut(parts[0])
+            .and_then(toml::Value::as_table_mut)
+            .ok_or_else(|| config_error(&self.path, format!("`{}` is not a section", parts[0])))?;
+        insert_path(table, &parts[1..], value);
+        Ok(())
+    }
+}
+
+impl Pipeline {
+    /// Sets graph key `key` (`input`, `model`, `output`) of section `name`:
+    /// `ore run --only S --input DIR`.
+    pub fn set_graph_key(&mut self, name: &str, key: &str, value: toml::Value) -> Result<()> {
+        let table = self
+            .sections
+            .get_mut(name)
+            .and_then(toml::Value::as_table_mut)
+            .ok_or_else(|| config_error(&self.path, format!("no section `[{name}]`")))?;
+        table.insert(key.to_string(), value.clone());
+        self.graph_overrides
+            .push((name.to_string(), key.to_string(), value));
+        Ok(())
+    }
+
+    /// The graph keys set on section `name`, as `(key, TOML value)`, for a
+    /// child process given the same file with `--set`.
+    pub fn graph_overrides(&self, name: &str) -> Vec<(String, String)> {
+        self.graph_overrides
+            .iter()
+            .filter(|(section, _, _)| section == name)
+            .map(|(_, key, value)| (key.clone(), value.to_string()))
+            .collect()
+    }
+}
+
+fn insert_path(table: &mut toml::Table, path: &[&str], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert((*last).to_string(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry((*first).to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let Some(inner) = entry.as_table_mut() {
+                insert_path(inner, rest, value);
+            }
+        }
     }
 }
 
@@ -170,6 +382,8 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[derive(Debug, Default, Deserialize)]
@@ -238,11 +452,73 @@ mod tests {
     }
 
     #[test]
-    fn unknown_section_is_an_error() {
-        let err = parse("[pipeline]\nname = \"t\"\n[cleen]\n")
+    fn graph_keys_are_not_config() {
+        let p = parse(
+            "[pipeline]\nname = \"t\"\n[pd_clean]\nstage = \"clean\"\ninput = [\"a\", \"b\"]\noutput = \"o\"\nmin_chars = 3\n",
+        )
+        .unwrap();
+        let clean: CleanConfig = p.section("pd_clean").unwrap();
+        assert_eq!(clean.min_chars, 3);
+        assert_eq!(p.kind_of("pd_clean").unwrap(), "clean");
+        assert_eq!(
+            p.refs("pd_clean", "input").unwrap(),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(p.refs("pd_clean", "model").unwrap(), None);
+        assert_eq!(p.stage_output("pd_clean"), PathBuf::from("o"));
+    }
+
+    /// Train's `[train.model]` is its config, while `model` is an input
+    /// key of eval: a stage's graph keys are those it declares.
+    #[test]
+    fn a_config_key_named_like_another_stages_input_stays_config() {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Train {
+            #[serde(default)]
+            model: BTreeMap<String, u32>,
+        }
+        let p =
+            parse("[pipeline]\nname = \"t\"\n[train]\ninput = \"x\"\n[train.model]\nhidden = 3\n")
+                .unwrap();
+        let train: Train = p.stage_config("train", &["input"]).unwrap();
+        assert_eq!(train.model["hidden"], 3);
+        let stripped: Train = p.stage_config("train", &["input", "model"]).unwrap();
+        assert!(stripped.model.is_empty());
+    }
+
+    #[test]
+    fn a_bad_input_key_names_it() {
+        let p = parse("[pipeline]\nname = \"t\"\n[clean]\ninput = 3\n").unwrap();
+        let err = p.refs("clean", "input").unwrap_err().to_string();
+        assert!(err.contains("`clean.input`"), "{err}");
+    }
+
+    #[test]
+    fn set_overrides_nested_keys_and_the_seed() {
+        let mut p = parse("[pipeline]\nname = \"t\"\nseed = 1\n[clean]\nmin_chars = 20\n").unwrap();
+        p.set("clean.filters.max_symbol_ratio=0.5").unwrap();
+        p.set("clean.min_chars = 7").unwrap();
+        p.set("pipeline.seed=9").unwrap();
+        let clean: CleanConfig = p.section("clean").unwrap();
+        assert_eq!(clean.min_chars, 7);
+        assert_eq!(clean.filters.max_symbol_ratio, 0.5);
+        assert_eq!(p.pipeline.seed, 9);
+        assert!(
+            p.set("nowhere.x=1")
+                .unwrap_err()
+                .to_string()
+                .contains("no section `[nowhere]`")
+        );
+        assert!(p.set("clean").is_err());
+    }
+
+    #[test]
+    fn a_section_must_be_a_table() {
+        let err = parse("clean = 3\n[pipeline]\nname = \"t\"\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unknown section `cleen`"), "{err}");
+        assert!(err.contains("key `clean`"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //!   place only when complete; [`StageOutput`] also writes `_rejects/` and
 //!   `_manifest.json` and refuses to commit unless
 //!   `rows in + generated = rows out + rejected`.
+//! - [`Stage`] / [`StageDef`] is the contract every stage implements, and
+//!   [`runner::Graph`] the pipeline as a graph of stages that knows which are
+//!   up to date.
 //! - [`Pipeline`] loads `pipelines/*.toml` strictly.
 //! - [`ids`] gives stable document ids and per-row seeds; [`Progress`] the
 //!   progress bar every long stage shows.
@@ -39,17 +42,20 @@
 
 pub mod column;
 pub mod config;
+pub mod contract;
 pub mod dataset;
 pub mod error;
 pub mod ids;
 pub mod manifest;
 pub mod ordered;
 pub mod progress;
+pub mod runner;
 pub mod schema;
 pub mod stage;
 
 pub use column::StrColumn;
-pub use config::{Pipeline, PipelineSection};
+pub use config::{Pipeline, PipelineSection, Serve};
+pub use contract::{InputKind, InputSpec, Stage, StageContext, StageDef, StageKind};
 pub use dataset::{Dataset, DatasetWriter, MANIFEST_FILE, REJECTS_DIR, WriteOptions};
 pub use error::{Error, Result};
 pub use manifest::{Manifest, RowCounts};

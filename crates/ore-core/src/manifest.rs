@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::{Error, IoContext, Result};
 
@@ -30,6 +31,11 @@ pub struct Manifest {
     pub rows: RowCounts,
     /// Part files of the output, relative to the dataset folder.
     pub files: Vec<String>,
+    /// Content hash of what the stage wrote (its part files, or a model
+    /// folder's files), as its readers record it among their inputs: the
+    /// runner decides "up to date" from it without reading the output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_hash: Option<String>,
     /// RFC 3339 UTC time the stage started.
     pub started_at: String,
     pub wall_time_s: f64,
@@ -99,7 +105,31 @@ impl Manifest {
         Ok(manifest)
     }
 
-    pub(crate) fn write(&self, dataset_dir: &Path) -> Result<()> {
+    /// One line: rows in, out, rejected by reason, summary figures, time.
+    pub fn summary_line(&self, output: &Path) -> String {
+        use std::fmt::Write as _;
+        let rows = &self.rows;
+        let mut out = format!(
+            "{}: {} rows in, {} written to {}, {} rejected",
+            self.stage,
+            rows.input,
+            rows.output,
+            output.display(),
+            rows.rejected
+        );
+        for (reason, n) in &rows.rejected_by_reason {
+            let _ = write!(out, " ({reason}: {n})");
+        }
+        for (key, value) in &self.summary {
+            let _ = write!(out, ", {key} {value}");
+        }
+        let _ = writeln!(out, " in {:.1} s", self.wall_time_s);
+        out
+    }
+
+    /// Writes `DIR/_manifest.json` (through a temporary file renamed into
+    /// place, so a reader never sees half of it).
+    pub fn write(&self, dataset_dir: &Path) -> Result<()> {
         self.rows.check(&self.stage)?;
         let path = dataset_dir.join(crate::dataset::MANIFEST_FILE);
         let mut text = serde_json::to_string_pretty(self).map_err(|e| Error::Manifest {
@@ -107,8 +137,116 @@ impl Manifest {
             message: e.to_string(),
         })?;
         text.push('\n');
-        fs::write(&path, text).at(&path)
+        let tmp = dataset_dir.join(format!(".{}.tmp", crate::dataset::MANIFEST_FILE));
+        fs::write(&tmp, text).at(&tmp)?;
+        fs::rename(&tmp, &path).at(&path)
     }
+
+    /// The manifest of a stage whose output is a folder it wrote itself (a
+    /// model): its files (without `checkpoint/`) and their hash are read
+    /// from `dir`, and the manifest is written there.
+    pub fn commit_folder(
+        dir: &Path,
+        info: crate::StageInfo,
+        inputs: Vec<InputRecord>,
+        rows: RowCounts,
+        summary: serde_json::Map<String, serde_json::Value>,
+        started: std::time::Instant,
+    ) -> Result<Self> {
+        let started_at = std::time::SystemTime::now()
+            .checked_sub(started.elapsed())
+            .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+        let mut files = Vec::new();
+        for entry in fs::read_dir(dir).at(dir)? {
+            let name = entry.at(dir)?.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.')
+                && name != crate::dataset::MANIFEST_FILE
+                && name != "checkpoint"
+            {
+                files.push(name);
+            }
+        }
+        files.sort();
+        let manifest = Manifest {
+            stage: info.stage,
+            ore_version: ORE_VERSION.to_string(),
+            git_revision: GIT_REVISION.to_string(),
+            config_hash: config_hash(&info.config),
+            config: info.config,
+            inputs,
+            rows,
+            files,
+            output_hash: Some(folder_hash(dir)?),
+            started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+            wall_time_s: started.elapsed().as_secs_f64(),
+            seed: info.seed,
+            shard: info.shard,
+            summary,
+        };
+        manifest.write(dir)?;
+        Ok(manifest)
+    }
+}
+
+/// The content hash of files under `root`, in the order given: each file's
+/// path relative to `root`, its size and its bytes (`xxh3-128:…`). A
+/// dataset's hash ([`crate::Dataset::content_hash`]) is this over its part
+/// files.
+pub fn hash_files<'a>(root: &Path, files: impl IntoIterator<Item = &'a Path>) -> Result<String> {
+    use std::io::Read;
+    let mut hasher = Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for path in files {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        let mut file = fs::File::open(path).at(path)?;
+        let bytes = file.metadata().at(path)?.len();
+        hasher.update(rel.to_string_lossy().as_bytes());
+        hasher.update(&[0u8]);
+        hasher.update(&bytes.to_le_bytes());
+        loop {
+            let n = file.read(&mut buf).at(path)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+    }
+    Ok(format!("xxh3-128:{:032x}", hasher.digest128()))
+}
+
+/// The content hash of one file (an imported corpus).
+pub fn file_hash(path: &Path) -> Result<String> {
+    let root = path.parent().unwrap_or(Path::new(""));
+    hash_files(root, [path])
+}
+
+/// The content hash of a folder that is not a dataset (a model): every
+/// file below it in path order, except `_manifest.json`, hidden entries and
+/// `checkpoint/` (the state to resume from, not the result).
+pub fn folder_hash(dir: &Path) -> Result<String> {
+    fn walk(dir: &Path, top: bool, out: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in fs::read_dir(dir).at(dir)? {
+            let entry = entry.at(dir)?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.')
+                || (top && (name == crate::dataset::MANIFEST_FILE || name == "checkpoint"))
+            {
+                continue;
+            }
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, false, out)?;
+            } else {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, true, &mut files)?;
+    files.sort();
+    hash_files(dir, files.iter().map(PathBuf::as_path))
 }
 
 /// `sha256:` of a JSON value's canonical form (object keys sorted, no spaces).

@@ -62,6 +62,24 @@ pub mod examples {
     pub const SPLIT: &str = "split";
 }
 
+/// Columns of eval's `predictions` table: one decoded example a row with
+/// its own scores.
+pub mod predictions {
+    pub const EXAMPLE_ID: &str = "example_id";
+    pub const SOURCE_ID: &str = "source_id";
+    pub const SRC: &str = "src";
+    /// The model's output.
+    pub const HYP: &str = "hyp";
+    /// The reference (the example's `tgt`).
+    pub const REF: &str = "ref";
+    /// Sentence BLEU (sacrebleu's `sentence_bleu`), 0–100.
+    pub const BLEU: &str = "bleu";
+    /// ROUGE F1 scores, 0–1.
+    pub const ROUGE1: &str = "rouge1";
+    pub const ROUGE2: &str = "rouge2";
+    pub const ROUGE_L: &str = "rougeL";
+}
+
 /// `list<u32>`, the type of token offsets.
 pub fn u32_list_type() -> DataType {
     DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)))
@@ -121,5 +139,23 @@ pub fn examples_schema() -> SchemaRef {
         Field::new(AUG_OP, DataType::Utf8, true),
         Field::new(AUG_PARAMS, DataType::Utf8, true),
         Field::new(AUG_SEED, DataType::UInt64, true),
+    ]))
+}
+
+/// The `predictions` table written by eval.
+pub fn predictions_schema() -> SchemaRef {
+    use predictions::*;
+    let text = |name| Field::new(name, DataType::Utf8, false);
+    let score = |name| Field::new(name, DataType::Float64, false);
+    Arc::new(Schema::new(vec![
+        text(EXAMPLE_ID),
+        text(SOURCE_ID),
+        text(SRC),
+        text(HYP),
+        text(REF),
+        score(BLEU),
+        score(ROUGE1),
+        score(ROUGE2),
+        score(ROUGE_L),
     ]))
 }

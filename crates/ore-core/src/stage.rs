@@ -63,8 +63,9 @@ pub struct StageOutput {
     opts: WriteOptions,
     counts: RowCounts,
     info: StageInfo,
-    /// Input datasets, each with the thread hashing its content.
-    inputs: Vec<(InputRecord, std::thread::JoinHandle<Result<String>>)>,
+    /// Inputs, each with the thread hashing its content unless the hash
+    /// was known.
+    inputs: Vec<(InputRecord, Option<std::thread::JoinHandle<Result<String>>>)>,
     summary: serde_json::Map<String, serde_json::Value>,
     started: Instant,
     started_at: SystemTime,
@@ -110,8 +111,27 @@ impl StageOutput {
             .name("ore-input-hash".into())
             .spawn(move || dataset.content_hash())
             .at(&record.path)?;
-        self.inputs.push((record, hashing));
+        self.inputs.push((record, Some(hashing)));
         Ok(())
+    }
+
+    /// Records an input file (a corpus an importer reads) with its content
+    /// hash; `rows` is what the stage read from it.
+    pub fn add_input_file(&mut self, path: &Path, rows: u64) -> Result<()> {
+        let hash = crate::manifest::file_hash(path)?;
+        self.add_input_hash(path, hash, rows);
+        Ok(())
+    }
+
+    /// Records an input whose content hash the stage already knows (a
+    /// model folder's, from its manifest).
+    pub fn add_input_hash(&mut self, path: &Path, content_hash: String, rows: u64) {
+        let record = InputRecord {
+            path: path.to_path_buf(),
+            content_hash,
+            rows,
+        };
+        self.inputs.push((record, None));
     }
 
     /// Dates the run from an earlier start (a stage that gathers its rows
@@ -268,9 +288,14 @@ impl StageOutput {
         self.sides[index].1.write(batch)
     }
 
-    /// Writes a file (a report, a figure) into the output, committed with it.
+    /// Writes a file (a report, a figure) into the output, committed with
+    /// it; `name` may name a sub-folder (`_report/report.md`). Names should
+    /// start with `_` so that readers of the dataset skip them.
     pub fn write_file(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         let path = self.staging.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).at(parent)?;
+        }
         std::fs::write(&path, bytes).map_err(|source| crate::Error::Io { path, source })
     }
 
@@ -323,15 +348,21 @@ impl StageOutput {
                 extra_files.push(relative(&part.path, &staging_dir));
             }
         }
-        let mut files: Vec<String> = Vec::new();
-        for part in self.out.finish()? {
-            files.push(relative(&part.path, &staging_dir));
-        }
+        let parts = self.out.finish()?;
+        let output_hash =
+            crate::manifest::hash_files(&staging_dir, parts.iter().map(|p| p.path.as_path()))?;
+        let mut files: Vec<String> = parts
+            .iter()
+            .map(|part| relative(&part.path, &staging_dir))
+            .collect();
         files.extend(extra_files);
         let inputs = self
             .inputs
             .into_iter()
             .map(|(mut record, hashing)| {
+                let Some(hashing) = hashing else {
+                    return Ok(record);
+                };
                 record.content_hash = hashing.join().unwrap_or_else(|_| {
                     Err(Error::Io {
                         path: record.path.clone(),
@@ -350,6 +381,7 @@ impl StageOutput {
             inputs,
             rows: self.counts,
             files,
+            output_hash: Some(output_hash),
             started_at: humantime::format_rfc3339_seconds(self.started_at).to_string(),
             wall_time_s: self.started.elapsed().as_secs_f64(),
             seed: self.info.seed,

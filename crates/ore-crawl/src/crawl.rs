@@ -119,6 +119,54 @@ pub struct Crawler {
     seeds: Vec<Url>,
     rules: UrlRules,
     public_hosts: HashSet<String>,
+    /// The report of the last run through the Stage contract, for its
+    /// summary.
+    last_report: std::sync::Mutex<Option<Report>>,
+}
+
+impl ore_core::StageDef for Crawler {
+    const KIND: &'static str = "crawl";
+    /// The seeds are config; what the web serves is not a tracked input.
+    const INPUTS: &'static [ore_core::InputSpec] = &[];
+    /// The seed only jitters retry delays.
+    const SEEDED: bool = false;
+    type Config = CrawlConfig;
+}
+
+impl ore_core::Stage for Crawler {
+    type Error = Error;
+
+    fn build(config: CrawlConfig) -> Result<Self> {
+        Crawler::build(config)
+    }
+
+    fn run(&self, ctx: &ore_core::StageContext) -> Result<ore_core::Manifest> {
+        let report = self.run(&RunOptions {
+            output: ctx.output.clone(),
+            resume: ctx.resume,
+            seed: ctx.seed,
+            progress: ctx.progress,
+        })?;
+        if report.interrupted {
+            eprint!("{}", report.summary());
+            return Err(Error::Interrupted {
+                tried: report.tried,
+                output: ctx.output.clone(),
+            });
+        }
+        let manifest = ore_core::Manifest::read(&ctx.output)?;
+        if let Ok(mut last) = self.last_report.lock() {
+            *last = Some(report);
+        }
+        Ok(manifest)
+    }
+
+    fn summary(&self, manifest: &ore_core::Manifest, ctx: &ore_core::StageContext) -> String {
+        match self.last_report.lock().ok().and_then(|r| r.clone()) {
+            Some(report) => report.summary(),
+            None => manifest.summary_line(&ctx.output),
+        }
+    }
 }
 
 /// Running counts of this crawl.
@@ -188,6 +236,7 @@ impl Crawler {
             seeds,
             rules,
             public_hosts: HashSet::new(),
+            last_report: std::sync::Mutex::new(None),
         })
     }
 

@@ -20,6 +20,9 @@ pub enum Error {
 
     #[error(transparent)]
     Core(#[from] ore_core::Error),
+
+    #[error("crawl interrupted: {tried} URLs committed to {}; continue with --resume", output.display())]
+    Interrupted { tried: u64, output: PathBuf },
 }
 
 impl Error {

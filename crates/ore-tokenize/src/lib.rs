@@ -12,5 +12,6 @@ pub mod vocab;
 pub use config::{Mode, TokenizeConfig};
 pub use entities::{Entity, EntityTagger, entities_from_pos};
 pub use error::{Result, TokenizeError};
+pub use import::{ConllImport, HeadlinesImport, PkuImport};
 pub use segment::{Segmented, Segmenter};
-pub use stage::Tokenizer;
+pub use stage::{TokenizeStage, Tokenizer};

@@ -170,6 +170,53 @@ impl Tokenizer {
     }
 }
 
+/// The tokenize stage of the Stage contract. [`ore_core::Stage::build`]
+/// checks the config and that every file it names can be read; the
+/// dictionaries load when the stage runs, on a thread of their own while
+/// the input is opened and read ahead (see [`Tokenizer::build_and_run`]).
+#[derive(Debug, Clone)]
+pub struct TokenizeStage {
+    config: TokenizeConfig,
+}
+
+impl ore_core::StageDef for TokenizeStage {
+    const KIND: &'static str = "tokenize";
+    const INPUTS: &'static [ore_core::InputSpec] = &[ore_core::InputSpec::dataset(&["clean"])];
+    const SEEDED: bool = false;
+    type Config = TokenizeConfig;
+}
+
+impl ore_core::Stage for TokenizeStage {
+    type Error = TokenizeError;
+
+    fn build(config: TokenizeConfig) -> Result<Self> {
+        if config.batch_rows == 0 {
+            return Err(TokenizeError::Config(
+                "batch_rows must be at least 1".into(),
+            ));
+        }
+        let files = config
+            .user_dicts
+            .iter()
+            .chain(&config.stop_word_files)
+            .chain(config.gazetteers.iter().flat_map(|g| &g.files));
+        for file in files {
+            std::fs::metadata(file).map_err(|e| TokenizeError::io(file, e))?;
+        }
+        Ok(Self { config })
+    }
+
+    fn run(&self, ctx: &ore_core::StageContext) -> Result<Manifest> {
+        Tokenizer::build_and_run(
+            &self.config,
+            ctx.input("input")?,
+            &ctx.output,
+            ctx.seed,
+            ctx.write.clone(),
+        )
+    }
+}
+
 /// Batches read ahead of segmentation: enough to keep the reader busy while
 /// the dictionaries load (a few megabytes of text at the default batch size).
 const READ_AHEAD: usize = 8;

@@ -24,21 +24,17 @@ pub enum TrainError {
 
     #[error("{0}")]
     Arrow(#[from] arrow_schema::ArrowError),
-
-    #[cfg(feature = "torch")]
-    #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
 }
 
 impl TrainError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
         TrainError::Io {
             path: path.to_path_buf(),
             source,
         }
     }
 
-    pub(crate) fn invalid(path: &Path, message: impl Into<String>) -> Self {
+    pub fn invalid(path: &Path, message: impl Into<String>) -> Self {
         TrainError::Invalid {
             path: path.to_path_buf(),
             message: message.into(),

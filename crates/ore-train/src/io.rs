@@ -8,7 +8,7 @@ use crate::error::{Result, TrainError};
 
 /// A sibling temporary name in the same folder (same file system, so the
 /// rename is atomic).
-pub(crate) fn temp_path(path: &Path) -> PathBuf {
+pub fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -16,7 +16,7 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_path(path);
     let mut file = std::fs::File::create(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
     file.write_all(bytes)
@@ -26,6 +26,6 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Renames a finished temporary file into place.
-pub(crate) fn commit(tmp: &Path, path: &Path) -> Result<()> {
+pub fn commit(tmp: &Path, path: &Path) -> Result<()> {
     std::fs::rename(tmp, path).map_err(|e| TrainError::io(path, e))
 }

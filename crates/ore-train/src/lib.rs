@@ -1,32 +1,35 @@
-//! `ore-train`: the train stage of ore and the decoding behind `ore eval`.
+//! `ore-train`: the train and eval stages of ore, the half that needs no
+//! libtorch (the model, training loop and decoding are `ore-model`).
 //!
 //! - [`data`]: `examples` datasets (a `train/`+`valid/` split, or one
 //!   dataset with a held-out slice) to vocabularies and padded,
 //!   length-bucketed batches; [`vocab`]; [`config`] (the `[train]` section).
-//! - With the `torch` feature (libtorch through tch): [`model`] (a
-//!   bidirectional LSTM encoder and an LSTM decoder with Luong or Bahdanau
-//!   attention), [`train`] (loss, FGM, clipping, schedules, early stopping,
-//!   checkpoints and resume), [`decode`] (greedy, beam search, ensembles).
 //! - [`log`]: the training log as CSV/Parquet and a PNG of the curves.
+//! - [`stage`] and [`eval`]: train and eval as the pipeline knows them
+//!   ([`TrainStage`], [`EvalStage`]: kind, config, inputs); eval's row
+//!   selection, detokenizing, lead baseline and report are in [`eval`].
 //!
-//! Without the `torch` feature the crate builds (and tests) its data side
-//! only, so nothing that does not train needs libtorch.
+//! ```
+//! use ore_core::StageDef;
+//! use ore_train::{EvalConfig, EvalStage, TrainStage};
+//!
+//! assert_eq!(TrainStage::KIND, "train");
+//! let config = EvalConfig { beam: 1, ..EvalConfig::default() };
+//! config.validate()?;
+//! assert_eq!(EvalStage::INPUTS[0].key, "model");
+//! # Ok::<(), ore_train::TrainError>(())
+//! ```
 
 pub mod config;
 pub mod data;
 pub mod error;
-mod io;
+pub mod eval;
+pub mod io;
 pub mod log;
+pub mod stage;
 pub mod vocab;
-
-#[cfg(feature = "torch")]
-pub mod decode;
-#[cfg(feature = "torch")]
-pub mod model;
-#[cfg(feature = "torch")]
-pub mod optim;
-#[cfg(feature = "torch")]
-pub mod train;
 
 pub use config::TrainConfig;
 pub use error::{Result, TrainError};
+pub use eval::{EvalConfig, EvalStage};
+pub use stage::TrainStage;

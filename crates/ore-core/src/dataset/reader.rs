@@ -14,7 +14,6 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
-use xxhash_rust::xxh3::Xxh3;
 
 use super::MANIFEST_FILE;
 use super::encode::CopySource;
@@ -264,26 +263,9 @@ impl Dataset {
         if let Some(hash) = self.hash.get() {
             return Ok(hash.clone());
         }
-        let mut hasher = Xxh3::new();
-        let mut buf = vec![0u8; 1 << 20];
-        for f in &self.files {
-            let rel = f.path.strip_prefix(&self.root).unwrap_or(&f.path);
-            hasher.update(rel.to_string_lossy().as_bytes());
-            hasher.update(&[0u8]);
-            hasher.update(&f.bytes.to_le_bytes());
-            let mut file = File::open(&f.path).at(&f.path)?;
-            loop {
-                let n = file.read(&mut buf).at(&f.path)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-            }
-        }
-        Ok(self
-            .hash
-            .get_or_init(|| format!("xxh3-128:{:032x}", hasher.digest128()))
-            .clone())
+        let hash =
+            crate::manifest::hash_files(&self.root, self.files.iter().map(|f| f.path.as_path()))?;
+        Ok(self.hash.get_or_init(|| hash).clone())
     }
 }
 

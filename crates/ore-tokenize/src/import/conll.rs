@@ -26,6 +26,7 @@ pub enum Scheme {
 
 /// Import settings, recorded in the manifest.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ConllConfig {
     pub scheme: Scheme,
 }

@@ -14,14 +14,15 @@ use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use ore_core::schema::{examples, examples_schema};
 use ore_core::{Manifest, StageInfo, StageOutput, WriteOptions};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::pku::parse_line;
 use super::{MALFORMED_LINE, Rejected, write_rejects};
 use crate::error::{Result, TokenizeError};
 
 /// How headlines and leads are recognised (recorded in the manifest).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct HeadlineConfig {
     /// Headline length in characters.
     pub min_headline_chars: usize,
@@ -168,6 +169,7 @@ pub fn import(files: &[PathBuf], output: &Path, config: &HeadlineConfig) -> Resu
     for file in files {
         let text = std::fs::read_to_string(file).map_err(|e| TokenizeError::io(file, e))?;
         let (pairs, bad) = pairs(&text, config);
+        out.add_input_file(file, (pairs.len() + bad.len()) as u64)?;
         let name = file
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());

@@ -114,6 +114,7 @@ pub(crate) fn write_import<C: Serialize>(
     for file in files {
         let text = std::fs::read_to_string(file).map_err(|e| TokenizeError::io(file, e))?;
         let parsed = parse(file, &text);
+        out.add_input_file(file, (parsed.rows.len() + parsed.rejected.len()) as u64)?;
         let source = file.display().to_string();
         out.count_input((parsed.rows.len() + parsed.rejected.len()) as u64);
         for chunk in parsed.rows.chunks(8192) {
@@ -186,3 +187,62 @@ fn rows_batch(
     }
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
+
+/// An importer as a stage of the Stage contract: `KIND` and its config,
+/// reading the files named by `input`.
+macro_rules! import_stage {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $config:ty, $import:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub $config);
+
+        impl ore_core::StageDef for $name {
+            const KIND: &'static str = $kind;
+            const INPUTS: &'static [ore_core::InputSpec] = &[ore_core::InputSpec::files()];
+            const SEEDED: bool = false;
+            type Config = $config;
+        }
+
+        impl ore_core::Stage for $name {
+            type Error = crate::TokenizeError;
+
+            fn build(config: $config) -> crate::Result<Self> {
+                Ok(Self(config))
+            }
+
+            fn run(&self, ctx: &ore_core::StageContext) -> crate::Result<ore_core::Manifest> {
+                let files = ctx.inputs("input");
+                if files.is_empty() {
+                    return Err(crate::TokenizeError::Config(format!(
+                        "{}: no file to import",
+                        ctx.section
+                    )));
+                }
+                let import = $import;
+                import(files, &ctx.output, &self.0)
+            }
+        }
+    };
+}
+
+import_stage!(
+    /// `import-pku`: People's Daily `word/tag` files to a tokens dataset.
+    PkuImport,
+    "import-pku",
+    pku::PkuConfig,
+    pku::import
+);
+import_stage!(
+    /// `import-conll`: CoNLL-2003 files to a tokens dataset.
+    ConllImport,
+    "import-conll",
+    conll::ConllConfig,
+    |files: &[PathBuf], output: &Path, config: &conll::ConllConfig| conll::import(files, output, *config)
+);
+import_stage!(
+    /// `import-headlines`: People's Daily headline → lead pairs to `examples`.
+    HeadlinesImport,
+    "import-headlines",
+    headlines::HeadlineConfig,
+    headlines::import
+);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ore_core::Manifest;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ImportedRow, MALFORMED_LINE, Parsed, Rejected, write_import};
 use crate::config::default_entity_labels;
@@ -15,7 +15,8 @@ use crate::entities::{Entity, entities_from_pos};
 use crate::error::Result;
 
 /// Import settings, recorded in the manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct PkuConfig {
     /// Entity label for each tag (of a word or of a bracketed compound).
     pub entity_labels: BTreeMap<String, String>,

@@ -9,6 +9,14 @@ use clap::{Parser, Subcommand};
 
 #[path = "../../output.rs"]
 mod output;
+#[path = "../../serve.rs"]
+mod serve;
+// Shared with `ore`, which also uses the helpers for its other stages.
+#[allow(dead_code)]
+#[path = "../../stage_args.rs"]
+mod stage_args;
+#[path = "../../stages.rs"]
+mod stages;
 mod train;
 
 /// The libtorch half of `ore`; run it as `ore train` or `ore eval`.
@@ -28,7 +36,7 @@ enum Command {
 
     /// Decode examples with one model or an ensemble (greedy or beam
     /// search) and score them: a predictions dataset with per-example
-    /// BLEU/ROUGE, metrics.json, and a report against a lead baseline.
+    /// BLEU/ROUGE, `_metrics.json`, and `_report/` against a lead baseline.
     Eval(train::EvalArgs),
 }
 

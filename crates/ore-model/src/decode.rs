@@ -4,7 +4,7 @@
 use tch::{Device, Kind, Tensor};
 
 use crate::data::{self, Example};
-use crate::error::{Result, TrainError};
+use crate::error::{ModelError, Result};
 use crate::model::{Memory, State};
 use crate::train::{Trained, batch_tensors};
 use crate::vocab::{BOS_ID, EOS_ID};
@@ -42,11 +42,11 @@ impl Default for DecodeOptions {
 /// same units, so their distributions are over the same outputs.
 pub fn check_members(models: &[&Trained], names: &[String]) -> Result<()> {
     let Some(first) = models.first() else {
-        return Err(TrainError::Config("no model to decode with".into()));
+        return Err(ModelError::config("no model to decode with".into()));
     };
     for (m, name) in models.iter().zip(names).skip(1) {
         if m.vocabs != first.vocabs {
-            return Err(TrainError::Config(format!(
+            return Err(ModelError::config(format!(
                 "ensemble members must share vocabularies: {name} has {}+{} units, {} has {}+{} (train them on the same data with the same data settings)",
                 m.vocabs.src.len(),
                 m.vocabs.tgt.len(),
@@ -56,7 +56,7 @@ pub fn check_members(models: &[&Trained], names: &[String]) -> Result<()> {
             )));
         }
         if m.meta.train.data.units != first.meta.train.data.units {
-            return Err(TrainError::Config(format!(
+            return Err(ModelError::config(format!(
                 "ensemble members must use the same units: {name} and {} differ (data.units)",
                 names[0]
             )));

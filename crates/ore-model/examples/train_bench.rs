@@ -7,12 +7,12 @@
 
 use std::time::Instant;
 
-use ore_train::config::{DataConfig, ModelConfig, TrainConfig};
-use ore_train::data::{self, Example, Rng};
-use ore_train::decode::{DecodeOptions, decode};
-use ore_train::optim::Adam;
-use ore_train::train::{ModelMeta, Trained, train_step};
-use ore_train::vocab::Vocab;
+use ore_model::config::{DataConfig, ModelConfig, TrainConfig};
+use ore_model::data::{self, Example, Rng};
+use ore_model::decode::{DecodeOptions, decode};
+use ore_model::optim::Adam;
+use ore_model::train::{ModelMeta, Trained, train_step};
+use ore_model::vocab::Vocab;
 use tch::Device;
 
 fn arg(name: &str, default: usize) -> usize {

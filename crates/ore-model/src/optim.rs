@@ -7,7 +7,7 @@ use std::path::Path;
 use tch::{Tensor, nn};
 
 use crate::config::{OptimConfig, Optimizer};
-use crate::error::{Result, TrainError};
+use crate::error::{ModelError, Result};
 
 /// The optimiser: first and second moments per variable, and its step.
 #[derive(Debug)]
@@ -115,7 +115,7 @@ impl Adam {
         named.push(("step".into(), Tensor::from_slice(&[self.step])));
         let tmp = crate::io::temp_path(path);
         Tensor::write_safetensors(&named, &tmp)?;
-        crate::io::commit(&tmp, path)
+        Ok(crate::io::commit(&tmp, path)?)
     }
 
     pub fn load(&mut self, path: &Path) -> Result<()> {
@@ -124,7 +124,7 @@ impl Adam {
         let get = |key: &str| {
             saved
                 .get(key)
-                .ok_or_else(|| TrainError::invalid(path, format!("optimizer state lacks `{key}`")))
+                .ok_or_else(|| ModelError::invalid(path, format!("optimizer state lacks `{key}`")))
         };
         tch::no_grad(|| -> Result<()> {
             for ((name, _), (m, v)) in self

@@ -18,7 +18,7 @@ use tch::{Device, Tensor, nn};
 
 use crate::config::{Schedule, TrainConfig};
 use crate::data::{self, Batch, Encoded, Example, Vocabs};
-use crate::error::{Result, TrainError};
+use crate::error::{ModelError, Result};
 use crate::log::{self, LogRow};
 use crate::model::Seq2Seq;
 use crate::optim::Adam;
@@ -99,7 +99,7 @@ pub fn device(name: &str) -> Result<Device> {
     match name {
         "cpu" => Ok(Device::Cpu),
         "cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
-        "cuda" => Err(TrainError::Config(
+        "cuda" => Err(ModelError::config(
             "device cuda asked for, but libtorch sees no CUDA device (a CPU-only libtorch, or no GPU)".into(),
         )),
         _ => Ok(Device::cuda_if_available()),
@@ -310,16 +310,16 @@ impl Trained {
         let meta_path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&meta_path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                TrainError::invalid(
+                ModelError::invalid(
                     dir,
                     "not a model folder (no config.json; `ore train --output DIR` makes one)",
                 )
             } else {
-                TrainError::io(&meta_path, e)
+                ModelError::io(&meta_path, e)
             }
         })?;
         let meta: ModelMeta = serde_json::from_str(&text)
-            .map_err(|e| TrainError::invalid(&meta_path, e.to_string()))?;
+            .map_err(|e| ModelError::invalid(&meta_path, e.to_string()))?;
         let vocabs = Vocabs {
             src: Vocab::load(&dir.join(SRC_VOCAB_FILE))?,
             tgt: Vocab::load(&dir.join(TGT_VOCAB_FILE))?,
@@ -327,7 +327,7 @@ impl Trained {
         let mut trained = Self::build(meta, vocabs, device);
         let weights = weights.map_or_else(|| dir.join(WEIGHTS_FILE), Path::to_path_buf);
         if !weights.exists() {
-            return Err(TrainError::invalid(
+            return Err(ModelError::invalid(
                 &weights,
                 "no weights (the run stopped before its first evaluation?)",
             ));
@@ -335,24 +335,24 @@ impl Trained {
         trained
             .vs
             .load(&weights)
-            .map_err(|e| TrainError::invalid(&weights, e.to_string()))?;
+            .map_err(|e| ModelError::invalid(&weights, e.to_string()))?;
         Ok(trained)
     }
 
     fn save_files(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
         let json = serde_json::to_string_pretty(&self.meta)
-            .map_err(|e| TrainError::invalid(dir, e.to_string()))?;
+            .map_err(|e| ModelError::invalid(dir, e.to_string()))?;
         crate::io::write_atomic(&dir.join(CONFIG_FILE), json.as_bytes())?;
         self.vocabs.src.save(&dir.join(SRC_VOCAB_FILE))?;
-        self.vocabs.tgt.save(&dir.join(TGT_VOCAB_FILE))
+        Ok(self.vocabs.tgt.save(&dir.join(TGT_VOCAB_FILE))?)
     }
 
     /// Saves the weights to `path` atomically.
     pub fn save_weights(&self, path: &Path) -> Result<()> {
         let tmp = crate::io::temp_path(path).with_extension("safetensors");
         self.vs.save(&tmp)?;
-        crate::io::commit(&tmp, path)
+        Ok(crate::io::commit(&tmp, path)?)
     }
 }
 
@@ -369,9 +369,9 @@ pub fn train(
     config: &TrainConfig,
     opts: &TrainOptions,
 ) -> Result<TrainReport> {
-    config.validate().map_err(TrainError::Config)?;
+    config.validate().map_err(ModelError::config)?;
     if train.is_empty() {
-        return Err(TrainError::Config("no training examples".into()));
+        return Err(ModelError::config("no training examples".into()));
     }
     let device = device(&config.device)?;
     set_threads(config.threads);
@@ -437,7 +437,7 @@ pub fn train(
         }
     };
     trained.save_files(output)?;
-    std::fs::create_dir_all(output.join(CHECKPOINT_DIR)).map_err(|e| TrainError::io(output, e))?;
+    std::fs::create_dir_all(output.join(CHECKPOINT_DIR)).map_err(|e| ModelError::io(output, e))?;
 
     let train_enc = data::encode(train, &trained.vocabs, &config.data);
     let valid_enc = data::encode(valid, &trained.vocabs, &config.data);
@@ -470,7 +470,7 @@ pub fn train(
             let lr = lr_at(&config, state.step, total, state.lr_scale);
             let loss = train_step(&trained.model, &mut opt, b, &config, device, lr);
             if !loss.is_finite() {
-                return Err(TrainError::Config(format!(
+                return Err(ModelError::config(format!(
                     "training diverged at step {} (loss {loss}); lower optim.lr or raise optim.clip_norm",
                     state.step + 1
                 )));
@@ -601,7 +601,7 @@ pub fn refuse_foreign_folder(output: &Path) -> Result<()> {
         return Ok(());
     };
     if entries.next().is_some() && !output.join(CONFIG_FILE).exists() {
-        return Err(TrainError::invalid(
+        return Err(ModelError::invalid(
             output,
             "exists, is not empty and is not a model folder (no config.json); choose another --output",
         ));
@@ -614,12 +614,12 @@ fn load_state(output: &Path) -> Result<Option<TrainState>> {
     match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
-            .map_err(|e| TrainError::invalid(&path, e.to_string())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(TrainError::invalid(
+            .map_err(|e| ModelError::invalid(&path, e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ModelError::invalid(
             output,
             "--resume: no checkpoint here (checkpoint/state.json); train without --resume first",
         )),
-        Err(e) => Err(TrainError::io(&path, e)),
+        Err(e) => Err(ModelError::io(&path, e)),
     }
 }
 
@@ -629,10 +629,10 @@ fn save_checkpoint(trained: &Trained, opt: &Adam, state: &TrainState, output: &P
     trained.save_weights(&dir.join("last.safetensors"))?;
     opt.save(&dir.join("optimizer.safetensors"))?;
     let json = serde_json::to_string_pretty(state)
-        .map_err(|e| TrainError::invalid(&dir, e.to_string()))?;
+        .map_err(|e| ModelError::invalid(&dir, e.to_string()))?;
     crate::io::write_atomic(&dir.join(STATE_FILE), json.as_bytes())?;
     log::write(output, &state.log)?;
-    log::plot(&output.join("curves.png"), &state.log)
+    Ok(log::plot(&output.join("curves.png"), &state.log)?)
 }
 
 /// Numbers of parameters (for the summary line).

@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
-use ore_train::config::{Attention, DataConfig, ModelConfig, OptimConfig, TrainConfig};
-use ore_train::data::{self, Example, Rng};
-use ore_train::decode::{DecodeOptions, decode};
-use ore_train::train::{TrainOptions, Trained, batch_loss, train};
+use ore_model::config::{Attention, DataConfig, ModelConfig, OptimConfig, TrainConfig};
+use ore_model::data::{self, Example, Rng};
+use ore_model::decode::{DecodeOptions, decode};
+use ore_model::train::{TrainOptions, Trained, batch_loss, train};
 use tch::Device;
 
 /// libtorch's CPU kernels split work over one shared thread pool; two tests
@@ -210,7 +210,7 @@ fn ore_train_beam_one(model: &Trained, examples: &[Example]) -> Vec<Vec<String>>
         max_len: 12,
         ..DecodeOptions::default()
     };
-    ore_train::decode::decode_with_beam_search(&[model], examples, &opts, Device::Cpu)
+    ore_model::decode::decode_with_beam_search(&[model], examples, &opts, Device::Cpu)
         .expect("beam search")
 }
 
@@ -270,12 +270,12 @@ fn fgm_changes_the_gradients_and_still_trains() {
         let vocabs = &model.vocabs;
         let enc = data::encode(&train_set[..32], vocabs, &cfg.data);
         let batch = data::Batch::of(&enc.iter().collect::<Vec<_>>());
-        let mut opt = ore_train::optim::Adam::new(&model.vs, &cfg.optim);
+        let mut opt = ore_model::optim::Adam::new(&model.vs, &cfg.optim);
         opt.zero_grad();
         let loss = batch_loss(&model.model, &batch, Device::Cpu, true, 1.0, 0.0);
         loss.backward();
         if epsilon > 0.0 {
-            ore_train::train::fgm_adversarial_pass(&model.model, &batch, &cfg, Device::Cpu);
+            ore_model::train::fgm_adversarial_pass(&model.model, &batch, &cfg, Device::Cpu);
         }
         let g = model.vs.variables()["combine.weight"].grad();
         Vec::<f64>::try_from(&g.to_kind(tch::Kind::Double).view([-1])).unwrap()
@@ -315,10 +315,10 @@ fn every_option_trains_and_early_stopping_stops() {
     config.model.dropout = 0.1;
     config.teacher_forcing = 0.7;
     config.label_smoothing = 0.1;
-    config.optim.optimizer = ore_train::config::Optimizer::Adamw;
+    config.optim.optimizer = ore_model::config::Optimizer::Adamw;
     config.optim.weight_decay = 0.01;
     config.optim.warmup_steps = 30;
-    config.optim.schedule = ore_train::config::Schedule::Linear;
+    config.optim.schedule = ore_model::config::Schedule::Linear;
     let dir = tempfile::tempdir().unwrap();
     let report = train(&train_set, &valid, dir.path(), &config, &options(4)).unwrap();
     let lrs = log_column(dir.path(), 5);

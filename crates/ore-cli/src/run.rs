@@ -1,0 +1,293 @@
+//! `ore run` and `ore status`: a pipeline's stages in dependency order,
+//! each skipped while its output's manifest records the same stage, ore
+//! version, config, seed and input hashes as now.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use ore_core::runner::{Graph, Hashes, Node};
+use ore_core::{Pipeline, StageKind};
+
+use crate::stage_args::{CommonArgs, Invocation, as_built, as_configured, execute, setup_threads};
+use crate::stages::KINDS;
+
+/// Kinds whose runtime links libtorch: `ore` runs them in `ore-torch`.
+const TORCH_KINDS: &[&str] = &["train", "eval"];
+
+/// Arguments of `ore run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Pipeline file (`pipelines/NAME.toml`).
+    #[arg(value_name = "P.toml")]
+    pipeline: PathBuf,
+
+    /// Run this stage and every stage after it that reads its output,
+    /// directly or not (each still skipped if up to date).
+    #[arg(long, value_name = "STAGE", conflicts_with = "only")]
+    from: Option<String>,
+
+    /// Run this stage only (if it is not up to date).
+    #[arg(long, value_name = "STAGE")]
+    only: Option<String>,
+
+    /// Run the chosen stages even when they are up to date.
+    #[arg(long)]
+    force: bool,
+
+    /// Say what would run, and why, without running anything.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Override a key of the pipeline file, as `SECTION.KEY=VALUE` (VALUE
+    /// is read as TOML, else as a string); repeatable. `pipeline.seed=N`
+    /// sets the run seed.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+
+    /// With --only: the stage's input instead of the pipeline's.
+    #[arg(long, value_name = "DIR", requires = "only")]
+    input: Vec<PathBuf>,
+
+    /// With --only: the stage's output folder instead of the pipeline's.
+    #[arg(long, value_name = "DIR", requires = "only")]
+    output: Option<PathBuf>,
+
+    /// With --only on an eval stage: the model(s) instead of the pipeline's.
+    #[arg(long = "model", value_name = "DIR", requires = "only")]
+    models: Vec<PathBuf>,
+
+    /// Worker threads for every stage (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+/// Arguments of `ore status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Pipeline file (`pipelines/NAME.toml`).
+    #[arg(value_name = "P.toml")]
+    pipeline: PathBuf,
+
+    /// Override a key of the pipeline file, as with `ore run`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+fn load(path: &Path, set: &[String]) -> Result<Pipeline> {
+    let mut pipeline = Pipeline::load(path)?;
+    for assignment in set {
+        pipeline.set(assignment)?;
+    }
+    Ok(pipeline)
+}
+
+/// A TOML list of paths, for `--input`/`--model` overrides.
+fn paths_value(paths: &[PathBuf]) -> toml::Value {
+    toml::Value::Array(
+        paths
+            .iter()
+            .map(|p| toml::Value::String(p.to_string_lossy().into_owned()))
+            .collect(),
+    )
+}
+
+pub(crate) fn run(args: &RunArgs) -> Result<String> {
+    let started = Instant::now();
+    setup_threads(args.threads)?;
+    let mut pipeline = load(&args.pipeline, &args.set)?;
+    if let Some(only) = &args.only {
+        if !pipeline.has_section(only) {
+            // Named the same way as every other missing stage.
+            Graph::build(&pipeline, KINDS)?.require(only)?;
+        }
+        if !args.input.is_empty() {
+            pipeline.set_graph_key(only, "input", paths_value(&args.input))?;
+        }
+        if !args.models.is_empty() {
+            pipeline.set_graph_key(only, "model", paths_value(&args.models))?;
+        }
+        if let Some(output) = &args.output {
+            pipeline.set_graph_key(
+                only,
+                "output",
+                toml::Value::String(output.to_string_lossy().into_owned()),
+            )?;
+        }
+    }
+    let graph = Graph::build(&pipeline, KINDS)?;
+    let selected: BTreeSet<String> = match (&args.only, &args.from) {
+        (Some(only), _) => BTreeSet::from([graph.require(only)?.section.clone()]),
+        (None, Some(from)) => graph.downstream(&graph.require(from)?.section),
+        (None, None) => graph.nodes().iter().map(|n| n.section.clone()).collect(),
+    };
+
+    let mut rerun = BTreeSet::new();
+    let mut hashes = Hashes::default();
+    let mut report = String::new();
+    let (mut ran, mut skipped) = (0usize, 0usize);
+    for node in graph.nodes() {
+        if !selected.contains(&node.section) {
+            continue;
+        }
+        let reasons = if args.force {
+            vec!["--force".to_string()]
+        } else {
+            graph.check(node, &rerun, &mut hashes)
+        };
+        if reasons.is_empty() {
+            skipped += 1;
+            println!("{}: up to date ({})", node.section, node.output.display());
+            continue;
+        }
+        if args.dry_run {
+            println!("{}: would run ({})", node.section, reasons.join("; "));
+            rerun.insert(node.section.clone());
+            continue;
+        }
+        graph.check_runnable(node)?;
+        println!(
+            "\n==> {} ({}): {}",
+            node.section,
+            node.kind.kind,
+            reasons.join("; ")
+        );
+        let summary = run_node(&pipeline, &args.pipeline, &args.set, node, args.threads)
+            .with_context(|| {
+                format!(
+                    "stage `{}` failed (the outputs committed before it are kept)",
+                    node.section
+                )
+            })?;
+        print!("{summary}");
+        hashes.forget(&node.output);
+        rerun.insert(node.section.clone());
+        ran += 1;
+    }
+    if args.dry_run {
+        let _ = writeln!(
+            report,
+            "dry run: {} of {} stages would run, {skipped} up to date",
+            rerun.len(),
+            selected.len()
+        );
+        return Ok(report);
+    }
+    let _ = writeln!(
+        report,
+        "{}: {ran} stages run, {skipped} up to date, in {:.2} s",
+        args.pipeline.display(),
+        started.elapsed().as_secs_f64()
+    );
+    for node in graph
+        .nodes()
+        .iter()
+        .filter(|n| selected.contains(&n.section))
+    {
+        let _ = writeln!(report, "  {:<12} {}", node.section, node.output.display());
+    }
+    Ok(report)
+}
+
+pub(crate) fn status(args: &StatusArgs) -> Result<String> {
+    let pipeline = load(&args.pipeline, &args.set)?;
+    let graph = Graph::build(&pipeline, KINDS)?;
+    let mut stale = BTreeSet::new();
+    let mut hashes = Hashes::default();
+    let mut out = String::new();
+    for node in graph.nodes() {
+        let reasons = graph.check(node, &stale, &mut hashes);
+        if reasons.is_empty() {
+            let _ = writeln!(out, "{:<12} up to date", node.section);
+        } else {
+            let reasons: Vec<String> = reasons
+                .into_iter()
+                .map(|r| r.replace(" is rerun", " is stale"))
+                .collect();
+            let _ = writeln!(out, "{:<12} stale: {}", node.section, reasons.join("; "));
+            stale.insert(node.section.clone());
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} of {} stages stale",
+        stale.len(),
+        graph.nodes().len()
+    );
+    Ok(out)
+}
+
+/// Runs one stage: in this process, or in `ore-torch` for the stages that
+/// link libtorch (with the same pipeline file, section and overrides).
+fn run_node(
+    pipeline: &Pipeline,
+    path: &Path,
+    set: &[String],
+    node: &Node,
+    threads: Option<usize>,
+) -> Result<String> {
+    let kind: &StageKind = &node.kind;
+    let common = CommonArgs {
+        config: Some(path.to_path_buf()),
+        section: Some(node.section.clone()),
+        set: set.to_vec(),
+        output: None,
+        threads,
+    };
+    if TORCH_KINDS.contains(&kind.kind) {
+        return run_torch_stage(pipeline, node, &common);
+    }
+    let inv = Invocation::new(&common);
+    let p = Some(pipeline);
+    match kind.kind {
+        "crawl" => execute::<ore_crawl::Crawler>(p, &inv, as_configured, as_built),
+        "clean" => execute::<ore_clean::Cleaner>(p, &inv, as_configured, as_built),
+        "tokenize" => execute::<ore_tokenize::TokenizeStage>(p, &inv, as_configured, as_built),
+        "import-pku" => execute::<ore_tokenize::PkuImport>(p, &inv, as_configured, as_built),
+        "import-conll" => execute::<ore_tokenize::ConllImport>(p, &inv, as_configured, as_built),
+        "import-headlines" => {
+            execute::<ore_tokenize::HeadlinesImport>(p, &inv, as_configured, as_built)
+        }
+        other => bail!("stage kind `{other}` has no runner in `ore`"),
+    }
+}
+
+/// `ore-torch KIND --config P --section S [--set …]`, its output passed on.
+fn run_torch_stage(pipeline: &Pipeline, node: &Node, common: &CommonArgs) -> Result<String> {
+    let torch = crate::torch_binary(node.kind.kind)?;
+    let mut args: Vec<OsString> = vec![
+        node.kind.kind.into(),
+        "--config".into(),
+        pipeline.path().into(),
+        "--section".into(),
+        node.section.clone().into(),
+    ];
+    // The in-memory overrides (`--set`, and `--input`/`--output`/`--model`
+    // of --only) travel as `--set` too.
+    for assignment in &common.set {
+        args.push("--set".into());
+        args.push(assignment.into());
+    }
+    for (key, value) in pipeline.graph_overrides(&node.section) {
+        args.push("--set".into());
+        args.push(format!("{}.{key}={value}", node.section).into());
+    }
+    if let Some(threads) = common.threads {
+        args.push("--threads".into());
+        args.push(threads.to_string().into());
+    }
+    let out = std::process::Command::new(&torch)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {}", torch.display()))?;
+    if !out.status.success() {
+        bail!("`ore {}` exited with {}", node.kind.kind, out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}

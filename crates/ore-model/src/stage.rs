@@ -1,0 +1,367 @@
+//! [`Train`] and [`Eval`]: the runtimes of the train and eval stages of the
+//! Stage contract, whose definitions (kind, config, inputs) are
+//! `ore-train`'s [`TrainStage`] and [`EvalStage`].
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ore_core::manifest::InputRecord;
+use ore_core::runner::input_hash;
+use ore_core::{
+    Dataset, InputKind, Manifest, RowCounts, Stage, StageContext, StageInfo, StageOutput,
+};
+use serde_json::json;
+
+use ore_core::{InputSpec, StageDef};
+use ore_train::eval::{
+    EvalConfig, EvalStage, Findings, METRICS_FILE, ModelInput, REPORT_DIR, detokenize, lead,
+    predictions_batch, resolve_lang, score, select_rows, tune_lead,
+};
+use ore_train::stage::{BoxedTokenizer, TrainStage, has_token_lists};
+
+use crate::config::TrainConfig;
+use crate::data::{self, Source, TextTokenizer};
+use crate::decode::{DecodeOptions, check_members, decode};
+use crate::error::{ModelError, Result};
+use crate::train::{self as trainer, TrainOptions, Trained};
+
+/// The train stage's runtime: [`TrainStage`] with its config and, for
+/// examples without token lists, a tokenizer.
+pub struct Train {
+    config: TrainConfig,
+    tokenizer: Option<BoxedTokenizer>,
+}
+
+/// The eval stage's runtime: [`EvalStage`] with its config and, for
+/// examples without token lists, a tokenizer.
+pub struct Eval {
+    config: EvalConfig,
+    tokenizer: Option<BoxedTokenizer>,
+}
+
+macro_rules! runtime_of {
+    ($runtime:ident, $def:ty, $config:ty) => {
+        impl StageDef for $runtime {
+            const KIND: &'static str = <$def as StageDef>::KIND;
+            const INPUTS: &'static [InputSpec] = <$def as StageDef>::INPUTS;
+            const SEEDED: bool = <$def as StageDef>::SEEDED;
+            type Config = $config;
+        }
+
+        impl $runtime {
+            pub fn config(&self) -> &$config {
+                &self.config
+            }
+
+            /// Tokenizes examples that have no `src_tokens`/`tgt_tokens`.
+            pub fn with_tokenizer(mut self, t: BoxedTokenizer) -> Self {
+                self.tokenizer = Some(t);
+                self
+            }
+        }
+
+        impl std::fmt::Debug for $runtime {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($runtime))
+                    .field("config", &self.config)
+                    .field("tokenizer", &self.tokenizer.is_some())
+                    .finish()
+            }
+        }
+    };
+}
+
+runtime_of!(Train, TrainStage, TrainConfig);
+runtime_of!(Eval, EvalStage, EvalConfig);
+
+impl Stage for Train {
+    type Error = ModelError;
+
+    fn build(config: TrainConfig) -> Result<Self> {
+        config.validate().map_err(ModelError::config)?;
+        Ok(Self {
+            config,
+            tokenizer: None,
+        })
+    }
+
+    fn run(&self, ctx: &StageContext) -> Result<Manifest> {
+        let started = Instant::now();
+        let input = ctx.input("input")?;
+        let output = &ctx.output;
+        let mut config = self.config.clone();
+        if ctx.threads.is_some() {
+            config.threads = ctx.threads;
+        }
+        if !ctx.resume {
+            trainer::refuse_foreign_folder(output)?;
+        }
+        // The model folder is rewritten in place (checkpoints make that
+        // resumable): until this run commits, it has no manifest, so a run
+        // killed half way is never taken for an up-to-date output.
+        let manifest = output.join(ore_core::MANIFEST_FILE);
+        if manifest.exists() {
+            std::fs::remove_file(&manifest).map_err(|e| ModelError::io(&manifest, e))?;
+        }
+        let source = Source::detect(input, config.data.valid_fraction);
+        let tokenize: Option<TextTokenizer<'_>> = if has_token_lists(input) {
+            None
+        } else {
+            match &self.tokenizer {
+                Some(t) => Some(t.as_ref()),
+                None => {
+                    return Err(ModelError::invalid(
+                        input,
+                        "no src_tokens/tgt_tokens columns, and no tokenizer to make them",
+                    ));
+                }
+            }
+        };
+        let (train_set, valid_set) = data::load_split(&source, tokenize)?;
+        let (input_hash_meta, held_out) = match &source {
+            Source::HeldOut { path, fraction } => {
+                (Dataset::open(path)?.content_hash()?, Some(*fraction))
+            }
+            Source::Split { train, .. } => (Dataset::open(train)?.content_hash()?, None),
+        };
+        let options = TrainOptions {
+            seed: ctx.seed,
+            resume: ctx.resume,
+            log_every: 0,
+            input_label: input.display().to_string(),
+            input_hash: input_hash_meta,
+            held_out_fraction: held_out,
+        };
+        eprintln!(
+            "ore train: {} training and {} validation examples from {}{}",
+            train_set.len(),
+            valid_set.len(),
+            input.display(),
+            if held_out.is_some() {
+                " (validation held out by source_id)"
+            } else {
+                ""
+            }
+        );
+        let report = trainer::train(&train_set, &valid_set, output, &config, &options)?;
+        let rows = (train_set.len() + valid_set.len()) as u64;
+        let counts = RowCounts {
+            input: rows,
+            output: rows,
+            ..RowCounts::default()
+        };
+        let inputs = vec![InputRecord {
+            path: input.to_path_buf(),
+            content_hash: input_hash(input, InputKind::Dataset)?,
+            rows,
+        }];
+        let mut summary = serde_json::Map::new();
+        for (key, value) in [
+            ("steps", json!(report.steps)),
+            ("epochs", json!(report.epochs)),
+            ("train_examples", json!(report.train_examples)),
+            ("valid_examples", json!(report.valid_examples)),
+            ("best_valid_loss", json!(report.best_valid_loss)),
+            ("best_step", json!(report.best_step)),
+            ("tokens_per_s", json!(report.tokens_per_s.round())),
+            ("device", json!(report.device)),
+            ("stopped", json!(report.stopped)),
+        ] {
+            summary.insert(key.into(), value);
+        }
+        let info = StageInfo::new("train", &self.config, ctx.seed);
+        Ok(Manifest::commit_folder(
+            output, info, inputs, counts, summary, started,
+        )?)
+    }
+
+    fn summary(&self, manifest: &Manifest, ctx: &StageContext) -> String {
+        let s = &manifest.summary;
+        let best = match s.get("best_valid_loss").and_then(|v| v.as_f64()) {
+            Some(l) => format!("best valid loss {l:.4} at step {}", s["best_step"]),
+            None => "no validation data".into(),
+        };
+        let text = |k: &str| s.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        format!(
+            "train: {} steps ({} epochs) on {} examples, {best}, {} target units/s on {}, {} — model in {} in {:.1} s\n",
+            s.get("steps").cloned().unwrap_or_default(),
+            s.get("epochs").cloned().unwrap_or_default(),
+            s.get("train_examples").cloned().unwrap_or_default(),
+            s.get("tokens_per_s").cloned().unwrap_or_default(),
+            text("device"),
+            text("stopped"),
+            ctx.output.display(),
+            manifest.wall_time_s
+        )
+    }
+}
+
+impl Stage for Eval {
+    type Error = ModelError;
+
+    fn build(config: EvalConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            tokenizer: None,
+        })
+    }
+
+    fn run(&self, ctx: &StageContext) -> Result<Manifest> {
+        let started = Instant::now();
+        let config = &self.config;
+        let models: Vec<PathBuf> = ctx.inputs("model").to_vec();
+        let device = trainer::device(&config.device)?;
+        trainer::set_threads(ctx.threads);
+        let loaded: Vec<Trained> = models
+            .iter()
+            .map(|m| {
+                Trained::load(m, None, device)
+                    .map_err(|e| ModelError::config(format!("loading model {}: {e}", m.display())))
+            })
+            .collect::<Result<_>>()?;
+        if loaded.is_empty() {
+            return Err(ModelError::config(format!(
+                "{}: no model to evaluate",
+                ctx.section
+            )));
+        }
+        let members: Vec<&Trained> = loaded.iter().collect();
+        let names: Vec<String> = models.iter().map(|m| m.display().to_string()).collect();
+        check_members(&members, &names)?;
+        let first = members[0];
+        let input = match ctx.inputs("input") {
+            [one] => one.clone(),
+            _ => PathBuf::from(&first.meta.input),
+        };
+        let tokenize: Option<TextTokenizer<'_>> = if has_token_lists(&input) {
+            None
+        } else {
+            self.tokenizer.as_deref().map(|t| t as TextTokenizer<'_>)
+        };
+        let model = ModelInput {
+            input_hash: &first.meta.input_hash,
+            held_out_fraction: first.meta.held_out_fraction,
+        };
+        let rows = select_rows(&config.split, &input, model, tokenize)?;
+        if rows.eval.is_empty() {
+            return Err(ModelError::invalid(&rows.input, "no examples to evaluate"));
+        }
+        let refs: Vec<&str> = rows.eval.iter().map(|e| e.tgt_text.as_str()).collect();
+        let lang = resolve_lang(&config.lang, &refs)?;
+        let metrics = ore_eval::EvalConfig::for_lang(lang);
+        let units = first.meta.train.data.units;
+        let opts = DecodeOptions {
+            beam: config.beam.max(1),
+            max_len: config.max_len.unwrap_or(first.meta.train.data.max_tgt_len),
+            length_penalty: config.length_penalty,
+            no_repeat_ngram: config.no_repeat_ngram,
+            min_len: config.min_len,
+            batch_size: config.batch_size,
+        };
+
+        let decoded = decode(&members, &rows.eval, &opts, device)?;
+        let hyps: Vec<String> = decoded.iter().map(|u| detokenize(u, lang)).collect();
+        let system = score(&metrics, &hyps, &refs)?;
+        let per_example = ore_eval::per_example(&metrics, &hyps, std::slice::from_ref(&refs))
+            .map_err(|e| ModelError::config(format!("scoring: {e}")))?;
+        let (lead_k, lead_tuned) = match config.lead_k {
+            Some(k) => (k, false),
+            None => (tune_lead(&metrics, &rows.tune, units, lang)?, true),
+        };
+        let lead_report = score(&metrics, &lead(&rows.eval, lead_k, units, lang), &refs)?;
+        let mut member_reports = Vec::new();
+        if members.len() > 1 {
+            for (m, name) in members.iter().zip(&names) {
+                let d = decode(&[*m], &rows.eval, &opts, device)?;
+                let h: Vec<String> = d.iter().map(|u| detokenize(u, lang)).collect();
+                member_reports.push((name.clone(), score(&metrics, &h, &refs)?));
+            }
+        }
+
+        let decoding = json!({
+            "models": names, "beam": opts.beam, "max_len": opts.max_len,
+            "length_penalty": opts.length_penalty, "no_repeat_ngram": opts.no_repeat_ngram,
+            "lang": format!("{lang:?}").to_lowercase(), "split": config.split,
+        });
+        let info = StageInfo::new("eval", config, first.meta.seed);
+        let schema = ore_core::schema::predictions_schema();
+        let mut out = StageOutput::create(&ctx.output, schema, info, ctx.write.clone())?;
+        for (path, model) in models.iter().zip(&loaded) {
+            let hash = input_hash(path, InputKind::Model)?;
+            out.add_input_hash(path, hash, model.meta.train_examples as u64);
+        }
+        match &rows.dataset {
+            Some(d) => out.add_input(d)?,
+            None => out.add_input(&Dataset::open(&rows.input)?)?,
+        }
+        out.count_input(rows.eval.len() as u64);
+        let batch = predictions_batch(&rows.eval, &hyps, &per_example)?;
+        let n = batch.num_rows();
+        for start in (0..n).step_by(8192) {
+            out.write(&batch.slice(start, 8192.min(n - start)))?;
+        }
+        let findings = Findings {
+            rows: &rows,
+            models: &names,
+            system: &system,
+            lead_k,
+            lead_tuned,
+            lead: &lead_report,
+            members: &member_reports,
+            decoding: &decoding,
+        };
+        let pretty = |v: &serde_json::Value| -> Result<String> {
+            Ok(
+                serde_json::to_string_pretty(v).map_err(|e| ModelError::config(e.to_string()))?
+                    + "\n",
+            )
+        };
+        let metrics_json =
+            serde_json::to_value(&system).map_err(|e| ModelError::config(e.to_string()))?;
+        out.write_file(METRICS_FILE, pretty(&metrics_json)?.as_bytes())?;
+        out.write_file(
+            &format!("{REPORT_DIR}/report.json"),
+            pretty(&findings.json())?.as_bytes(),
+        )?;
+        out.write_file(
+            &format!("{REPORT_DIR}/report.md"),
+            findings.markdown(config, opts.max_len).as_bytes(),
+        )?;
+        out.set_summary("bleu", json!((system.bleu.score * 100.0).round() / 100.0));
+        out.set_summary(
+            "rougeL_f",
+            json!((system.rouge_l.fmeasure * 10000.0).round() / 10000.0),
+        );
+        out.set_summary("lead_k", json!(lead_k));
+        out.set_summary(
+            "lead_bleu",
+            json!((lead_report.bleu.score * 100.0).round() / 100.0),
+        );
+        out.set_summary(
+            "lead_rougeL_f",
+            json!((lead_report.rouge_l.fmeasure * 10000.0).round() / 10000.0),
+        );
+        out.set_summary("data", json!(rows.note));
+        out.set_started(started);
+        Ok(out.commit()?)
+    }
+
+    fn summary(&self, manifest: &Manifest, ctx: &StageContext) -> String {
+        let s = &manifest.summary;
+        let f = |k: &str| s.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+        format!(
+            "eval: {} examples ({}), BLEU {:.2}, ROUGE-L F1 {:.4}; lead-{} baseline BLEU {:.2}, ROUGE-L {:.4} — {} (report in {}/{REPORT_DIR}/report.md) in {:.1} s\n",
+            manifest.rows.output,
+            s.get("data").and_then(|v| v.as_str()).unwrap_or(""),
+            f("bleu"),
+            f("rougeL_f"),
+            s.get("lead_k").cloned().unwrap_or_default(),
+            f("lead_bleu"),
+            f("lead_rougeL_f"),
+            ctx.output.display(),
+            ctx.output.display(),
+            manifest.wall_time_s
+        )
+    }
+}

@@ -1,0 +1,442 @@
+//! The eval stage: decode examples with one model or an ensemble, score the
+//! outputs with BLEU and ROUGE (ore-eval, as sacrebleu and rouge-score), and
+//! compare them with a lead baseline whose length is tuned on rows that are
+//! never the scored ones.
+//!
+//! Its output is a plain `predictions` dataset (one decoded example a row,
+//! with its own scores) plus `_metrics.json` (the corpus scores) and
+//! `_report/` (`report.json`, `report.md`), so any Parquet reader opens the
+//! folder as it is.
+//!
+//! Choosing rows, detokenizing, tuning the lead baseline and the report need
+//! no libtorch and are tested without it; decoding is `ore_model::Eval`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use ore_core::{Dataset, InputKind, InputSpec, StageDef};
+use ore_eval::{ExampleScores, Lang, Report};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Units;
+use crate::data::{self, Example, TextTokenizer};
+use crate::error::{Result, TrainError};
+
+/// Corpus scores, beside the predictions.
+pub const METRICS_FILE: &str = "_metrics.json";
+/// `report.json` and `report.md`.
+pub const REPORT_DIR: &str = "_report";
+
+/// The `[eval]` section: how to decode and what to score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", default)]
+pub struct EvalConfig {
+    /// Beam size (1: greedy).
+    pub beam: usize,
+    /// Which split of a split output to decode.
+    pub split: String,
+    /// Longest output in units (default: the model's `data.max_tgt_len`).
+    pub max_len: Option<usize>,
+    /// Length penalty α: finished beams rank by score / length^α.
+    pub length_penalty: f64,
+    /// Never repeat an n-gram of this size (0: off).
+    pub no_repeat_ngram: usize,
+    /// No end of output before this many units (0: off).
+    pub min_len: usize,
+    /// Metrics language: `zh`, `en` or `auto` (from the references' script).
+    pub lang: String,
+    /// Lead baseline length in units (default: tuned by ROUGE-L on `valid`
+    /// of a split, or on the training rows of the model's own input).
+    pub lead_k: Option<usize>,
+    /// `cpu`, `cuda` or `auto`.
+    pub device: String,
+    /// Examples decoded at once.
+    pub batch_size: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            beam: 4,
+            split: "test".into(),
+            max_len: None,
+            length_penalty: 1.0,
+            no_repeat_ngram: 0,
+            min_len: 0,
+            lang: "auto".into(),
+            lead_k: None,
+            device: "auto".into(),
+            batch_size: 64,
+        }
+    }
+}
+
+impl EvalConfig {
+    /// Checks what can be checked before a model is loaded.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: &str| Err(TrainError::Config(format!("eval: {m}")));
+        if self.batch_size == 0 {
+            return fail("batch_size must be at least 1");
+        }
+        if !["auto", "zh", "en"].contains(&self.lang.as_str()) {
+            return fail(&format!("lang `{}` (expected zh, en or auto)", self.lang));
+        }
+        if !["auto", "cpu", "cuda"].contains(&self.device.as_str()) {
+            return fail(&format!(
+                "device `{}` (expected cpu, cuda or auto)",
+                self.device
+            ));
+        }
+        if self.split.is_empty() {
+            return fail("split must name a split (train, valid, test)");
+        }
+        Ok(())
+    }
+}
+
+/// The eval stage as the runner knows it; its runtime is `ore_model::Eval`.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalStage;
+
+impl StageDef for EvalStage {
+    const KIND: &'static str = "eval";
+    const INPUTS: &'static [InputSpec] = &[
+        InputSpec {
+            key: "model",
+            kind: InputKind::Model,
+            required: true,
+            many: true,
+            defaults: &["train"],
+        },
+        // Default: the first model's training input (its held-out slice).
+        InputSpec {
+            key: "input",
+            kind: InputKind::Dataset,
+            required: false,
+            many: false,
+            defaults: &[],
+        },
+    ];
+    /// Decoding is deterministic; the seed recorded is the model's.
+    const SEEDED: bool = false;
+    type Config = EvalConfig;
+}
+
+/// Rows to decode and rows to tune the lead baseline on, with a note on
+/// where they came from.
+#[derive(Debug)]
+pub struct EvalRows {
+    pub eval: Vec<Example>,
+    pub tune: Vec<Example>,
+    pub note: String,
+    /// The dataset the scored rows come from.
+    pub input: PathBuf,
+    /// That dataset, when it was already opened (and hashed).
+    pub dataset: Option<Dataset>,
+}
+
+/// What eval needs to know of the (first) model to choose rows.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelInput<'a> {
+    /// Content hash of the dataset the model was trained on.
+    pub input_hash: &'a str,
+    /// The validation slice it held out by `source_id`, if it did.
+    pub held_out_fraction: Option<f64>,
+}
+
+/// Chooses the rows to score and to tune on:
+/// - a split output: its `split` folder, tuned on `valid` (or on the same
+///   rows when there is no other validation split);
+/// - the model's own training input: its held-out slice, tuned on the
+///   training rows;
+/// - any other dataset: every row (tuned on the same rows, as nothing else
+///   is known of it).
+pub fn select_rows(
+    split: &str,
+    input: &Path,
+    model: ModelInput<'_>,
+    tokenize: Option<TextTokenizer<'_>>,
+) -> Result<EvalRows> {
+    let split_dir = input.join(split);
+    if split_dir.is_dir() {
+        let eval = data::load_examples(&split_dir, tokenize)?;
+        let valid = input.join("valid");
+        let (tune, note) = if valid.is_dir() && split != "valid" {
+            (
+                data::load_examples(&valid, tokenize)?,
+                format!("split `{split}`; lead baseline tuned on `valid`"),
+            )
+        } else {
+            (
+                eval.clone(),
+                format!(
+                    "split `{split}`; lead baseline tuned on the same rows (no separate validation split)"
+                ),
+            )
+        };
+        return Ok(EvalRows {
+            eval,
+            tune,
+            note,
+            input: split_dir,
+            dataset: None,
+        });
+    }
+    let all = data::load_examples(input, tokenize)?;
+    let dataset = Dataset::open(input)?;
+    let own = dataset.content_hash()? == model.input_hash;
+    let (eval, tune, note) = match model.held_out_fraction {
+        Some(fraction) if own => {
+            let (eval, tune) = held_out_rows(all, fraction);
+            if eval.is_empty() {
+                return Err(TrainError::invalid(
+                    input,
+                    "the model's held-out slice is empty; nothing to evaluate",
+                ));
+            }
+            let note = format!(
+                "held-out slice ({:.0}% by source_id) of the model's training input; lead baseline tuned on the training rows",
+                fraction * 100.0
+            );
+            (eval, tune, note)
+        }
+        _ => {
+            if own {
+                eprintln!(
+                    "warning: {} is the data the model was trained on",
+                    input.display()
+                );
+            }
+            let note = "every row of the input; lead baseline tuned on the same rows".to_string();
+            (all.clone(), all, note)
+        }
+    };
+    Ok(EvalRows {
+        eval,
+        tune,
+        note,
+        input: input.to_path_buf(),
+        dataset: Some(dataset),
+    })
+}
+
+/// Most tuning rows taken from the training rows.
+const MAX_TUNE_ROWS: usize = 2000;
+
+/// The held-out slice (scored) and up to 2,000 training rows, evenly
+/// spaced, to tune on: the lead length is never tuned on the scored rows
+/// (unless there are no others).
+pub fn held_out_rows(all: Vec<Example>, fraction: f64) -> (Vec<Example>, Vec<Example>) {
+    let (eval, rest): (Vec<Example>, Vec<Example>) = all
+        .into_iter()
+        .partition(|e| data::is_held_out(&e.source_id, fraction));
+    let step = rest.len().div_ceil(MAX_TUNE_ROWS).max(1);
+    let tune: Vec<Example> = rest.into_iter().step_by(step).collect();
+    let tune = if tune.is_empty() { eval.clone() } else { tune };
+    (eval, tune)
+}
+
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
+}
+
+/// Chinese when at least a third of the references' letters are Han.
+pub fn detect_lang(refs: &[&str]) -> Lang {
+    let (mut han, mut letters) = (0usize, 0usize);
+    for c in refs.iter().flat_map(|r| r.chars()) {
+        if is_han(c) {
+            han += 1;
+        } else if c.is_alphabetic() {
+            letters += 1;
+        }
+    }
+    if han * 2 >= letters {
+        Lang::Zh
+    } else {
+        Lang::En
+    }
+}
+
+/// The language of `config.lang`, detected from `refs` for `auto`.
+pub fn resolve_lang(lang: &str, refs: &[&str]) -> Result<Lang> {
+    match lang {
+        "auto" => Ok(detect_lang(refs)),
+        other => other.parse::<Lang>().map_err(TrainError::Config),
+    }
+}
+
+/// Units back to text: Chinese joins units directly (a space only between
+/// two Latin/digit units); other languages join with spaces.
+pub fn detokenize(units: &[String], lang: Lang) -> String {
+    match lang {
+        Lang::En => units.join(" "),
+        Lang::Zh => {
+            let mut out = String::new();
+            let mut prev_ascii = false;
+            for u in units {
+                let ascii = u.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+                if ascii && prev_ascii {
+                    out.push(' ');
+                }
+                out.push_str(u);
+                prev_ascii = u.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+            }
+            out
+        }
+    }
+}
+
+/// The first `k` source units of each example, as text.
+pub fn lead(examples: &[Example], k: usize, units: Units, lang: Lang) -> Vec<String> {
+    examples
+        .iter()
+        .map(|e| {
+            let u = data::units(&e.src, units);
+            detokenize(&u[..k.min(u.len())], lang)
+        })
+        .collect()
+}
+
+/// Corpus scores of `hyps` against one reference each.
+pub fn score(metrics: &ore_eval::EvalConfig, hyps: &[String], refs: &[&str]) -> Result<Report> {
+    ore_eval::evaluate(metrics, hyps, &[refs.to_vec()])
+        .map_err(|e| TrainError::Config(format!("scoring: {e}")))
+}
+
+/// The lead length with the best ROUGE-L F1 on `tune`, trying 1 to twice
+/// the longest target (at most 100).
+pub fn tune_lead(
+    metrics: &ore_eval::EvalConfig,
+    tune: &[Example],
+    units: Units,
+    lang: Lang,
+) -> Result<usize> {
+    let refs: Vec<&str> = tune.iter().map(|e| e.tgt_text.as_str()).collect();
+    let longest = tune
+        .iter()
+        .map(|e| data::units(&e.tgt, units).len())
+        .max()
+        .unwrap_or(1);
+    let mut best = (1usize, f64::MIN);
+    for k in 1..=(2 * longest).clamp(1, 100) {
+        let r = score(metrics, &lead(tune, k, units, lang), &refs)?;
+        if r.rouge_l.fmeasure > best.1 {
+            best = (k, r.rouge_l.fmeasure);
+        }
+    }
+    Ok(best.0)
+}
+
+/// The predictions table of the scored rows.
+pub fn predictions_batch(
+    eval: &[Example],
+    hyps: &[String],
+    scores: &[ExampleScores],
+) -> Result<RecordBatch> {
+    let text = |values: Vec<&str>| Arc::new(StringArray::from(values)) as ArrayRef;
+    let number = |f: fn(&ExampleScores) -> f64| {
+        Arc::new(Float64Array::from_iter_values(scores.iter().map(f))) as ArrayRef
+    };
+    let columns = vec![
+        text(eval.iter().map(|x| x.example_id.as_str()).collect()),
+        text(eval.iter().map(|x| x.source_id.as_str()).collect()),
+        text(eval.iter().map(|x| x.src_text.as_str()).collect()),
+        text(hyps.iter().map(String::as_str).collect()),
+        text(eval.iter().map(|x| x.tgt_text.as_str()).collect()),
+        number(|s| s.bleu),
+        number(|s| s.rouge1),
+        number(|s| s.rouge2),
+        number(|s| s.rouge_l),
+    ];
+    Ok(RecordBatch::try_new(
+        ore_core::schema::predictions_schema(),
+        columns,
+    )?)
+}
+
+/// What one eval run found, for its report.
+#[derive(Debug)]
+pub struct Findings<'a> {
+    pub rows: &'a EvalRows,
+    pub models: &'a [String],
+    pub system: &'a Report,
+    pub lead_k: usize,
+    pub lead_tuned: bool,
+    pub lead: &'a Report,
+    /// Each member of an ensemble alone.
+    pub members: &'a [(String, Report)],
+    /// The decoding settings as recorded.
+    pub decoding: &'a serde_json::Value,
+}
+
+impl Findings<'_> {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "examples": self.rows.eval.len(),
+            "data": self.rows.note,
+            "system": self.system,
+            "lead_baseline": {"k": self.lead_k, "tuned": self.lead_tuned, "scores": self.lead},
+            "members": self.members.iter().map(|(n, r)| serde_json::json!({"model": n, "scores": r})).collect::<Vec<_>>(),
+            "decoding": self.decoding,
+        })
+    }
+
+    pub fn markdown(&self, config: &EvalConfig, max_len: usize) -> String {
+        let mut md = String::from("# ore eval\n\n");
+        let _ = writeln!(
+            md,
+            "- examples: {} ({})",
+            self.rows.eval.len(),
+            self.rows.note
+        );
+        let _ = writeln!(md, "- input: `{}`", self.rows.input.display());
+        let _ = writeln!(
+            md,
+            "- decoding: {}, max length {max_len}, length penalty {}, no-repeat n-gram {}",
+            if config.beam > 1 {
+                format!("beam {}", config.beam)
+            } else {
+                "greedy".into()
+            },
+            config.length_penalty,
+            config.no_repeat_ngram
+        );
+        let _ = writeln!(md, "- BLEU signature: `{}`\n", self.system.bleu.signature);
+        md.push_str(
+            "| system | BLEU | ROUGE-1 F | ROUGE-2 F | ROUGE-L F |\n|---|---|---|---|---|\n",
+        );
+        let mut row = |name: &str, r: &Report| {
+            let _ = writeln!(
+                md,
+                "| {name} | {:.2} | {:.4} | {:.4} | {:.4} |",
+                r.bleu.score, r.rouge1.fmeasure, r.rouge2.fmeasure, r.rouge_l.fmeasure
+            );
+        };
+        let system = match self.models {
+            [one] => format!("model `{one}`"),
+            many => format!("ensemble of {}", many.len()),
+        };
+        row(&system, self.system);
+        for (name, r) in self.members {
+            row(&format!("member `{name}`"), r);
+        }
+        row(
+            &format!(
+                "lead-{} baseline{}",
+                self.lead_k,
+                if self.lead_tuned {
+                    " (k tuned by ROUGE-L)"
+                } else {
+                    ""
+                }
+            ),
+            self.lead,
+        );
+        md
+    }
+}
+
+#[cfg(test)]
+mod tests;

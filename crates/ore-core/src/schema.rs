@@ -1,5 +1,5 @@
-//! Column names and Arrow schemas of the tables in DESIGN.md. Stages add
-//! their own columns after these.
+//! Column names and Arrow schemas of the tables in README.md ("Stages").
+//! Stages add their own columns after these.
 
 use std::sync::Arc;
 

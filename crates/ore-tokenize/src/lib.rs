@@ -1,4 +1,23 @@
-//! `ore-tokenize`: the tokenize-and-annotate stage.
+//! `ore-tokenize`: the tokenize-and-annotate stage, and the importers of
+//! labelled corpora.
+//!
+//! - [`Segmenter`]: jieba-rs for Chinese runs, Unicode word segmentation for
+//!   other text, character offsets and POS tags; [`EntityTagger`] adds
+//!   entities from POS tags and gazetteers; [`Tokenizer`] holds both.
+//! - [`TokenizeStage`] (the `[tokenize]` section, [`TokenizeConfig`]) is the
+//!   stage of the Stage contract that `ore tokenize` and `ore run` run;
+//!   [`PkuImport`], [`ConllImport`] and [`HeadlinesImport`] are the
+//!   importers, stages too.
+//!
+//! ```
+//! use ore_tokenize::{TokenizeConfig, Tokenizer};
+//!
+//! let tokenizer = Tokenizer::build(&TokenizeConfig::default())?;
+//! let row = tokenizer.segmenter().segment("我爱北京天安门");
+//! assert_eq!(row.tokens, ["我", "爱", "北京", "天安门"]);
+//! assert_eq!((row.starts[2], row.ends[2]), (2, 4)); // character offsets
+//! # Ok::<(), ore_tokenize::TokenizeError>(())
+//! ```
 
 pub mod columns;
 pub mod config;

@@ -199,7 +199,14 @@ impl TokenColumns {
     }
 
     /// Appends a row; its `pos` is null unless `has_pos`.
+    ///
+    /// Panics if `row` still holds tokens not copied (its
+    /// [`TokenSink::flush`] was not called after the last token).
     pub fn push_row(&mut self, row: &RowTokens, has_pos: bool, entities: &[Entity]) {
+        assert!(
+            row.pending.is_none(),
+            "RowTokens::flush must be called before its row is pushed"
+        );
         self.tokens.push_joined(&row.text, &row.bounds);
         self.push_parts(&row.starts, &row.ends, has_pos.then(|| row.pos()), entities);
     }
@@ -309,7 +316,19 @@ impl Default for WordLists {
 
 impl WordLists {
     /// Appends a row whose words are `text` cut at the byte ends `bounds`.
+    ///
+    /// Panics unless `bounds` rise and each falls on a char boundary of
+    /// `text` (one check a token): [`WordLists::finish`] relies on it.
     fn push_joined(&mut self, text: &str, bounds: &[usize]) {
+        let mut previous = 0;
+        for &end in bounds {
+            assert!(
+                end >= previous && text.is_char_boundary(end),
+                "token bounds must rise and fall on char boundaries of the text (byte {end} of {})",
+                text.len()
+            );
+            previous = end;
+        }
         let base = self.values.len();
         self.values.push_str(text);
         self.value_offsets
@@ -332,9 +351,11 @@ impl WordLists {
 
     fn finish(self) -> ListArray {
         let offsets = OffsetBuffer::new(self.value_offsets.into());
-        // SAFETY: `values` is a `String` and every offset ends a `&str`
-        // appended to it, so each word is valid UTF-8 on char boundaries.
-        // Checking that again cost as much as appending word by word saves.
+        // SAFETY: `values` is a `String`; every offset ends a `&str`
+        // appended to it by `push`, or is a bound that `push_joined` checked
+        // to rise and fall on a char boundary of the text it appended, so
+        // each word is valid UTF-8. Validating the whole buffer again would
+        // cost as much as appending word by word saves.
         #[allow(unsafe_code)]
         let words =
             unsafe { StringArray::new_unchecked(offsets, self.values.into_bytes().into(), None) };
@@ -364,4 +385,58 @@ pub fn token_columns(rows: &[TokenRow], with_title: bool) -> Vec<ArrayRef> {
 
 fn item(dt: DataType) -> Arc<Field> {
     Arc::new(Field::new("item", dt, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+
+    use super::*;
+
+    fn tokens_of(columns: &[ArrayRef]) -> Vec<String> {
+        let list = columns[0].as_list::<i32>();
+        let words = list.value(0);
+        words
+            .as_string::<i32>()
+            .iter()
+            .map(|w| w.unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn adjacent_text_tokens_are_copied_as_one_run() {
+        let text = "北京天安门";
+        let mut row = RowTokens::default();
+        row.text_token(text, 0..6, 0, 2, None);
+        row.text_token(text, 6..15, 2, 5, None);
+        row.flush(text);
+        let mut columns = TokenColumns::new(false);
+        columns.push_row(&row, false, &[]);
+        let arrays = columns.finish();
+        assert_eq!(arrays[0].len(), 1);
+        assert_eq!(tokens_of(&arrays), ["北京", "天安门"]);
+    }
+
+    /// Safe code once could end a token inside a character and reach the
+    /// unchecked UTF-8 array: it must panic instead.
+    #[test]
+    #[should_panic(expected = "char boundaries")]
+    fn a_token_ending_inside_a_character_is_refused() {
+        let text = "北京";
+        let mut row = RowTokens::default();
+        row.text_token(text, 0..2, 0, 1, None);
+        row.text_token(text, 2..6, 1, 2, None);
+        row.flush(text);
+        TokenColumns::new(false).push_row(&row, false, &[]);
+    }
+
+    #[test]
+    #[should_panic(expected = "flush")]
+    fn a_row_pushed_before_its_flush_is_refused() {
+        let text = "北京";
+        let mut row = RowTokens::default();
+        row.text_token(text, 0..6, 0, 2, None);
+        TokenColumns::new(false).push_row(&row, false, &[]);
+    }
 }

@@ -112,7 +112,78 @@ fn collapse(s: &str) -> String {
 }
 
 /// Extracts from `html`, fetched from `page_url`, taking at most `max_links` links.
+///
+/// Two kinds of broken page lose their text under the HTML5 rules, which
+/// read everything after an unclosed `<title>` as the title and everything
+/// after an unclosed `<!--` as a comment; lxml-based tools recover the
+/// paragraphs. So does this: such a page is read again with the title
+/// closed before its first tag, or the comment closed at its first `>`.
 pub fn extract(html: &str, page_url: &Url, max_links: usize) -> Extracted {
+    let extracted = extract_parsed(html, page_url, max_links);
+    let repaired = if extracted.title.as_deref().is_some_and(holds_markup) {
+        close_runaway(html, "<title", "</title", title_end)
+    } else if extracted.text.is_empty() {
+        close_runaway(html, "<!--", "-->", comment_end)
+    } else {
+        None
+    };
+    match repaired {
+        Some(html) => extract_parsed(&html, page_url, max_links),
+        None => extracted,
+    }
+}
+
+/// Whether text holds a tag (`<p`, `</div`, `<!`): markup read as text.
+fn holds_markup(text: &str) -> bool {
+    text.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+}
+
+/// Where an unclosed title should have ended: before its first tag.
+fn title_end(rest: &str) -> Option<(usize, &'static str)> {
+    let bytes = rest.as_bytes();
+    let at = (0..bytes.len().saturating_sub(1)).find(|&i| {
+        bytes[i] == b'<'
+            && (bytes[i + 1].is_ascii_alphabetic() || bytes[i + 1] == b'/' || bytes[i + 1] == b'!')
+    })?;
+    Some((at, "</title>"))
+}
+
+/// Where an unclosed comment should have ended: at its first `>`.
+fn comment_end(rest: &str) -> Option<(usize, &'static str)> {
+    rest.find('>').map(|at| (at + 1, "-->"))
+}
+
+/// `html` with the first `open` that has no `close` after it closed where
+/// `end` says, or `None` when there is no such element.
+fn close_runaway(
+    html: &str,
+    open: &str,
+    close: &str,
+    end: fn(&str) -> Option<(usize, &'static str)>,
+) -> Option<String> {
+    // ASCII lowercasing keeps every byte offset.
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(found) = lower[from..].find(open) {
+        let at = from + found;
+        let content = if open == "<!--" {
+            at + open.len()
+        } else {
+            at + lower[at..].find('>')? + 1
+        };
+        if !lower[content..].contains(close) {
+            let (cut, closing) = end(&html[content..])?;
+            let cut = content + cut;
+            return Some(format!("{}{closing}{}", &html[..cut], &html[cut..]));
+        }
+        from = content;
+    }
+    None
+}
+
+fn extract_parsed(html: &str, page_url: &Url, max_links: usize) -> Extracted {
     let doc = Html::parse_document(html);
     let root = doc.root_element();
 
@@ -423,5 +494,34 @@ mod tests {
         let e = extract(&html, &Url::parse("http://example.com/").unwrap(), 4);
         assert_eq!(e.links.len(), 4);
         assert_eq!(e.links_dropped, 6);
+    }
+
+    /// Pages broken the way real sites break them keep their paragraphs.
+    #[test]
+    fn broken_pages_keep_their_text() {
+        let url = Url::parse("http://example.com/a.html").expect("url");
+        let unclosed_title = "<html><head><title>插入表格\n<meta charset=utf-8></head><body><p>在文档中插入一个表格。</p><p>选择行数和列数。</p></body></html>";
+        let e = extract(unclosed_title, &url, 10);
+        assert_eq!(e.title.as_deref(), Some("插入表格"));
+        assert!(e.text.contains("在文档中插入一个表格。"), "{e:?}");
+        assert!(e.text.contains("选择行数和列数。"), "{e:?}");
+
+        let unclosed_comment = "<html><body><!-- 导航 <div>菜单</div>\n<p>正文的第一段。</p><p>正文的第二段。</p></body></html>";
+        let e = extract(unclosed_comment, &url, 10);
+        assert!(e.text.contains("正文的第一段。"), "{e:?}");
+        assert!(e.text.contains("正文的第二段。"), "{e:?}");
+
+        let stray_end = "<html><head><title>标题</title></head><body><p>前一段文字。</p></body></html><p>后一段文字。</p>";
+        let e = extract(stray_end, &url, 10);
+        assert_eq!(e.title.as_deref(), Some("标题"));
+        assert!(
+            e.text.contains("前一段文字。") && e.text.contains("后一段文字。"),
+            "{e:?}"
+        );
+
+        // A well-formed page with `<` in its title text is left alone.
+        let fine = "<html><head><title>a &lt; b</title></head><body><p>比较两个数的大小。</p></body></html>";
+        let e = extract(fine, &url, 10);
+        assert_eq!(e.title.as_deref(), Some("a < b"));
     }
 }

@@ -100,23 +100,35 @@ pub(crate) fn run(args: &RunArgs) -> Result<String> {
     let started = Instant::now();
     setup_threads(args.threads)?;
     let mut pipeline = load(&args.pipeline, &args.set)?;
+    // `--input`/`--output`/`--model` of --only are `--set`s of its section's
+    // graph keys, so they reach `ore-torch` the same way.
+    let mut set = args.set.clone();
     if let Some(only) = &args.only {
         if !pipeline.has_section(only) {
             // Named the same way as every other missing stage.
             Graph::build(&pipeline, KINDS)?.require(only)?;
         }
-        if !args.input.is_empty() {
-            pipeline.set_graph_key(only, "input", paths_value(&args.input))?;
-        }
-        if !args.models.is_empty() {
-            pipeline.set_graph_key(only, "model", paths_value(&args.models))?;
-        }
-        if let Some(output) = &args.output {
-            pipeline.set_graph_key(
-                only,
-                "output",
-                toml::Value::String(output.to_string_lossy().into_owned()),
-            )?;
+        let output = args
+            .output
+            .as_ref()
+            .map(|o| toml::Value::String(o.to_string_lossy().into_owned()));
+        let keys = [
+            (
+                "input",
+                (!args.input.is_empty()).then(|| paths_value(&args.input)),
+            ),
+            (
+                "model",
+                (!args.models.is_empty()).then(|| paths_value(&args.models)),
+            ),
+            ("output", output),
+        ];
+        for (key, value) in keys {
+            if let Some(value) = value {
+                let assignment = format!("{only}.{key}={value}");
+                pipeline.set(&assignment)?;
+                set.push(assignment);
+            }
         }
     }
     let graph = Graph::build(&pipeline, KINDS)?;
@@ -156,8 +168,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<String> {
             node.kind.kind,
             reasons.join("; ")
         );
-        let summary = run_node(&pipeline, &args.pipeline, &args.set, node, args.threads)
-            .with_context(|| {
+        let summary =
+            run_node(&pipeline, &args.pipeline, &set, node, args.threads).with_context(|| {
                 format!(
                     "stage `{}` failed (the outputs committed before it are kept)",
                     node.section
@@ -266,15 +278,9 @@ fn run_torch_stage(pipeline: &Pipeline, node: &Node, common: &CommonArgs) -> Res
         "--section".into(),
         node.section.clone().into(),
     ];
-    // The in-memory overrides (`--set`, and `--input`/`--output`/`--model`
-    // of --only) travel as `--set` too.
     for assignment in &common.set {
         args.push("--set".into());
         args.push(assignment.into());
-    }
-    for (key, value) in pipeline.graph_overrides(&node.section) {
-        args.push("--set".into());
-        args.push(format!("{}.{key}={value}", node.section).into());
     }
     if let Some(threads) = common.threads {
         args.push("--threads".into());

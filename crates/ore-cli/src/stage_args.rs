@@ -3,11 +3,11 @@
 //! config, inputs and output resolved in one place, then `build` and `run`
 //! of the Stage contract.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use ore_core::runner::Graph;
+use ore_core::runner::{Graph, same_path};
 use ore_core::{Pipeline, Stage, StageContext};
 
 use crate::serve::Server;
@@ -246,11 +246,4 @@ pub(crate) fn as_configured<C>(_: &mut C) -> Result<()> {
 /// Nothing to hand over.
 pub(crate) fn as_built<S>(stage: S, _: &StageContext, _: Option<&Pipeline>) -> Result<S> {
     Ok(stage)
-}
-
-fn same_path(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }

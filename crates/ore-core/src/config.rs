@@ -81,8 +81,6 @@ pub struct Pipeline {
     path: PathBuf,
     pub pipeline: PipelineSection,
     sections: toml::Table,
-    /// Graph keys set by [`Pipeline::set_graph_key`], to pass on.
-    graph_overrides: Vec<(String, String, toml::Value)>,
 }
 
 impl Pipeline {
@@ -126,7 +124,6 @@ impl Pipeline {
             path: path.to_path_buf(),
             pipeline,
             sections: table,
-            graph_overrides: Vec::new(),
         })
     }
 
@@ -285,32 +282,6 @@ impl Pipeline {
             .ok_or_else(|| config_error(&self.path, format!("`{}` is not a section", parts[0])))?;
         insert_path(table, &parts[1..], value);
         Ok(())
-    }
-}
-
-impl Pipeline {
-    /// Sets graph key `key` (`input`, `model`, `output`) of section `name`:
-    /// `ore run --only S --input DIR`.
-    pub fn set_graph_key(&mut self, name: &str, key: &str, value: toml::Value) -> Result<()> {
-        let table = self
-            .sections
-            .get_mut(name)
-            .and_then(toml::Value::as_table_mut)
-            .ok_or_else(|| config_error(&self.path, format!("no section `[{name}]`")))?;
-        table.insert(key.to_string(), value.clone());
-        self.graph_overrides
-            .push((name.to_string(), key.to_string(), value));
-        Ok(())
-    }
-
-    /// The graph keys set on section `name`, as `(key, TOML value)`, for a
-    /// child process given the same file with `--set`.
-    pub fn graph_overrides(&self, name: &str) -> Vec<(String, String)> {
-        self.graph_overrides
-            .iter()
-            .filter(|(section, _, _)| section == name)
-            .map(|(_, key, value)| (key.clone(), value.to_string()))
-            .collect()
     }
 }
 

@@ -156,17 +156,17 @@ impl Manifest {
         let started_at = std::time::SystemTime::now()
             .checked_sub(started.elapsed())
             .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-        let mut files = Vec::new();
-        for entry in fs::read_dir(dir).at(dir)? {
-            let name = entry.at(dir)?.file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.')
-                && name != crate::dataset::MANIFEST_FILE
-                && name != "checkpoint"
-            {
-                files.push(name);
-            }
-        }
-        files.sort();
+        let paths = folder_files(dir)?;
+        let files = paths
+            .iter()
+            .map(|p| {
+                p.strip_prefix(dir)
+                    .unwrap_or(p)
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect();
+        let output_hash = hash_files(dir, paths.iter().map(PathBuf::as_path))?;
         let manifest = Manifest {
             stage: info.stage,
             ore_version: ORE_VERSION.to_string(),
@@ -176,7 +176,7 @@ impl Manifest {
             inputs,
             rows,
             files,
-            output_hash: Some(folder_hash(dir)?),
+            output_hash: Some(output_hash),
             started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
             wall_time_s: started.elapsed().as_secs_f64(),
             seed: info.seed,
@@ -224,6 +224,12 @@ pub fn file_hash(path: &Path) -> Result<String> {
 /// file below it in path order, except `_manifest.json`, hidden entries and
 /// `checkpoint/` (the state to resume from, not the result).
 pub fn folder_hash(dir: &Path) -> Result<String> {
+    let files = folder_files(dir)?;
+    hash_files(dir, files.iter().map(PathBuf::as_path))
+}
+
+/// The files [`folder_hash`] covers, in path order.
+fn folder_files(dir: &Path) -> Result<Vec<PathBuf>> {
     fn walk(dir: &Path, top: bool, out: &mut Vec<PathBuf>) -> Result<()> {
         for entry in fs::read_dir(dir).at(dir)? {
             let entry = entry.at(dir)?;
@@ -246,7 +252,7 @@ pub fn folder_hash(dir: &Path) -> Result<String> {
     let mut files = Vec::new();
     walk(dir, true, &mut files)?;
     files.sort();
-    hash_files(dir, files.iter().map(PathBuf::as_path))
+    Ok(files)
 }
 
 /// `sha256:` of a JSON value's canonical form (object keys sorted, no spaces).

@@ -238,14 +238,12 @@ impl Graph {
     /// `rerun` holds the stages that run (or would run) before it in this
     /// run; their outputs count as changed.
     pub fn check(&self, node: &Node, rerun: &BTreeSet<String>, hashes: &mut Hashes) -> Reasons {
-        let manifest_path = node.output.join(MANIFEST_FILE);
         if !node.output.exists() {
             return vec!["output missing".into()];
         }
         let manifest = match Manifest::read(&node.output) {
             Ok(m) => m,
-            Err(e) if !manifest_path.exists() => {
-                let _ = e;
+            Err(_) if !node.output.join(MANIFEST_FILE).exists() => {
                 return vec![format!("output has no {MANIFEST_FILE}")];
             }
             Err(e) => return vec![format!("output's manifest is unreadable: {e}")],
@@ -381,7 +379,9 @@ fn describe_cycle(pending: &[Node]) -> String {
     "the stages' inputs form a cycle".into()
 }
 
-fn same_path(a: &Path, b: &Path) -> bool {
+/// Whether two paths name the same file or folder (literally, or once
+/// both are resolved).
+pub fn same_path(a: &Path, b: &Path) -> bool {
     if a == b {
         return true;
     }

@@ -32,24 +32,90 @@ use crate::minhash::{MinHasher, estimate, exact_jaccard};
 use crate::normalize::normalize;
 use crate::quality::{QualityFilter, Signals};
 
-/// Columns the stage adds (and replaces when rerun on its own output).
-pub const SIGNAL_COLUMNS: [&str; 15] = [
-    "n_chars",
-    "n_words",
-    "n_lines",
-    "cjk_ratio",
-    "symbol_ratio",
-    "digit_ratio",
-    "punct_end_ratio",
-    "dup_line_frac",
-    "dup_ngram_frac",
-    "bad_words",
-    "boilerplate_lines",
-    "lang_detected",
-    "lang_confidence",
-    "text_hash",
-    "dup_cluster",
+/// The column that names a row's duplicate cluster, added in pass 3.
+const DUP_CLUSTER: &str = "dup_cluster";
+
+/// A signal column: how its value is read off a measured row.
+#[derive(Clone, Copy)]
+enum Signal {
+    Count(fn(&Measured) -> u64),
+    Ratio(fn(&Measured) -> f64),
+    Text(fn(&Measured) -> String),
+}
+
+/// The signal columns pass 2 writes, in order: the one list of them.
+const SIGNALS: [(&str, Signal); 14] = [
+    ("n_chars", Signal::Count(|m| m.signals.n_chars)),
+    ("n_words", Signal::Count(|m| m.signals.n_words)),
+    ("n_lines", Signal::Count(|m| m.signals.n_lines)),
+    ("cjk_ratio", Signal::Ratio(|m| m.signals.cjk_ratio)),
+    ("symbol_ratio", Signal::Ratio(|m| m.signals.symbol_ratio)),
+    ("digit_ratio", Signal::Ratio(|m| m.signals.digit_ratio)),
+    (
+        "punct_end_ratio",
+        Signal::Ratio(|m| m.signals.punct_end_ratio),
+    ),
+    ("dup_line_frac", Signal::Ratio(|m| m.signals.dup_line_frac)),
+    (
+        "dup_ngram_frac",
+        Signal::Ratio(|m| m.signals.dup_ngram_frac),
+    ),
+    ("bad_words", Signal::Count(|m| m.signals.bad_words)),
+    ("boilerplate_lines", Signal::Count(|m| m.boilerplate_lines)),
+    ("lang_detected", Signal::Text(|m| m.lang.clone())),
+    ("lang_confidence", Signal::Ratio(|m| m.lang_confidence)),
+    (
+        "text_hash",
+        Signal::Text(|m| format!("{:032x}", m.text_hash)),
+    ),
 ];
+
+/// Columns the stage adds (and replaces when rerun on its own output): the
+/// signals, then `dup_cluster`.
+pub const SIGNAL_COLUMNS: [&str; SIGNALS.len() + 1] = {
+    let mut names = [DUP_CLUSTER; SIGNALS.len() + 1];
+    let mut i = 0;
+    while i < SIGNALS.len() {
+        names[i] = SIGNALS[i].0;
+        i += 1;
+    }
+    names
+};
+
+impl Signal {
+    fn field(self, name: &str) -> Field {
+        let data_type = match self {
+            Signal::Count(_) => DataType::UInt64,
+            Signal::Ratio(_) => DataType::Float64,
+            Signal::Text(_) => DataType::Utf8,
+        };
+        Field::new(name, data_type, true)
+    }
+
+    /// The column of these rows (null where a row's text is null).
+    fn column(self, measured: &[Option<Measured>]) -> ArrayRef {
+        match self {
+            Signal::Count(f) => Arc::new(
+                measured
+                    .iter()
+                    .map(|m| m.as_ref().map(f))
+                    .collect::<UInt64Array>(),
+            ),
+            Signal::Ratio(f) => Arc::new(
+                measured
+                    .iter()
+                    .map(|m| m.as_ref().map(f))
+                    .collect::<Float64Array>(),
+            ),
+            Signal::Text(f) => Arc::new(
+                measured
+                    .iter()
+                    .map(|m| m.as_ref().map(f))
+                    .collect::<StringArray>(),
+            ),
+        }
+    }
+}
 
 /// What became of an input row in pass 2.
 #[derive(Debug, Clone, Copy)]
@@ -171,53 +237,11 @@ impl Cleaner {
         (text, measured)
     }
 
-    /// Runs the stage.
+    /// Runs the stage: the three passes of the module header, then the
+    /// index (when kept) and the commit.
     pub fn run(&self, paths: &RunPaths<'_>, seed: u64, opts: WriteOptions) -> Result<Manifest> {
-        let input = paths.input;
-        let dataset = Dataset::open(input)?;
-        let schema = dataset.schema().clone();
-        let has_ids = schema.field_with_name(&self.config.id_column).is_ok();
-        let has_urls = schema.field_with_name(&self.config.url_column).is_ok();
-        if schema.field_with_name(&self.config.text_column).is_err() {
-            return Err(CleanError::Core(ore_core::Error::Arrow {
-                path: input.to_path_buf(),
-                message: format!(
-                    "no `{}` column to clean; set clean.text_column",
-                    self.config.text_column
-                ),
-            }));
-        }
-        let rows = dataset.num_rows();
-        let batch_rows = self.config.batch_rows;
-
-        // Pass 1: boilerplate lines per host.
-        let boilerplate = if self.config.boilerplate.enabled {
-            let progress = Progress::new(Some(rows), "rows");
-            progress.set_message("clean 1/3 lines");
-            let mut counts = LineCounts::default();
-            dataset.for_each_batch(batch_rows, |batch| -> Result<()> {
-                let (texts, hosts) = self.columns(&batch, input, has_urls)?;
-                let normalized: Vec<Option<String>> = (0..batch.num_rows())
-                    .into_par_iter()
-                    .map(|i| texts.get(i).map(|t| normalize(t, &self.config.normalize)))
-                    .collect();
-                for (i, text) in normalized.iter().enumerate() {
-                    if let Some(text) = text {
-                        counts.add(&hosts[i], text, &self.config.boilerplate);
-                    }
-                }
-                progress.inc(batch.num_rows() as u64);
-                Ok(())
-            })?;
-            progress.finish();
-            counts.finish(&self.config.boilerplate)
-        } else {
-            Boilerplate::default()
-        };
-
-        // Pass 2: filters and signatures.
+        let input = self.open_input(paths.input)?;
         let d = &self.config.dedup;
-        let hasher = MinHasher::new(d.num_perm, seed, d.char_shingle, d.word_shingle);
         let meta = IndexMeta {
             num_perm: d.num_perm,
             seed,
@@ -230,17 +254,100 @@ impl Cleaner {
             None => Vec::new(),
         };
         let indexed = entries.len();
+        let run = Run {
+            cleaner: self,
+            boilerplate: self.count_boilerplate(&input)?,
+            layout: self.layout(input.dataset.schema()),
+            hasher: MinHasher::new(d.num_perm, seed, d.char_shingle, d.word_shingle),
+            input,
+            output: paths.output,
+        };
+        let info = StageInfo::new("clean", &self.config, seed);
+        let mut out = StageOutput::create(paths.output, run.layout.out_schema.clone(), info, opts)?;
+        out.add_input(&run.input.dataset)?;
+        let (fates, mut scratch) = run.filter_and_sign(&mut entries, out.scratch_file()?)?;
+        let dedup = run.deduplicate(&entries, &fates, &mut scratch)?;
+        run.write_rows(&fates, &dedup.verdicts, &mut scratch, &mut out)?;
 
-        // The output schema: the input's columns (the text replaced by the
-        // cleaned text, earlier signal columns dropped), then the signals.
-        let mut fields: Vec<Field> = schema
-            .fields()
-            .iter()
-            .filter(|f| !SIGNAL_COLUMNS.contains(&f.name().as_str()))
-            .map(|f| f.as_ref().clone())
-            .collect();
+        if let Some(dir) = paths.index {
+            let kept: Vec<&Entry> = entries
+                .iter()
+                .zip(&dedup.verdicts)
+                .filter(|(e, v)| e.from_index || matches!(v, Verdict::Kept { .. }))
+                .map(|(e, _)| e)
+                .collect();
+            save_index(dir, &meta, &kept)?;
+            out.set_summary("index_entries_before", serde_json::json!(indexed));
+            out.set_summary("index_entries_after", serde_json::json!(kept.len()));
+        }
+        out.set_summary("duplicate_clusters", serde_json::json!(dedup.clusters));
+        out.set_summary("candidate_pairs", serde_json::json!(dedup.candidates));
+        out.set_summary("verified_pairs", serde_json::json!(dedup.verified));
+        out.set_summary(
+            "boilerplate_lines",
+            serde_json::json!(run.boilerplate.len()),
+        );
+        Ok(out.commit()?)
+    }
+
+    /// Opens the input and checks that it has the text column.
+    fn open_input<'a>(&self, path: &'a Path) -> Result<Input<'a>> {
+        let dataset = Dataset::open(path)?;
+        let schema = dataset.schema().clone();
+        if schema.field_with_name(&self.config.text_column).is_err() {
+            return Err(CleanError::Core(ore_core::Error::Arrow {
+                path: path.to_path_buf(),
+                message: format!(
+                    "no `{}` column to clean; set clean.text_column",
+                    self.config.text_column
+                ),
+            }));
+        }
+        Ok(Input {
+            has_ids: schema.field_with_name(&self.config.id_column).is_ok(),
+            has_urls: schema.field_with_name(&self.config.url_column).is_ok(),
+            dataset,
+            path,
+        })
+    }
+
+    /// Pass 1: the lines that repeat across a host's pages (boilerplate).
+    fn count_boilerplate(&self, input: &Input<'_>) -> Result<Boilerplate> {
+        if !self.config.boilerplate.enabled {
+            return Ok(Boilerplate::default());
+        }
+        let progress = Progress::new(Some(input.dataset.num_rows()), "rows");
+        progress.set_message("clean 1/3 lines");
+        let mut counts = LineCounts::default();
+        input
+            .dataset
+            .for_each_batch(self.config.batch_rows, |batch| -> Result<()> {
+                let (texts, hosts) = self.columns(&batch, input.path, input.has_urls)?;
+                let normalized: Vec<Option<String>> = (0..batch.num_rows())
+                    .into_par_iter()
+                    .map(|i| texts.get(i).map(|t| normalize(t, &self.config.normalize)))
+                    .collect();
+                for (i, text) in normalized.iter().enumerate() {
+                    if let Some(text) = text {
+                        counts.add(&hosts[i], text, &self.config.boilerplate);
+                    }
+                }
+                progress.inc(batch.num_rows() as u64);
+                Ok(())
+            })?;
+        progress.finish();
+        Ok(counts.finish(&self.config.boilerplate))
+    }
+
+    /// The output schema: the input's columns (the text replaced by the
+    /// cleaned text, earlier signal columns dropped), then the signals.
+    fn layout(&self, schema: &Schema) -> Layout {
         let kept_columns: Vec<usize> = (0..schema.fields().len())
             .filter(|&i| !SIGNAL_COLUMNS.contains(&schema.field(i).name().as_str()))
+            .collect();
+        let mut fields: Vec<Field> = kept_columns
+            .iter()
+            .map(|&i| schema.field(i).clone())
             .collect();
         let text_index = fields
             .iter()
@@ -249,277 +356,15 @@ impl Cleaner {
         fields[text_index] = Field::new(&self.config.text_column, DataType::Utf8, true);
         fields.extend(signal_fields());
         let out_schema: SchemaRef = Arc::new(Schema::new(fields));
-        // Pass 2 spills every row without `dup_cluster`, which needs the
-        // clusters; pass 3 appends it.
         let spill_schema: SchemaRef = Arc::new(Schema::new(
             out_schema.fields()[..out_schema.fields().len() - 1].to_vec(),
         ));
-        let info = StageInfo::new("clean", &self.config, seed);
-        let mut out = StageOutput::create(paths.output, out_schema.clone(), info, opts)?;
-        out.add_input(&dataset)?;
-        let scratch = out.scratch_file()?;
-        let spill = StreamWriter::try_new(BufWriter::new(scratch), &spill_schema)?;
-
-        let mut fates: Vec<Fate> = Vec::with_capacity(rows as usize);
-        let progress = Progress::new(Some(rows), "rows");
-        progress.set_message("clean 2/3 filter + minhash");
-        let mut row = 0u64;
-        // Each batch's rows are assembled and spilled on a thread of their
-        // own while the pool measures the next batch.
-        type Spilled = (RecordBatch, Vec<Option<String>>, Vec<Option<Measured>>);
-        let (to_spill, spilled) = std::sync::mpsc::sync_channel::<Spilled>(2);
-        let spill = std::thread::scope(|scope| -> Result<_> {
-            let spiller = scope.spawn(|| -> Result<_> {
-                let mut spill = spill;
-                for (batch, cleaned, measured) in spilled {
-                    let assembled = self.assemble(
-                        &batch,
-                        &kept_columns,
-                        text_index,
-                        &spill_schema,
-                        &cleaned,
-                        &measured,
-                    )?;
-                    spill
-                        .write(&assembled)
-                        .map_err(|e| spill_error(paths.output, e))?;
-                }
-                spill.finish().map_err(|e| spill_error(paths.output, e))?;
-                Ok(spill)
-            });
-            let measured = dataset.for_each_batch(batch_rows, |batch| -> Result<()> {
-                let (texts, hosts) = self.columns(&batch, input, has_urls)?;
-                let ids = self.ids(&batch, input, has_ids, row)?;
-                type Row = (Option<String>, Option<Measured>, Option<Entry>);
-                let results: Vec<Row> = (0..batch.num_rows())
-                    .into_par_iter()
-                    .map(|i| {
-                        let Some(raw) = texts.get(i) else {
-                            return (None, None, None);
-                        };
-                        let (text, m) = self.measure(raw, &hosts[i], &boilerplate);
-                        if m.reject.is_some() {
-                            return (Some(text), Some(m), None);
-                        }
-                        let signature = if d.near {
-                            hasher.text_signature(&text, m.signals.char_shingles())
-                        } else {
-                            Vec::new()
-                        };
-                        let entry = Entry {
-                            doc_id: ids[i].clone(),
-                            text_hash: m.text_hash,
-                            n_chars: m.signals.n_chars,
-                            signature,
-                            from_index: false,
-                        };
-                        (Some(text), Some(m), Some(entry))
-                    })
-                    .collect();
-                let mut cleaned = Vec::with_capacity(results.len());
-                let mut measured = Vec::with_capacity(results.len());
-                for (text, m, e) in results {
-                    // A measured row without an entry failed a rule (see the
-                    // closure above); one with an entry joins the dedup table.
-                    fates.push(match (&m, e) {
-                        (None, _) => Fate::NullText,
-                        (
-                            Some(Measured {
-                                reject: Some(reason),
-                                ..
-                            }),
-                            _,
-                        ) => Fate::Rejected(reason),
-                        (Some(m), Some(e)) => {
-                            entries.push(e);
-                            Fate::Entry {
-                                entry: entries.len() - 1,
-                                char_shingles: m.signals.char_shingles(),
-                            }
-                        }
-                        (Some(_), None) => unreachable!("a row that passes has an entry"),
-                    });
-                    cleaned.push(text);
-                    measured.push(m);
-                }
-                let n = batch.num_rows() as u64;
-                if to_spill.send((batch, cleaned, measured)).is_err() {
-                    // The spiller stopped on an error, which is reported instead.
-                    return Err(spill_error(
-                        paths.output,
-                        arrow_schema::ArrowError::IoError(
-                            "the spill writer stopped".into(),
-                            std::io::Error::other("spill writer stopped"),
-                        ),
-                    ));
-                }
-                row += n;
-                progress.inc(n);
-                Ok(())
-            });
-            drop(to_spill);
-            // The spiller's error comes first: it explains a stop above.
-            let spill = spiller
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            measured?;
-            Ok(spill)
-        })?;
-        progress.finish();
-
-        // Candidate pairs, then an exact check of those between documents of
-        // this run (their shingles are recomputed, for those rows only;
-        // documents from the index are compared by their signatures).
-        let exact_of = if d.exact {
-            exact_duplicates(&entries)
-        } else {
-            vec![None; entries.len()]
-        };
-        let candidates = if d.near {
-            let skip: Vec<bool> = exact_of.iter().map(Option::is_some).collect();
-            let sigs: Vec<&[u32]> = entries.iter().map(|e| e.signature.as_slice()).collect();
-            candidate_pairs(&sigs, &skip, d.threshold, d.num_perm)
-        } else {
-            Vec::new()
-        };
-        let needed: FxHashSet<usize> = candidates
-            .iter()
-            .flat_map(|&(i, j)| [i as usize, j as usize])
-            .filter(|&e| !entries[e].from_index)
-            .collect();
-        // The spilled (cleaned) texts give the shingles of the candidates.
-        let mut scratch = spill
-            .into_inner()
-            .map_err(|e| spill_error(paths.output, e))?
-            .into_inner()
-            .map_err(|e| spill_error(paths.output, e.into_error().into()))?;
-        let mut shingles: FxHashMap<usize, Vec<u64>> = FxHashMap::default();
-        if !needed.is_empty() {
-            let progress = Progress::new(Some(rows), "rows");
-            progress.set_message("clean 2/3 verify candidates");
-            // Only the candidates' texts are kept, to be shingled in one
-            // parallel pass, longest first so that no thread is left with a
-            // long one at the end.
-            let mut texts: Vec<(usize, bool, String)> = Vec::with_capacity(needed.len());
-            let mut row = 0usize;
-            for batch in read_spill(&mut scratch, paths.output, Some(vec![text_index]))? {
-                let batch = batch.map_err(|e| spill_error(paths.output, e))?;
-                let n = batch.num_rows();
-                let column = StrColumn::of(&batch, &self.config.text_column, input)?;
-                for (i, fate) in fates[row..row + n].iter().enumerate() {
-                    if let Fate::Entry {
-                        entry,
-                        char_shingles,
-                    } = *fate
-                        && needed.contains(&entry)
-                        && let Some(text) = column.get(i)
-                    {
-                        texts.push((entry, char_shingles, text.to_string()));
-                    }
-                }
-                row += n;
-                progress.inc(n as u64);
-            }
-            texts.sort_by_key(|(_, _, text)| std::cmp::Reverse(text.len()));
-            shingles = texts
-                .par_iter()
-                .with_max_len(1)
-                .map(|(e, char_shingles, text)| (*e, hasher.shingles(text, *char_shingles)))
-                .collect();
-            progress.finish();
+        Layout {
+            out_schema,
+            spill_schema,
+            kept_columns,
+            text_index,
         }
-        let mut verified = 0u64;
-        let (verdicts, clusters) = cluster(&entries, &exact_of, &candidates, d, |i, j| {
-            let same = match (shingles.get(&(i as usize)), shingles.get(&(j as usize))) {
-                (Some(a), Some(b)) => exact_jaccard(a, b) >= d.threshold,
-                _ => {
-                    estimate(
-                        &entries[i as usize].signature,
-                        &entries[j as usize].signature,
-                    ) >= d.threshold
-                }
-            };
-            verified += u64::from(same);
-            same
-        });
-
-        // Pass 3: the spilled rows with `dup_cluster`, kept or rejected. The
-        // whole output is written now, so its row groups are encoded on the
-        // pool, side by side, while the spill is read.
-        let progress = Progress::new(Some(rows), "rows");
-        progress.set_message("clean 3/3 write");
-        let mut encoder = out.parallel_encoder();
-        let mut row = 0usize;
-        for batch in read_spill(&mut scratch, paths.output, None)? {
-            let batch = batch.map_err(|e| spill_error(paths.output, e))?;
-            let n = batch.num_rows();
-            out.count_input(n as u64);
-            let ids = self.ids(&batch, input, has_ids, row as u64)?;
-            let mut decisions: Vec<(Option<&'static str>, Option<&str>)> = Vec::with_capacity(n);
-            for fate in &fates[row..row + n] {
-                decisions.push(match *fate {
-                    Fate::NullText => (Some("null_text"), None),
-                    Fate::Rejected(reason) => (Some(reason), None),
-                    Fate::Entry { entry, .. } => match &verdicts[entry] {
-                        Verdict::Kept { cluster } => (None, Some(cluster.as_str())),
-                        Verdict::ExactDuplicate { of } => (Some("exact_duplicate"), Some(of)),
-                        Verdict::NearDuplicate { of } => (Some("near_duplicate"), Some(of)),
-                    },
-                });
-            }
-            let dup_cluster: ArrayRef = Arc::new(StringArray::from_iter_values(
-                decisions
-                    .iter()
-                    .zip(&ids)
-                    .map(|(d, id)| d.1.unwrap_or(id.as_str())),
-            ));
-            let mut columns = batch.columns().to_vec();
-            columns.push(dup_cluster);
-            let full = RecordBatch::try_new(out_schema.clone(), columns)?;
-            if decisions.iter().all(|d| d.0.is_none()) {
-                encoder.push(full, |group| out.write_encoded(group))?;
-            } else {
-                let keep: arrow_array::BooleanArray =
-                    decisions.iter().map(|d| Some(d.0.is_none())).collect();
-                let drop: arrow_array::BooleanArray =
-                    decisions.iter().map(|d| Some(d.0.is_some())).collect();
-                let kept = arrow_select::filter::filter_record_batch(&full, &keep)?;
-                encoder.push(kept, |group| out.write_encoded(group))?;
-                let rejected = arrow_select::filter::filter_record_batch(&full, &drop)?;
-                let reasons: Vec<&str> = decisions.iter().filter_map(|d| d.0).collect();
-                let details: Vec<Option<String>> = decisions
-                    .iter()
-                    .filter(|d| d.0.is_some())
-                    .map(|d| d.1.map(|of| format!("duplicate of {of}")))
-                    .collect();
-                out.reject(&rejected, &reasons, Some(&details))?;
-            }
-            row += n;
-            progress.inc(n as u64);
-        }
-        // The last group starts encoding on the pool; this thread, which
-        // would only wait for it, encodes the rejects meanwhile.
-        encoder.flush();
-        out.close_rejects()?;
-        encoder.finish(|group| out.write_encoded(group))?;
-        progress.finish();
-
-        if let Some(dir) = paths.index {
-            let kept: Vec<&Entry> = entries
-                .iter()
-                .zip(&verdicts)
-                .filter(|(e, v)| e.from_index || matches!(v, Verdict::Kept { .. }))
-                .map(|(e, _)| e)
-                .collect();
-            save_index(dir, &meta, &kept)?;
-            out.set_summary("index_entries_before", serde_json::json!(indexed));
-            out.set_summary("index_entries_after", serde_json::json!(kept.len()));
-        }
-        out.set_summary("duplicate_clusters", serde_json::json!(clusters));
-        out.set_summary("candidate_pairs", serde_json::json!(candidates.len()));
-        out.set_summary("verified_pairs", serde_json::json!(verified));
-        out.set_summary("boilerplate_lines", serde_json::json!(boilerplate.len()));
-        Ok(out.commit()?)
     }
 
     fn columns<'a>(
@@ -567,62 +412,350 @@ impl Cleaner {
     fn assemble(
         &self,
         batch: &RecordBatch,
-        kept_columns: &[usize],
-        text_index: usize,
-        schema: &SchemaRef,
+        layout: &Layout,
         cleaned: &[Option<String>],
         measured: &[Option<Measured>],
     ) -> Result<RecordBatch> {
-        let mut columns: Vec<ArrayRef> = kept_columns
+        let mut columns: Vec<ArrayRef> = layout
+            .kept_columns
             .iter()
             .map(|&i| batch.column(i).clone())
             .collect();
-        columns[text_index] = Arc::new(StringArray::from(
+        columns[layout.text_index] = Arc::new(StringArray::from(
             cleaned.iter().map(Option::as_deref).collect::<Vec<_>>(),
         ));
-        let sig = |f: fn(&Measured) -> f64| -> ArrayRef {
-            Arc::new(Float64Array::from(
-                measured
-                    .iter()
-                    .map(|m| m.as_ref().map(f))
-                    .collect::<Vec<_>>(),
-            ))
+        columns.extend(SIGNALS.iter().map(|&(_, signal)| signal.column(measured)));
+        Ok(RecordBatch::try_new(layout.spill_schema.clone(), columns)?)
+    }
+}
+
+/// The input of a run, with the optional columns it has.
+struct Input<'a> {
+    dataset: Dataset,
+    path: &'a Path,
+    has_ids: bool,
+    has_urls: bool,
+}
+
+/// The output's columns, and where they come from.
+struct Layout {
+    out_schema: SchemaRef,
+    /// The output's columns but `dup_cluster`, which needs the clusters:
+    /// pass 2 spills rows of this schema and pass 3 appends it.
+    spill_schema: SchemaRef,
+    /// The input columns kept, in order.
+    kept_columns: Vec<usize>,
+    /// Where the (cleaned) text is among them.
+    text_index: usize,
+}
+
+/// What the deduplication found.
+struct Dedup {
+    verdicts: Vec<Verdict>,
+    clusters: usize,
+    candidates: usize,
+    verified: u64,
+}
+
+/// One run of the stage, between pass 1 and the commit.
+struct Run<'a> {
+    cleaner: &'a Cleaner,
+    input: Input<'a>,
+    boilerplate: Boilerplate,
+    layout: Layout,
+    hasher: MinHasher,
+    output: &'a Path,
+}
+
+impl Run<'_> {
+    /// Pass 2: normalises, measures and filters every row, gives each
+    /// survivor its entry (with its MinHash signature) in `entries`, and
+    /// spills the rows with their signals into `scratch`. Each batch's rows
+    /// are assembled and spilled on a thread of their own while the pool
+    /// measures the next batch.
+    fn filter_and_sign(
+        &self,
+        entries: &mut Vec<Entry>,
+        scratch: std::fs::File,
+    ) -> Result<(Vec<Fate>, std::fs::File)> {
+        let (cleaner, input, output) = (self.cleaner, &self.input, self.output);
+        let d = &cleaner.config.dedup;
+        let rows = input.dataset.num_rows();
+        let spill = StreamWriter::try_new(BufWriter::new(scratch), &self.layout.spill_schema)?;
+        let mut fates: Vec<Fate> = Vec::with_capacity(rows as usize);
+        let progress = Progress::new(Some(rows), "rows");
+        progress.set_message("clean 2/3 filter + minhash");
+        let mut row = 0u64;
+        type Spilled = (RecordBatch, Vec<Option<String>>, Vec<Option<Measured>>);
+        let (to_spill, spilled) = std::sync::mpsc::sync_channel::<Spilled>(2);
+        let spill = std::thread::scope(|scope| -> Result<_> {
+            let spiller = scope.spawn(|| -> Result<_> {
+                let mut spill = spill;
+                for (batch, cleaned, measured) in spilled {
+                    let assembled = cleaner.assemble(&batch, &self.layout, &cleaned, &measured)?;
+                    spill
+                        .write(&assembled)
+                        .map_err(|e| spill_error(output, e))?;
+                }
+                spill.finish().map_err(|e| spill_error(output, e))?;
+                Ok(spill)
+            });
+            let measured =
+                input
+                    .dataset
+                    .for_each_batch(cleaner.config.batch_rows, |batch| -> Result<()> {
+                        let (texts, hosts) = cleaner.columns(&batch, input.path, input.has_urls)?;
+                        let ids = cleaner.ids(&batch, input.path, input.has_ids, row)?;
+                        type Row = (Option<String>, Option<Measured>, Option<Entry>);
+                        let results: Vec<Row> = (0..batch.num_rows())
+                            .into_par_iter()
+                            .map(|i| {
+                                let Some(raw) = texts.get(i) else {
+                                    return (None, None, None);
+                                };
+                                let (text, m) = cleaner.measure(raw, &hosts[i], &self.boilerplate);
+                                if m.reject.is_some() {
+                                    return (Some(text), Some(m), None);
+                                }
+                                let signature = if d.near {
+                                    self.hasher.text_signature(&text, m.signals.char_shingles())
+                                } else {
+                                    Vec::new()
+                                };
+                                let entry = Entry {
+                                    doc_id: ids[i].clone(),
+                                    text_hash: m.text_hash,
+                                    n_chars: m.signals.n_chars,
+                                    signature,
+                                    from_index: false,
+                                };
+                                (Some(text), Some(m), Some(entry))
+                            })
+                            .collect();
+                        let mut cleaned = Vec::with_capacity(results.len());
+                        let mut measured = Vec::with_capacity(results.len());
+                        for (text, m, e) in results {
+                            fates.push(fate(m.as_ref(), e, entries));
+                            cleaned.push(text);
+                            measured.push(m);
+                        }
+                        let n = batch.num_rows() as u64;
+                        if to_spill.send((batch, cleaned, measured)).is_err() {
+                            // The spiller stopped on an error, which is reported instead.
+                            return Err(spill_error(
+                                output,
+                                arrow_schema::ArrowError::IoError(
+                                    "the spill writer stopped".into(),
+                                    std::io::Error::other("spill writer stopped"),
+                                ),
+                            ));
+                        }
+                        row += n;
+                        progress.inc(n);
+                        Ok(())
+                    });
+            drop(to_spill);
+            // The spiller's error comes first: it explains a stop above.
+            let spill = spiller
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            measured?;
+            Ok(spill)
+        })?;
+        progress.finish();
+        let scratch = spill
+            .into_inner()
+            .map_err(|e| spill_error(output, e))?
+            .into_inner()
+            .map_err(|e| spill_error(output, e.into_error().into()))?;
+        Ok((fates, scratch))
+    }
+
+    /// Exact duplicates, then LSH candidate pairs, checked exactly between
+    /// documents of this run (their shingles are recomputed from the spilled
+    /// texts, for those rows only; documents from the index are compared by
+    /// their signatures); clusters are the connected components.
+    fn deduplicate(
+        &self,
+        entries: &[Entry],
+        fates: &[Fate],
+        scratch: &mut std::fs::File,
+    ) -> Result<Dedup> {
+        let d = &self.cleaner.config.dedup;
+        let exact_of = if d.exact {
+            exact_duplicates(entries)
+        } else {
+            vec![None; entries.len()]
         };
-        let count = |f: fn(&Measured) -> u64| -> ArrayRef {
-            Arc::new(UInt64Array::from(
-                measured
-                    .iter()
-                    .map(|m| m.as_ref().map(f))
-                    .collect::<Vec<_>>(),
-            ))
+        let candidates = if d.near {
+            let skip: Vec<bool> = exact_of.iter().map(Option::is_some).collect();
+            let sigs: Vec<&[u32]> = entries.iter().map(|e| e.signature.as_slice()).collect();
+            candidate_pairs(&sigs, &skip, d.threshold, d.num_perm)
+        } else {
+            Vec::new()
         };
-        columns.extend([
-            count(|m| m.signals.n_chars),
-            count(|m| m.signals.n_words),
-            count(|m| m.signals.n_lines),
-            sig(|m| m.signals.cjk_ratio),
-            sig(|m| m.signals.symbol_ratio),
-            sig(|m| m.signals.digit_ratio),
-            sig(|m| m.signals.punct_end_ratio),
-            sig(|m| m.signals.dup_line_frac),
-            sig(|m| m.signals.dup_ngram_frac),
-            count(|m| m.signals.bad_words),
-            count(|m| m.boilerplate_lines),
-            Arc::new(StringArray::from(
-                measured
+        let needed: FxHashSet<usize> = candidates
+            .iter()
+            .flat_map(|&(i, j)| [i as usize, j as usize])
+            .filter(|&e| !entries[e].from_index)
+            .collect();
+        let shingles = self.candidate_shingles(&needed, fates, scratch)?;
+        let mut verified = 0u64;
+        let (verdicts, clusters) = cluster(entries, &exact_of, &candidates, d, |i, j| {
+            let same = match (shingles.get(&(i as usize)), shingles.get(&(j as usize))) {
+                (Some(a), Some(b)) => exact_jaccard(a, b) >= d.threshold,
+                _ => {
+                    estimate(
+                        &entries[i as usize].signature,
+                        &entries[j as usize].signature,
+                    ) >= d.threshold
+                }
+            };
+            verified += u64::from(same);
+            same
+        });
+        Ok(Dedup {
+            verdicts,
+            clusters,
+            candidates: candidates.len(),
+            verified,
+        })
+    }
+
+    /// The shingles of the entries in `needed`, from their spilled texts.
+    fn candidate_shingles(
+        &self,
+        needed: &FxHashSet<usize>,
+        fates: &[Fate],
+        scratch: &mut std::fs::File,
+    ) -> Result<FxHashMap<usize, Vec<u64>>> {
+        if needed.is_empty() {
+            return Ok(FxHashMap::default());
+        }
+        let progress = Progress::new(Some(self.input.dataset.num_rows()), "rows");
+        progress.set_message("clean 2/3 verify candidates");
+        // Only the candidates' texts are kept, to be shingled in one
+        // parallel pass, longest first so that no thread is left with a
+        // long one at the end.
+        let mut texts: Vec<(usize, bool, String)> = Vec::with_capacity(needed.len());
+        let mut row = 0usize;
+        let projection = Some(vec![self.layout.text_index]);
+        for batch in read_spill(scratch, self.output, projection)? {
+            let batch = batch.map_err(|e| spill_error(self.output, e))?;
+            let n = batch.num_rows();
+            let column = StrColumn::of(&batch, &self.cleaner.config.text_column, self.input.path)?;
+            for (i, fate) in fates[row..row + n].iter().enumerate() {
+                if let Fate::Entry {
+                    entry,
+                    char_shingles,
+                } = *fate
+                    && needed.contains(&entry)
+                    && let Some(text) = column.get(i)
+                {
+                    texts.push((entry, char_shingles, text.to_string()));
+                }
+            }
+            row += n;
+            progress.inc(n as u64);
+        }
+        texts.sort_by_key(|(_, _, text)| std::cmp::Reverse(text.len()));
+        let shingles = texts
+            .par_iter()
+            .with_max_len(1)
+            .map(|(e, char_shingles, text)| (*e, self.hasher.shingles(text, *char_shingles)))
+            .collect();
+        progress.finish();
+        Ok(shingles)
+    }
+
+    /// Pass 3: the spilled rows with `dup_cluster`, kept or rejected. The
+    /// whole output is written now, so its row groups are encoded on the
+    /// pool, side by side, while the spill is read.
+    fn write_rows(
+        &self,
+        fates: &[Fate],
+        verdicts: &[Verdict],
+        scratch: &mut std::fs::File,
+        out: &mut StageOutput,
+    ) -> Result<()> {
+        let (cleaner, input, output) = (self.cleaner, &self.input, self.output);
+        let progress = Progress::new(Some(input.dataset.num_rows()), "rows");
+        progress.set_message("clean 3/3 write");
+        let mut row = 0usize;
+        for batch in read_spill(scratch, output, None)? {
+            let batch = batch.map_err(|e| spill_error(output, e))?;
+            let n = batch.num_rows();
+            out.count_input(n as u64);
+            let ids = cleaner.ids(&batch, input.path, input.has_ids, row as u64)?;
+            let mut decisions: Vec<(Option<&'static str>, Option<&str>)> = Vec::with_capacity(n);
+            for fate in &fates[row..row + n] {
+                decisions.push(match *fate {
+                    Fate::NullText => (Some("null_text"), None),
+                    Fate::Rejected(reason) => (Some(reason), None),
+                    Fate::Entry { entry, .. } => match &verdicts[entry] {
+                        Verdict::Kept { cluster } => (None, Some(cluster.as_str())),
+                        Verdict::ExactDuplicate { of } => (Some("exact_duplicate"), Some(of)),
+                        Verdict::NearDuplicate { of } => (Some("near_duplicate"), Some(of)),
+                    },
+                });
+            }
+            let dup_cluster: ArrayRef = Arc::new(StringArray::from_iter_values(
+                decisions
                     .iter()
-                    .map(|m| m.as_ref().map(|m| m.lang.as_str()))
-                    .collect::<Vec<_>>(),
-            )),
-            sig(|m| m.lang_confidence),
-            Arc::new(StringArray::from(
-                measured
+                    .zip(&ids)
+                    .map(|(d, id)| d.1.unwrap_or(id.as_str())),
+            ));
+            let mut columns = batch.columns().to_vec();
+            columns.push(dup_cluster);
+            let full = RecordBatch::try_new(self.layout.out_schema.clone(), columns)?;
+            if decisions.iter().all(|d| d.0.is_none()) {
+                out.write_parallel(full)?;
+            } else {
+                let keep: arrow_array::BooleanArray =
+                    decisions.iter().map(|d| Some(d.0.is_none())).collect();
+                let drop: arrow_array::BooleanArray =
+                    decisions.iter().map(|d| Some(d.0.is_some())).collect();
+                out.write_parallel(arrow_select::filter::filter_record_batch(&full, &keep)?)?;
+                let rejected = arrow_select::filter::filter_record_batch(&full, &drop)?;
+                let reasons: Vec<&str> = decisions.iter().filter_map(|d| d.0).collect();
+                let details: Vec<Option<String>> = decisions
                     .iter()
-                    .map(|m| m.as_ref().map(|m| format!("{:032x}", m.text_hash)))
-                    .collect::<Vec<_>>(),
-            )),
-        ]);
-        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+                    .filter(|d| d.0.is_some())
+                    .map(|d| d.1.map(|of| format!("duplicate of {of}")))
+                    .collect();
+                out.reject(&rejected, &reasons, Some(&details))?;
+            }
+            row += n;
+            progress.inc(n as u64);
+        }
+        // The last group starts encoding on the pool; this thread, which
+        // would only wait for it, encodes the rejects meanwhile.
+        out.close_rejects()?;
+        progress.finish();
+        Ok(())
+    }
+}
+
+/// What pass 2 makes of a row: a measured row without an entry failed a
+/// rule; one with an entry joins the dedup table.
+fn fate(measured: Option<&Measured>, entry: Option<Entry>, entries: &mut Vec<Entry>) -> Fate {
+    match (measured, entry) {
+        (None, _) => Fate::NullText,
+        (
+            Some(Measured {
+                reject: Some(reason),
+                ..
+            }),
+            _,
+        ) => Fate::Rejected(reason),
+        (Some(m), Some(e)) => {
+            entries.push(e);
+            Fate::Entry {
+                entry: entries.len() - 1,
+                char_shingles: m.signals.char_shingles(),
+            }
+        }
+        (Some(_), None) => unreachable!("a row that passes has an entry"),
     }
 }
 
@@ -658,24 +791,12 @@ fn spill_error(output: &Path, e: arrow_schema::ArrowError) -> CleanError {
     })
 }
 
+/// The signal columns' fields, `dup_cluster` last.
 fn signal_fields() -> Vec<Field> {
-    let u = |n: &str| Field::new(n, DataType::UInt64, true);
-    let f = |n: &str| Field::new(n, DataType::Float64, true);
-    vec![
-        u("n_chars"),
-        u("n_words"),
-        u("n_lines"),
-        f("cjk_ratio"),
-        f("symbol_ratio"),
-        f("digit_ratio"),
-        f("punct_end_ratio"),
-        f("dup_line_frac"),
-        f("dup_ngram_frac"),
-        u("bad_words"),
-        u("boilerplate_lines"),
-        Field::new("lang_detected", DataType::Utf8, true),
-        f("lang_confidence"),
-        Field::new("text_hash", DataType::Utf8, true),
-        Field::new("dup_cluster", DataType::Utf8, false),
-    ]
+    let mut fields: Vec<Field> = SIGNALS
+        .iter()
+        .map(|&(name, signal)| signal.field(name))
+        .collect();
+    fields.push(Field::new(DUP_CLUSTER, DataType::Utf8, false));
+    fields
 }

@@ -56,7 +56,9 @@ pub mod stage;
 pub use column::StrColumn;
 pub use config::{Pipeline, PipelineSection, Serve};
 pub use contract::{InputKind, InputSpec, Stage, StageContext, StageDef, StageKind};
-pub use dataset::{Dataset, DatasetWriter, MANIFEST_FILE, REJECTS_DIR, WriteOptions};
+pub use dataset::{
+    Dataset, DatasetWriter, MANIFEST_FILE, REJECTS_DIR, RowGroupSource, WriteOptions,
+};
 pub use error::{Error, Result};
 pub use manifest::{Manifest, RowCounts};
 pub use ordered::InOrder;

@@ -10,8 +10,8 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::dataset::{
-    BackgroundWriter, CopySource, Dataset, EncodedRowGroup, ParallelEncoder, PartInfo, PartWriter,
-    REJECTS_DIR, Staging, WriteOptions,
+    BackgroundWriter, Dataset, ParallelEncoder, PartInfo, PartWriter, REJECTS_DIR, RowGroupSource,
+    Staging, WriteOptions,
 };
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::{GIT_REVISION, InputRecord, Manifest, ORE_VERSION, RowCounts, config_hash};
@@ -45,15 +45,27 @@ impl StageInfo {
 
 /// The output of one stage run.
 ///
-/// Every input row must end up either written ([`StageOutput::write`]) or
-/// rejected with a reason ([`StageOutput::reject`]); [`StageOutput::commit`]
-/// refuses to commit when the counts do not add up. Dropping the value
-/// without committing discards everything written.
+/// Every input row must end up either written or rejected with a reason
+/// ([`StageOutput::reject`]); [`StageOutput::commit`] refuses to commit
+/// when the counts do not add up. Dropping the value without committing
+/// discards everything written.
+///
+/// Kept rows are written one of three ways, which a stage may mix (the rows
+/// stay in the order given):
+/// - [`StageOutput::write`] streams them: encoded and compressed on a
+///   background thread as they come, which suits a stage that produces
+///   rows as it goes;
+/// - [`StageOutput::write_parallel`] encodes whole row groups on the rayon
+///   pool side by side, for a stage that produces its output in a burst;
+/// - [`StageOutput::write_from`] makes one output row group of the rows of
+///   one input row group, copying the columns the stage passes through
+///   unchanged byte for byte instead of encoding them again.
 #[derive(Debug)]
 pub struct StageOutput {
     // Fields drop in order: the writer thread stops before the staging
     // folder is removed.
     out: BackgroundWriter,
+    writing: Writing,
     staging: Staging,
     rejects: Option<PartWriter>,
     /// The files of `_rejects/` once [`StageOutput::close_rejects`] closed it.
@@ -71,6 +83,20 @@ pub struct StageOutput {
     started_at: SystemTime,
 }
 
+/// How the kept rows are being written at the moment.
+#[derive(Debug)]
+enum Writing {
+    Streaming,
+    /// Row groups encoded on the pool ([`StageOutput::write_parallel`]).
+    Parallel(ParallelEncoder),
+    /// An output row group made from an input one
+    /// ([`StageOutput::write_from`]), with the rows written to it so far.
+    FromGroup {
+        source: RowGroupSource,
+        rows: usize,
+    },
+}
+
 impl StageOutput {
     pub fn create(
         target: impl AsRef<Path>,
@@ -82,6 +108,7 @@ impl StageOutput {
         let out = BackgroundWriter::spawn(PartWriter::new(staging.path(), schema, opts.clone())?);
         Ok(Self {
             out,
+            writing: Writing::Streaming,
             staging,
             rejects: None,
             closed_rejects: None,
@@ -172,46 +199,97 @@ impl StageOutput {
         tempfile::tempfile_in(self.staging.path()).at(self.staging.path())
     }
 
-    /// Writes kept rows (encoded and compressed on a background thread).
+    /// Writes kept rows, encoded and compressed on a background thread as
+    /// they come.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.settle()?;
         self.out.write(batch)?;
         self.counts.output += batch.num_rows() as u64;
         Ok(())
     }
 
-    /// Starts an output row group that copies the fields with a source from
-    /// an input row group, unchanged, and encodes the rest; see
-    /// [`crate::dataset::BackgroundWriter::start_group`]. Its rows go
-    /// through [`StageOutput::write_in_group`] and it closes at
-    /// [`StageOutput::end_group`].
-    pub fn start_group(&mut self, copies: Vec<Option<CopySource>>) -> Result<()> {
-        self.out.start_group(copies)
-    }
-
-    pub fn write_in_group(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.out.write_in_group(batch)?;
-        self.counts.output += batch.num_rows() as u64;
-        Ok(())
-    }
-
-    pub fn end_group(&mut self) -> Result<()> {
-        self.out.end_group()
-    }
-
-    /// For a stage that writes its kept rows in a burst: an encoder that
-    /// encodes them as row groups on the rayon pool, whose groups go back,
-    /// in order, through [`StageOutput::write_encoded`]. See
-    /// [`crate::dataset::ParallelEncoder`].
-    pub fn parallel_encoder(&self) -> ParallelEncoder {
-        self.out.parallel_encoder()
-    }
-
-    /// Writes a row group of kept rows encoded by [`StageOutput::parallel_encoder`].
-    pub fn write_encoded(&mut self, group: EncodedRowGroup) -> Result<()> {
-        let rows = group.rows() as u64;
-        self.out.write_encoded(group)?;
+    /// Writes kept rows whose row groups are encoded on the rayon pool,
+    /// several side by side and each one's columns in parallel, while the
+    /// stage goes on: for a stage that writes its whole output in a burst
+    /// (clean writes nothing until its duplicate clusters are known), which
+    /// would otherwise leave one thread compressing while the others idle.
+    /// Where the row groups are cut depends only on the rows, so the files
+    /// are the same bytes whatever the number of threads.
+    pub fn write_parallel(&mut self, batch: RecordBatch) -> Result<()> {
+        if !matches!(self.writing, Writing::Parallel(_)) {
+            self.settle()?;
+            self.writing = Writing::Parallel(self.out.parallel_encoder());
+        }
+        let rows = batch.num_rows() as u64;
+        if let Writing::Parallel(encoder) = &mut self.writing {
+            let out = &mut self.out;
+            encoder.push(batch, |group| out.write_encoded(group))?;
+        }
         self.counts.output += rows;
         Ok(())
+    }
+
+    /// Writes kept rows made from rows of the input row group `source`
+    /// ([`Dataset::row_group_source`]), in order. The rows of consecutive
+    /// calls with the same source make one output row group, whose columns
+    /// that `source` copies (matched by name, and where their Parquet types
+    /// are the ones this output writes) are the input's chunks, byte for
+    /// byte; the batch's values of those columns are not read. Such a group
+    /// must get every row of its input group: closing it checks. A source
+    /// that copies nothing only keeps the input's row-group bounds, closing
+    /// a group early at the output's row bound.
+    ///
+    /// The group closes when a call names another source, rows are written
+    /// another way, or the output commits.
+    pub fn write_from(&mut self, batch: &RecordBatch, source: &RowGroupSource) -> Result<()> {
+        let n = batch.num_rows();
+        let max_rows = self.opts.row_group_rows.max(1);
+        match &mut self.writing {
+            Writing::FromGroup { source: open, rows } if open.same(source) => {
+                if !source.copies_columns() && *rows > 0 && *rows + n > max_rows {
+                    self.out.end_group()?;
+                    self.out.start_group(Vec::new())?;
+                    *rows = 0;
+                }
+            }
+            _ => {
+                self.settle()?;
+                let copies = source.copies_for(self.out.schema());
+                self.out.start_group(copies)?;
+                self.writing = Writing::FromGroup {
+                    source: source.clone(),
+                    rows: 0,
+                };
+            }
+        }
+        self.out.write_in_group(batch)?;
+        if let Writing::FromGroup { rows, .. } = &mut self.writing {
+            *rows += n;
+        }
+        self.counts.output += n as u64;
+        Ok(())
+    }
+
+    /// Ends the way rows were being written, so that the next rows, written
+    /// another way, follow them: the pool's row groups are waited for, an
+    /// open input-made group is closed.
+    fn settle(&mut self) -> Result<()> {
+        match std::mem::replace(&mut self.writing, Writing::Streaming) {
+            Writing::Streaming => Ok(()),
+            Writing::Parallel(encoder) => {
+                let out = &mut self.out;
+                encoder.finish(|group| out.write_encoded(group))
+            }
+            Writing::FromGroup { .. } => self.out.end_group(),
+        }
+    }
+
+    /// Starts encoding the rows [`StageOutput::write_parallel`] has not yet
+    /// put in a row group, as a last group, without waiting for it.
+    fn flush_parallel(&mut self) {
+        if let Writing::Parallel(encoder) = &mut self.writing {
+            encoder.flush();
+        }
     }
 
     /// Writes dropped rows to `_rejects/` with one reason (and optional
@@ -312,10 +390,11 @@ impl StageOutput {
     }
 
     /// Encodes and closes `_rejects/` now, for a stage that rejects no more
-    /// rows and has this thread free while others finish the output (clean
-    /// encodes its last row groups on the pool meanwhile). Rejecting rows
-    /// afterwards is an error.
+    /// rows and has this thread free while others finish the output (the
+    /// last row groups of [`StageOutput::write_parallel`] are encoded on the
+    /// pool meanwhile). Rejecting rows afterwards is an error.
     pub fn close_rejects(&mut self) -> Result<()> {
+        self.flush_parallel();
         let parts = match self.rejects.take() {
             Some(writer) => writer.finish()?,
             None => Vec::new(),
@@ -328,11 +407,13 @@ impl StageOutput {
 
     /// Checks the row balance, closes every file, writes the manifest and
     /// moves the whole output into place.
-    pub fn commit(self) -> Result<Manifest> {
+    pub fn commit(mut self) -> Result<Manifest> {
         self.counts.check(&self.info.stage)?;
         let staging_dir = self.staging.path().to_path_buf();
         // The rejects and side outputs are closed on this thread while the
-        // main output's writer thread finishes its last row groups.
+        // pool and the main output's writer thread finish its last row
+        // groups.
+        self.flush_parallel();
         let mut extra_files: Vec<String> = self
             .closed_rejects
             .iter()
@@ -341,13 +422,15 @@ impl StageOutput {
             .collect();
         let extra = self
             .rejects
+            .take()
             .into_iter()
-            .chain(self.sides.into_iter().map(|(_, w)| w));
+            .chain(std::mem::take(&mut self.sides).into_iter().map(|(_, w)| w));
         for writer in extra {
             for part in writer.finish()? {
                 extra_files.push(relative(&part.path, &staging_dir));
             }
         }
+        self.settle()?;
         let parts = self.out.finish()?;
         let output_hash =
             crate::manifest::hash_files(&staging_dir, parts.iter().map(|p| p.path.as_path()))?;

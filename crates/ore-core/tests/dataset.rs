@@ -586,15 +586,9 @@ fn encoded_row_groups_round_trip_between_streamed_batches() {
                 StageOutput::create(target, table_schema(), info, small_files()).expect("create");
             out.count_input(451);
             out.write(&batches[0]).expect("write");
-            let mut encoder = out.parallel_encoder();
             for batch in &batches[1..3] {
-                encoder
-                    .push(batch.clone(), |group| out.write_encoded(group))
-                    .expect("push");
+                out.write_parallel(batch.clone()).expect("write parallel");
             }
-            encoder
-                .finish(|group| out.write_encoded(group))
-                .expect("finish");
             out.write(&batches[3]).expect("write");
             assert_eq!(out.commit().expect("commit").rows.output, 451);
         });
@@ -820,20 +814,20 @@ fn unchanged_columns_are_copied_row_group_by_row_group() {
             Field::new("n", DataType::UInt16, false),
         ]));
         let dir = tmp.path().join(format!("out-{name}-{strict}"));
-        let mut writer =
-            ore_core::dataset::PartWriter::new(&dir, out_schema.clone(), WriteOptions::default())
-                .expect("writer");
+        let info = StageInfo::new("copy", &serde_json::json!({}), 0);
+        let mut out = StageOutput::create(&dir, out_schema.clone(), info, WriteOptions::default())
+            .expect("output");
+        out.count_input(rows as u64);
         let mut batches = dataset
             .batches(3)
             .aligned_to_row_groups()
             .map(|b| b.expect("read input"));
         let mut row = 0u16;
         for (file, group, group_rows) in dataset.row_groups() {
-            let mut copies = dataset
-                .copy_sources(file, group, &["doc_id", "text"])
-                .expect("copy sources");
-            copies.push(None);
-            let mut open = writer.encoder().start_group(copies).expect("start group");
+            let source = dataset
+                .row_group_source(file, group, &["doc_id", "text"])
+                .expect("row group source");
+            assert!(source.copies_columns());
             let mut left = group_rows as usize;
             while left > 0 {
                 let batch = batches.next().expect("a batch");
@@ -846,15 +840,12 @@ fn unchanged_columns_are_copied_row_group_by_row_group() {
                     columns[1] = Arc::new(StringArray::from(vec!["x"; n]));
                 }
                 columns.push(Arc::new(UInt16Array::from(numbers)));
-                open.write(&RecordBatch::try_new(out_schema.clone(), columns).expect("batch"))
-                    .expect("write in group");
+                let batch = RecordBatch::try_new(out_schema.clone(), columns).expect("batch");
+                out.write_from(&batch, &source).expect("write from");
                 left -= n;
             }
-            writer
-                .append_encoded(open.finish().expect("finish group"))
-                .expect("append group");
         }
-        writer.finish().expect("finish");
+        out.commit().expect("commit");
 
         let groups = row_groups_of(&dir);
         assert_eq!(
@@ -900,22 +891,57 @@ fn unchanged_columns_are_copied_row_group_by_row_group() {
         Field::new("doc_id", DataType::Utf8, false),
         Field::new("text", DataType::Utf8, true),
     ]));
-    let writer = ore_core::dataset::PartWriter::new(
+    let info = StageInfo::new("copy", &serde_json::json!({}), 0);
+    let mut out = StageOutput::create(
         tmp.path().join("short"),
         out_schema.clone(),
+        info,
         WriteOptions::default(),
     )
-    .expect("writer");
-    let copies = dataset
-        .copy_sources(0, 0, &["doc_id", "text"])
-        .expect("copies");
-    let mut open = writer.encoder().start_group(copies).expect("start group");
-    open.write(&batches[0]).expect("write");
-    let err = open.finish().expect_err("3 rows for a group of 4");
+    .expect("output");
+    out.count_input(3);
+    let source = dataset
+        .row_group_source(0, 0, &["doc_id", "text"])
+        .expect("source");
+    out.write_from(&batches[0], &source).expect("write");
+    let err = out.commit().expect_err("3 rows for a group of 4");
     assert!(
         err.to_string().contains("holds 4 rows") || err.to_string().contains("hold 4 rows"),
         "{err}"
     );
+    assert!(!tmp.path().join("short").exists());
+
+    // A source that copies nothing keeps the input's row-group bounds
+    // (closing early at the output's row bound), and encodes every column.
+    let info = StageInfo::new("copy", &serde_json::json!({}), 0);
+    let dir = tmp.path().join("bounds");
+    let opts = WriteOptions {
+        row_group_rows: 3,
+        ..WriteOptions::default()
+    };
+    let mut out = StageOutput::create(&dir, out_schema.clone(), info, opts).expect("output");
+    out.count_input(rows as u64);
+    let mut batches = dataset.batches(2).aligned_to_row_groups();
+    for (file, group, group_rows) in dataset.row_groups() {
+        let source = dataset.row_group_source(file, group, &[]).expect("source");
+        assert!(!source.copies_columns());
+        assert_eq!(source.rows(), group_rows);
+        let mut left = group_rows as usize;
+        while left > 0 {
+            let batch = batches.next().expect("a batch").expect("read");
+            left -= batch.num_rows();
+            out.write_from(&batch, &source).expect("write from");
+        }
+    }
+    out.commit().expect("commit");
+    let groups = row_groups_of(&dir);
+    // Input groups of 4, 4 and 2 rows, read 2 at a time: 4 would pass the
+    // bound of 3, so each group of 4 closes after 2 rows.
+    assert_eq!(
+        groups.iter().map(|g| g.num_rows()).collect::<Vec<_>>(),
+        [2, 2, 2, 2, 2]
+    );
+    assert_eq!(concat_any(&read_all(&dir)), input);
 }
 
 fn concat_any(batches: &[RecordBatch]) -> RecordBatch {

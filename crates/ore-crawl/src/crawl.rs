@@ -176,6 +176,16 @@ struct Tally {
     errors: u64,
 }
 
+/// What wakes the crawl loop.
+enum Event {
+    /// A fetch task ended (`None`: none was running).
+    Joined(Option<std::result::Result<Outcome, tokio::task::JoinError>>),
+    /// A host's delay passed, or a checkpoint is due.
+    Tick,
+    /// SIGINT or SIGTERM.
+    Shutdown,
+}
+
 enum Outcome {
     Robots {
         host: String,
@@ -426,64 +436,47 @@ impl Crawler {
             }
             let wake_at = wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             let checkpoint_at = last_checkpoint + checkpoint_every;
-            tokio::select! {
-                joined = tasks.join_next(), if !tasks.is_empty() => {
-                    let Some(joined) = joined else { continue };
-                    let outcome = joined.map_err(|e| Error::Client(format!("fetch task failed: {e}")))?;
+            let event = tokio::select! {
+                joined = tasks.join_next(), if !tasks.is_empty() => Event::Joined(joined),
+                () = tokio::time::sleep_until(wake_at), if wake.is_some() => Event::Tick,
+                () = tokio::time::sleep_until(checkpoint_at) => Event::Tick,
+                () = &mut shutdown => Event::Shutdown,
+            };
+            match event {
+                Event::Joined(None) | Event::Tick => {}
+                Event::Joined(Some(joined)) => {
+                    let outcome =
+                        joined.map_err(|e| Error::Client(format!("fetch task failed: {e}")))?;
                     match outcome {
                         Outcome::Robots { host, robots } => frontier.set_robots(&host, robots),
-                        Outcome::Page { host, row, links, defer } => {
-                            let mut row = *row;
+                        Outcome::Page {
+                            host,
+                            row,
+                            links,
+                            defer,
+                        } => {
                             in_flight_pages -= 1;
                             frontier.release(&host);
                             if let Some(wait) = defer {
                                 frontier.defer(&host, wait);
                             }
-                            if row.is_document() && self.rules.is_link_only(&row.url) {
-                                row.reject = Some("link_only".into());
-                                row.detail = Some("fetched for its links only".into());
-                            }
-                            let mut extra = Vec::new();
-                            let child_depth = row.depth + 1;
-                            if config.max_depth.is_none_or(|d| child_depth <= d) {
-                                for link in links {
-                                    let canon = self.rules.canonical(&link);
-                                    match self.rules.check(&canon) {
-                                        Ok(()) => {
-                                            if frontier.mark_seen(canon.as_str()) {
-                                                frontier.push(Item { url: canon.to_string(), depth: child_depth, parent: Some(row.url.clone()) }, host_key(&canon));
-                                                row.links.push(canon.to_string());
-                                            }
-                                        }
-                                        Err(Skip::TooLong) => {
-                                            if frontier.mark_seen(canon.as_str()) {
-                                                extra.push(Row {
-                                                    reject: Some("url_too_long".into()),
-                                                    detail: Some(format!("{} bytes, limit {}", canon.as_str().len(), config.max_url_len)),
-                                                    ..base_row(&Item { url: canon.to_string(), depth: child_depth, parent: Some(row.url.clone()) })
-                                                });
-                                            }
-                                        }
-                                        Err(Skip::OutOfScope) => {}
-                                    }
-                                }
-                            }
-                            record(row, &mut state, &mut tally)?;
-                            for row in extra {
+                            for row in self.fetched(*row, links, &mut frontier) {
                                 record(row, &mut state, &mut tally)?;
                             }
                         }
                     }
                     progress.set_message(format!(
                         "{} queued, {} errors, {:.1} MB",
-                        frontier.queued(), tally.errors, tally.bytes as f64 / 1e6
+                        frontier.queued(),
+                        tally.errors,
+                        tally.bytes as f64 / 1e6
                     ));
                 }
-                () = tokio::time::sleep_until(wake_at), if wake.is_some() => {}
-                () = tokio::time::sleep_until(checkpoint_at) => {}
-                () = &mut shutdown => {
+                Event::Shutdown => {
                     interrupted = true;
-                    progress.println("interrupted: saving the crawl state and committing what was fetched");
+                    progress.println(
+                        "interrupted: saving the crawl state and committing what was fetched",
+                    );
                     break;
                 }
             }
@@ -530,6 +523,56 @@ impl Crawler {
             state.remove()?;
         }
         Ok(report)
+    }
+
+    /// The rows a fetched page gives: its own (marked `link_only` where the
+    /// rules fetch it only for its links), then one for each of its links
+    /// too long to follow (`url_too_long`). Links in scope and not seen
+    /// before join the frontier, and the page's row lists them.
+    fn fetched(&self, mut row: Row, links: Vec<Url>, frontier: &mut Frontier) -> Vec<Row> {
+        let config = &self.config;
+        if row.is_document() && self.rules.is_link_only(&row.url) {
+            row.reject = Some("link_only".into());
+            row.detail = Some("fetched for its links only".into());
+        }
+        let mut too_long = Vec::new();
+        let depth = row.depth + 1;
+        if config.max_depth.is_none_or(|d| depth <= d) {
+            for link in links {
+                let canon = self.rules.canonical(&link);
+                let item = || Item {
+                    url: canon.to_string(),
+                    depth,
+                    parent: Some(row.url.clone()),
+                };
+                match self.rules.check(&canon) {
+                    Ok(()) => {
+                        if frontier.mark_seen(canon.as_str()) {
+                            frontier.push(item(), host_key(&canon));
+                            row.links.push(canon.to_string());
+                        }
+                    }
+                    Err(Skip::TooLong) => {
+                        if frontier.mark_seen(canon.as_str()) {
+                            too_long.push(Row {
+                                reject: Some("url_too_long".into()),
+                                detail: Some(format!(
+                                    "{} bytes, limit {}",
+                                    canon.as_str().len(),
+                                    config.max_url_len
+                                )),
+                                ..base_row(&item())
+                            });
+                        }
+                    }
+                    Err(Skip::OutOfScope) => {}
+                }
+            }
+        }
+        let mut rows = Vec::with_capacity(1 + too_long.len());
+        rows.push(row);
+        rows.extend(too_long);
+        rows
     }
 
     /// Writes every saved row as the stage's output.

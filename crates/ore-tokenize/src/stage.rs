@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{Field, Schema, SchemaRef};
-use ore_core::dataset::CopySource;
 use ore_core::schema::tokens as col;
 use ore_core::{
-    Dataset, InOrder, Manifest, Progress, StageInfo, StageOutput, StrColumn, WriteOptions,
+    Dataset, InOrder, Manifest, Progress, RowGroupSource, StageInfo, StageOutput, StrColumn,
+    WriteOptions,
 };
 
 use crate::columns::{RowTokens, TokenColumns, TokenRow, token_fields};
@@ -226,14 +226,14 @@ const READ_AHEAD: usize = 8;
 /// until the group ends, so a larger one is encoded in ore-sized groups.
 const COPY_GROUP_BYTES: u64 = 256 << 20;
 
-/// What the stage hands to its output, in input order.
-enum Piece {
-    /// Rows of a batch, segmented.
-    Chunk(RecordBatch, Range<usize>, Result<Chunk>),
-    /// An output row group for an input one starts, copying the kept
-    /// columns that have a source.
-    GroupStart(Vec<Option<CopySource>>),
-    GroupEnd,
+/// Rows of a batch, segmented, as the stage hands them to its output in
+/// input order, with the input row group they come from when the kept
+/// columns are copied group by group (`copy_columns`).
+struct Piece {
+    batch: RecordBatch,
+    rows: Range<usize>,
+    chunk: Result<Chunk>,
+    source: Option<RowGroupSource>,
 }
 
 /// The reader gave a batch across the input's row groups, which
@@ -255,163 +255,229 @@ fn run_stage<'t>(
     opts: WriteOptions,
 ) -> Result<Manifest> {
     let dataset = Dataset::open(input)?;
-    let schema = dataset.schema().clone();
-    let text_field =
-        schema
-            .field_with_name(&config.text_column)
-            .map_err(|_| TokenizeError::Input {
-                path: input.to_path_buf(),
-                message: format!(
-                    "no `{}` column to tokenize (columns: {}); set tokenize.text_column",
-                    config.text_column,
-                    schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })?;
-    if !matches!(
-        text_field.data_type(),
-        arrow_schema::DataType::Utf8
-            | arrow_schema::DataType::LargeUtf8
-            | arrow_schema::DataType::Utf8View
-    ) {
-        return Err(TokenizeError::Input {
+    let layout = Layout::of(config, dataset.schema(), input)?;
+    let info = StageInfo::new("tokenize", config, seed);
+    let mut out = StageOutput::create(output, layout.schema.clone(), info, opts)?;
+    out.add_input(&dataset)?;
+    let mut totals = Totals::default();
+    segment_dataset(
+        config,
+        &mut tokenizer,
+        &dataset,
+        input,
+        &layout,
+        &mut out,
+        &mut totals,
+    )?;
+    // An input without batches still checks the dictionaries.
+    tokenizer()?;
+
+    if config.vocab.enabled {
+        let entries = totals.vocab.finish(&config.vocab);
+        out.set_summary("vocab_size", serde_json::json!(entries.len()));
+        out.write_side(VOCAB_DIR, &vocab_batch(&entries)?)?;
+    }
+    out.set_summary("tokens", serde_json::json!(totals.tokens));
+    out.set_summary("chars_tokenized", serde_json::json!(totals.chars));
+    Ok(out.commit()?)
+}
+
+/// The columns of the stage's output: the input's, less those this stage
+/// writes (so rerunning on its own output works), then the token columns.
+struct Layout {
+    schema: SchemaRef,
+    /// Names of the input columns kept; they come first in `schema`.
+    kept: Vec<String>,
+    with_title: bool,
+}
+
+impl Layout {
+    fn of(config: &TokenizeConfig, schema: &Schema, input: &Path) -> Result<Self> {
+        let bad_input = |message: String| TokenizeError::Input {
             path: input.to_path_buf(),
-            message: format!(
+            message,
+        };
+        let text_field = schema.field_with_name(&config.text_column).map_err(|_| {
+            bad_input(format!(
+                "no `{}` column to tokenize (columns: {}); set tokenize.text_column",
+                config.text_column,
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        if !matches!(
+            text_field.data_type(),
+            arrow_schema::DataType::Utf8
+                | arrow_schema::DataType::LargeUtf8
+                | arrow_schema::DataType::Utf8View
+        ) {
+            return Err(bad_input(format!(
                 "column `{}` is {}, not text",
                 config.text_column,
                 text_field.data_type()
-            ),
-        });
+            )));
+        }
+        let with_title = schema.field_with_name(&config.title_column).is_ok();
+        let kept: Vec<&Field> = schema
+            .fields()
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|f| !col::ALL.contains(&f.name().as_str()))
+            .collect();
+        let mut fields: Vec<Field> = kept.iter().map(|&f| f.clone()).collect();
+        fields.extend(token_fields(with_title));
+        Ok(Self {
+            schema: Arc::new(Schema::new(fields)),
+            kept: kept.iter().map(|f| f.name().clone()).collect(),
+            with_title,
+        })
     }
-    let with_title = schema.field_with_name(&config.title_column).is_ok();
-    // Columns this stage writes are replaced, so rerunning on its own
-    // output works.
-    let kept: Vec<usize> = (0..schema.fields().len())
-        .filter(|&i| !col::ALL.contains(&schema.field(i).name().as_str()))
-        .collect();
-    let mut fields: Vec<Field> = kept.iter().map(|&i| schema.field(i).clone()).collect();
-    fields.extend(token_fields(with_title));
-    let out_schema: SchemaRef = Arc::new(Schema::new(fields));
 
-    let info = StageInfo::new("tokenize", config, seed);
-    let max_group_rows = opts.row_group_rows.max(1) as u64;
-    let mut out = StageOutput::create(output, out_schema.clone(), info, opts)?;
-    out.add_input(&dataset)?;
-    let progress = Progress::new(Some(dataset.num_rows()), "rows");
-    progress.set_message("tokenize");
-    let mut vocab = VocabCounter::default();
-    let (mut tokens_total, mut chars_total) = (0u64, 0u64);
+    fn kept_names(&self) -> Vec<&str> {
+        self.kept.iter().map(String::as_str).collect()
+    }
+}
 
-    // Columns this stage replaces are not even decoded.
-    let kept_names: Vec<&str> = kept
-        .iter()
-        .map(|&i| schema.field(i).name().as_str())
-        .collect();
-    // Writes a segmented chunk: the rows' kept columns and their tokens.
-    let mut in_group = false;
-    let mut emit = |out: &mut StageOutput, piece: Piece| -> Result<()> {
-        let (batch, rows, chunk) = match piece {
-            Piece::GroupStart(copies) => {
-                in_group = true;
-                return Ok(out.start_group(copies)?);
-            }
-            Piece::GroupEnd => {
-                in_group = false;
-                return Ok(out.end_group()?);
-            }
-            Piece::Chunk(batch, rows, chunk) => (batch, rows, chunk?),
-        };
-        let mut columns = batch.slice(rows.start, rows.len()).columns().to_vec();
+/// What the stage adds up over its rows, for the manifest and `_vocab/`.
+#[derive(Default)]
+struct Totals {
+    vocab: VocabCounter,
+    tokens: u64,
+    chars: u64,
+}
+
+impl Totals {
+    /// Writes a segmented piece: the rows' kept columns and their tokens.
+    fn write(
+        &mut self,
+        out: &mut StageOutput,
+        layout: &Layout,
+        progress: &Progress,
+        piece: Piece,
+    ) -> Result<()> {
+        let chunk = piece.chunk?;
+        let rows = piece.rows;
+        let mut columns = piece.batch.slice(rows.start, rows.len()).columns().to_vec();
         columns.extend(chunk.columns);
-        let batch = RecordBatch::try_new(out_schema.clone(), columns)?;
-        if in_group {
-            out.write_in_group(&batch)?;
-        } else {
-            out.write(&batch)?;
+        let batch = RecordBatch::try_new(layout.schema.clone(), columns)?;
+        match &piece.source {
+            Some(source) => out.write_from(&batch, source)?,
+            None => out.write(&batch)?,
         }
         if let Some(partial) = chunk.vocab {
-            vocab.merge(partial);
+            self.vocab.merge(partial);
         }
-        tokens_total += chunk.tokens;
-        chars_total += chunk.chars;
+        self.tokens += chunk.tokens;
+        self.chars += chunk.chars;
         progress.inc(rows.len() as u64);
         Ok(())
-    };
-    // With `copy_columns`, each row group of the input becomes one of the
-    // output, which copies the kept columns where the group's text has no
-    // nulls (no row is dropped) and the group is at most COPY_GROUP_BYTES;
-    // other groups are cut at ore's row bound. The batches are read so that
-    // none straddles two input groups.
-    let mut groups = dataset
-        .row_groups()
-        .into_iter()
-        .filter(|&(_, _, rows)| rows > 0);
-    let (mut group_left, mut group_rows, mut copying) = (0u64, 0u64, false);
-    // Reading (decompressing, validating UTF-8) runs ahead on its own
-    // thread. Each batch is cut into chunks that the pool segments while
-    // this thread reads the next batch and writes finished chunks in order:
-    // no thread waits for a batch's last chunk before starting the next.
+    }
+}
+
+/// With `copy_columns`, which input row group each batch comes from. Each
+/// becomes one output row group, which copies the kept columns where the
+/// group's text has no nulls (no row is dropped) and the group is at most
+/// [`COPY_GROUP_BYTES`]; other groups are encoded. The batches are read so
+/// that none straddles two input groups.
+struct GroupCursor<'d> {
+    dataset: &'d Dataset,
+    groups: std::vec::IntoIter<(usize, usize, u64)>,
+    /// Rows of the current group not yet read, and the group.
+    left: u64,
+    source: Option<RowGroupSource>,
+}
+
+impl<'d> GroupCursor<'d> {
+    fn new(dataset: &'d Dataset) -> Self {
+        let groups: Vec<_> = dataset
+            .row_groups()
+            .into_iter()
+            .filter(|&(_, _, rows)| rows > 0)
+            .collect();
+        Self {
+            dataset,
+            groups: groups.into_iter(),
+            left: 0,
+            source: None,
+        }
+    }
+
+    /// The source of the next batch, of `rows` rows.
+    fn next(
+        &mut self,
+        rows: u64,
+        config: &TokenizeConfig,
+        layout: &Layout,
+        input: &Path,
+    ) -> Result<RowGroupSource> {
+        if self.left == 0 {
+            let (file, group, group_rows) = self.groups.next().ok_or_else(|| misaligned(input))?;
+            let copying = self.dataset.null_count(file, group, &config.text_column) == Some(0)
+                && self
+                    .dataset
+                    .row_group_bytes(file, group)
+                    .is_some_and(|bytes| bytes <= COPY_GROUP_BYTES);
+            let copy = if copying {
+                layout.kept_names()
+            } else {
+                Vec::new()
+            };
+            self.source = Some(self.dataset.row_group_source(file, group, &copy)?);
+            self.left = group_rows;
+        }
+        self.left = self
+            .left
+            .checked_sub(rows)
+            .ok_or_else(|| misaligned(input))?;
+        self.source.clone().ok_or_else(|| misaligned(input))
+    }
+}
+
+/// Reads, segments and writes every row of `dataset`.
+///
+/// Reading (decompressing, validating UTF-8) runs ahead on its own thread.
+/// Each batch is cut into chunks that the pool segments while this thread
+/// reads the next batch and writes finished chunks in order: no thread
+/// waits for a batch's last chunk before starting the next.
+fn segment_dataset<'t>(
+    config: &TokenizeConfig,
+    tokenizer: &mut impl FnMut() -> Result<&'t Tokenizer>,
+    dataset: &Dataset,
+    input: &Path,
+    layout: &Layout,
+    out: &mut StageOutput,
+    totals: &mut Totals,
+) -> Result<()> {
+    let progress = Progress::new(Some(dataset.num_rows()), "rows");
+    progress.set_message("tokenize");
     let max_queued = 2 * chunks_per_batch() as u64;
     let mut order: InOrder<Piece> = InOrder::default();
+    // Columns this stage replaces are not even decoded.
     let mut batches = dataset
-        .batches_of(&kept_names, config.batch_rows)?
+        .batches_of(&layout.kept_names(), config.batch_rows)?
         .read_ahead(READ_AHEAD);
-    if config.copy_columns {
+    let mut groups = config.copy_columns.then(|| GroupCursor::new(dataset));
+    if groups.is_some() {
         batches = batches.aligned_to_row_groups();
     }
+    let with_title = layout.with_title;
     rayon::in_place_scope(|scope| -> Result<()> {
         batches.for_each_prefetched(|batch| -> Result<()> {
             let n = batch.num_rows();
             let first_row = out.counts().input;
-            if config.copy_columns {
-                if group_left == 0 {
-                    let (file, group, rows) = groups.next().ok_or_else(|| misaligned(input))?;
-                    group_left = rows;
-                    copying = dataset.null_count(file, group, &config.text_column) == Some(0)
-                        && dataset
-                            .row_group_bytes(file, group)
-                            .is_some_and(|bytes| bytes <= COPY_GROUP_BYTES);
-                    let copies = if copying {
-                        dataset.copy_sources(file, group, &kept_names)?
-                    } else {
-                        Vec::new()
-                    };
-                    order.submit().send(Piece::GroupStart(copies));
-                    group_rows = 0;
-                } else if !copying && group_rows + n as u64 > max_group_rows {
-                    // A group that is encoded anyway closes at ore's bound.
-                    order.submit().send(Piece::GroupEnd);
-                    order.submit().send(Piece::GroupStart(Vec::new()));
-                    group_rows = 0;
-                }
-                group_left = group_left
-                    .checked_sub(n as u64)
-                    .ok_or_else(|| misaligned(input))?;
-                group_rows += n as u64;
-            }
-            out.count_input(n as u64);
-            let texts = StrColumn::of(&batch, &config.text_column, input)?;
-            let has_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_some())).collect();
-            let batch = if has_text.true_count() < n {
-                let no_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_none())).collect();
-                let missing = arrow_select::filter::filter_record_batch(&batch, &no_text)?;
-                out.reject_all(
-                    &missing,
-                    NULL_TEXT,
-                    Some(&format!("`{}` is null", config.text_column)),
-                )?;
-                progress.inc(missing.num_rows() as u64);
-                arrow_select::filter::filter_record_batch(&batch, &has_text)?
-            } else {
-                batch
+            let source = match &mut groups {
+                Some(groups) => Some(groups.next(n as u64, config, layout, input)?),
+                None => None,
             };
+            out.count_input(n as u64);
+            let batch = reject_null_texts(config, input, batch, out, &progress)?;
             let tokenizer = tokenizer()?;
             for rows in chunk_ranges(batch.num_rows()) {
-                let (batch, ticket) = (batch.clone(), order.submit());
+                let (batch, source, ticket) = (batch.clone(), source.clone(), order.submit());
                 scope.spawn(move |_| {
                     let chunk = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         tokenizer.annotate_chunk(&batch, with_title, input, rows.clone())
@@ -425,35 +491,54 @@ fn run_stage<'t>(
                             ),
                         })
                     });
-                    ticket.send(Piece::Chunk(batch, rows, chunk));
+                    ticket.send(Piece {
+                        batch,
+                        rows,
+                        chunk,
+                        source,
+                    });
                 });
-            }
-            if config.copy_columns && group_left == 0 {
-                order.submit().send(Piece::GroupEnd);
             }
             // Write what is done; wait only while two batches are queued.
             while let Some(piece) = order.next(order.pending() > max_queued) {
-                emit(&mut out, piece)?;
+                totals.write(out, layout, &progress, piece)?;
             }
             Ok(())
         })?;
         while let Some(piece) = order.next(true) {
-            emit(&mut out, piece)?;
+            totals.write(out, layout, &progress, piece)?;
         }
         Ok(())
     })?;
     progress.finish();
-    // An input without batches still checks the dictionaries.
-    tokenizer()?;
+    Ok(())
+}
 
-    if config.vocab.enabled {
-        let entries = vocab.finish(&config.vocab);
-        out.set_summary("vocab_size", serde_json::json!(entries.len()));
-        out.write_side(VOCAB_DIR, &vocab_batch(&entries)?)?;
+/// Rejects the rows of `batch` without text (`null_text`); the others.
+fn reject_null_texts(
+    config: &TokenizeConfig,
+    input: &Path,
+    batch: RecordBatch,
+    out: &mut StageOutput,
+    progress: &Progress,
+) -> Result<RecordBatch> {
+    let n = batch.num_rows();
+    let texts = StrColumn::of(&batch, &config.text_column, input)?;
+    let has_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_some())).collect();
+    if has_text.true_count() == n {
+        return Ok(batch);
     }
-    out.set_summary("tokens", serde_json::json!(tokens_total));
-    out.set_summary("chars_tokenized", serde_json::json!(chars_total));
-    Ok(out.commit()?)
+    let no_text: BooleanArray = (0..n).map(|i| Some(texts.get(i).is_none())).collect();
+    let missing = arrow_select::filter::filter_record_batch(&batch, &no_text)?;
+    out.reject_all(
+        &missing,
+        NULL_TEXT,
+        Some(&format!("`{}` is null", config.text_column)),
+    )?;
+    progress.inc(missing.num_rows() as u64);
+    Ok(arrow_select::filter::filter_record_batch(
+        &batch, &has_text,
+    )?)
 }
 
 /// The token columns of a run of rows, with what the manifest and the

@@ -32,7 +32,7 @@ enum Item {
 /// Writes batches on a dedicated thread. An error on that thread is reported
 /// by the next [`BackgroundWriter::write`] or by [`BackgroundWriter::finish`].
 #[derive(Debug)]
-pub struct BackgroundWriter {
+pub(crate) struct BackgroundWriter {
     sender: Option<SyncSender<Item>>,
     thread: Option<JoinHandle<Result<Vec<PartInfo>>>>,
     schema: arrow_schema::SchemaRef,
@@ -40,11 +40,10 @@ pub struct BackgroundWriter {
     encoder: RowGroupEncoder,
     /// An empty buffer with this output's bounds.
     buffer: RowGroupBuffer,
-    rows: u64,
 }
 
 impl BackgroundWriter {
-    pub fn spawn(mut writer: PartWriter) -> Self {
+    pub(crate) fn spawn(mut writer: PartWriter) -> Self {
         let schema = writer.schema().clone();
         let dir = writer.dir().to_path_buf();
         let encoder = writer.encoder();
@@ -85,23 +84,19 @@ impl BackgroundWriter {
             dir,
             encoder,
             buffer,
-            rows: 0,
         }
     }
 
     /// An encoder of row groups for this writer's files on the rayon pool,
     /// cut as [`PartWriter::row_group_buffer`] says; its groups come back
     /// through [`BackgroundWriter::write_encoded`].
-    pub fn parallel_encoder(&self) -> ParallelEncoder {
+    pub(crate) fn parallel_encoder(&self) -> ParallelEncoder {
         ParallelEncoder::new(self.encoder.clone(), self.buffer.clone())
     }
 
     /// Queues a row group encoded by [`BackgroundWriter::parallel_encoder`].
-    pub fn write_encoded(&mut self, group: EncodedRowGroup) -> Result<()> {
-        let rows = group.rows() as u64;
-        self.send(Item::Encoded(group))?;
-        self.rows += rows;
-        Ok(())
+    pub(crate) fn write_encoded(&mut self, group: EncodedRowGroup) -> Result<()> {
+        self.send(Item::Encoded(group))
     }
 
     fn send(&mut self, item: Item) -> Result<()> {
@@ -117,11 +112,9 @@ impl BackgroundWriter {
     }
 
     /// Queues a batch; a batch of the wrong schema is refused at once.
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         check_schema(&self.dir, &self.schema, batch)?;
-        self.send(Item::Batch(batch.clone()))?;
-        self.rows += batch.num_rows() as u64;
-        Ok(())
+        self.send(Item::Batch(batch.clone()))
     }
 
     /// Starts a row group of its own, whose fields with a copy source are
@@ -129,27 +122,25 @@ impl BackgroundWriter {
     /// ([`RowGroupEncoder::start_group`]); the writer thread encodes the
     /// other fields of the batches [`BackgroundWriter::write_in_group`]
     /// sends, and appends the group at [`BackgroundWriter::end_group`].
-    pub fn start_group(&mut self, copies: Vec<Option<CopySource>>) -> Result<()> {
+    pub(crate) fn start_group(&mut self, copies: Vec<Option<CopySource>>) -> Result<()> {
         self.send(Item::GroupStart(copies))
     }
 
-    pub fn write_in_group(&mut self, batch: &RecordBatch) -> Result<()> {
+    pub(crate) fn write_in_group(&mut self, batch: &RecordBatch) -> Result<()> {
         check_schema(&self.dir, &self.schema, batch)?;
-        self.send(Item::GroupBatch(batch.clone()))?;
-        self.rows += batch.num_rows() as u64;
-        Ok(())
+        self.send(Item::GroupBatch(batch.clone()))
     }
 
-    pub fn end_group(&mut self) -> Result<()> {
+    pub(crate) fn end_group(&mut self) -> Result<()> {
         self.send(Item::GroupEnd)
     }
 
-    pub fn rows(&self) -> u64 {
-        self.rows
+    pub(crate) fn schema(&self) -> &arrow_schema::SchemaRef {
+        &self.schema
     }
 
     /// Waits for every queued batch, closes the files and returns them.
-    pub fn finish(mut self) -> Result<Vec<PartInfo>> {
+    pub(crate) fn finish(mut self) -> Result<Vec<PartInfo>> {
         self.join()
     }
 

@@ -36,11 +36,11 @@ use crate::ordered::InOrder;
 /// Small enough that a burst of a few megabytes still makes several groups
 /// to encode side by side; large enough that a group's column chunks are
 /// whole compressed pages (1 MiB) and its metadata a negligible share.
-pub const ENCODED_GROUP_BYTES: usize = 4 << 20;
+pub(crate) const ENCODED_GROUP_BYTES: usize = 4 << 20;
 
 /// A row group whose columns are encoded and compressed, ready to be
 /// appended to a part file.
-pub struct EncodedRowGroup {
+pub(crate) struct EncodedRowGroup {
     pub(super) chunks: Vec<GroupChunk>,
     pub(super) rows: usize,
 }
@@ -58,10 +58,9 @@ pub(super) enum GroupChunk {
 /// The encoded column chunks of one top-level field in one row group of an
 /// input Parquet file, which a stage that passes the field through unchanged
 /// can copy into its output instead of encoding it again (see
-/// [`RowGroupEncoder::start_group`]). Built by
-/// [`crate::Dataset::column_chunks`].
+/// [`RowGroupEncoder::start_group`]), held by a [`RowGroupSource`].
 #[derive(Clone)]
-pub struct CopySource {
+pub(crate) struct CopySource {
     pub(crate) file: Arc<File>,
     pub(crate) path: PathBuf,
     /// The field's leaf chunks, in schema order.
@@ -79,8 +78,72 @@ impl std::fmt::Debug for CopySource {
     }
 }
 
+/// One row group of an input dataset, as the source of the output row
+/// group a stage makes from its rows (see
+/// [`crate::StageOutput::write_from`]): the output group keeps the input's
+/// row-group bounds, and takes the input's encoded chunks of the columns it
+/// passes through unchanged instead of encoding them again. Made by
+/// [`crate::Dataset::row_group_source`]; cheap to clone.
+#[derive(Clone)]
+pub struct RowGroupSource(Arc<SourceGroup>);
+
+struct SourceGroup {
+    rows: u64,
+    /// The columns an output group copies, by name.
+    copies: Vec<(String, CopySource)>,
+}
+
+impl RowGroupSource {
+    pub(crate) fn new(rows: u64, copies: Vec<(String, CopySource)>) -> Self {
+        Self(Arc::new(SourceGroup { rows, copies }))
+    }
+
+    /// Rows of the input row group.
+    pub fn rows(&self) -> u64 {
+        self.0.rows
+    }
+
+    /// Whether an output group made from it copies any column.
+    pub fn copies_columns(&self) -> bool {
+        !self.0.copies.is_empty()
+    }
+
+    /// Whether both name the same input row group (as made by one call).
+    pub(crate) fn same(&self, other: &RowGroupSource) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The chunks to copy into an output group of `schema`, one entry per
+    /// field, matched by name.
+    pub(crate) fn copies_for(&self, schema: &arrow_schema::Schema) -> Vec<Option<CopySource>> {
+        schema
+            .fields()
+            .iter()
+            .map(|field| {
+                self.0
+                    .copies
+                    .iter()
+                    .find(|(name, _)| name == field.name())
+                    .map(|(_, copy)| copy.clone())
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for RowGroupSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowGroupSource")
+            .field("rows", &self.0.rows)
+            .field(
+                "copies",
+                &self.0.copies.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
 impl EncodedRowGroup {
-    pub fn rows(&self) -> usize {
+    pub(crate) fn rows(&self) -> usize {
         self.rows
     }
 }
@@ -97,7 +160,7 @@ impl std::fmt::Debug for EncodedRowGroup {
 /// Encodes whole row groups for one dataset schema, on any thread. Cheap to
 /// clone.
 #[derive(Clone)]
-pub struct RowGroupEncoder {
+pub(crate) struct RowGroupEncoder {
     inner: Arc<Inner>,
 }
 
@@ -162,7 +225,7 @@ impl RowGroupEncoder {
 
     /// Encodes `batches` as one row group, each column on its own rayon
     /// task. Every batch must have the dataset's schema.
-    pub fn encode(&self, batches: &[RecordBatch]) -> Result<EncodedRowGroup> {
+    pub(crate) fn encode(&self, batches: &[RecordBatch]) -> Result<EncodedRowGroup> {
         let inner = &*self.inner;
         for batch in batches {
             check_schema(&inner.dir, &inner.schema, batch)?;
@@ -206,7 +269,7 @@ impl RowGroupEncoder {
     /// chunk is zstd-compressed, as every chunk ore writes is; otherwise
     /// that field is encoded like the rest. The group's rows must be the
     /// copied row group's: [`GroupInProgress::finish`] checks.
-    pub fn start_group(&self, copies: Vec<Option<CopySource>>) -> Result<GroupInProgress> {
+    pub(crate) fn start_group(&self, copies: Vec<Option<CopySource>>) -> Result<GroupInProgress> {
         let inner = &*self.inner;
         let mut first_leaf = 0;
         let mut fields = Vec::with_capacity(inner.leaves.len());
@@ -235,7 +298,7 @@ impl RowGroupEncoder {
 
 /// A row group being written field by field: see
 /// [`RowGroupEncoder::start_group`].
-pub struct GroupInProgress {
+pub(crate) struct GroupInProgress {
     encoder: RowGroupEncoder,
     fields: Vec<FieldSink>,
     rows: usize,
@@ -265,7 +328,7 @@ impl std::fmt::Debug for GroupInProgress {
 impl GroupInProgress {
     /// Encodes the batch's fields that are not copied. The batch must have
     /// the dataset's schema; its copied columns are not read.
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let inner = &*self.encoder.inner;
         check_schema(&inner.dir, &inner.schema, batch)?;
         for (field, sink) in self.fields.iter_mut().enumerate() {
@@ -280,7 +343,7 @@ impl GroupInProgress {
 
     /// Closes the encoded columns; the group is ready for
     /// [`super::PartWriter::append_encoded`].
-    pub fn finish(self) -> Result<EncodedRowGroup> {
+    pub(crate) fn finish(self) -> Result<EncodedRowGroup> {
         let inner = &*self.encoder.inner;
         let mut chunks = Vec::new();
         for sink in self.fields {
@@ -360,7 +423,7 @@ fn write_field(
 /// batch that crosses it is cut) or once it holds `max_bytes` of Arrow
 /// memory (after the batch that reaches it).
 #[derive(Debug, Clone)]
-pub struct RowGroupBuffer {
+pub(crate) struct RowGroupBuffer {
     max_rows: usize,
     max_bytes: usize,
     batches: Vec<RecordBatch>,
@@ -369,7 +432,7 @@ pub struct RowGroupBuffer {
 }
 
 impl RowGroupBuffer {
-    pub fn new(max_rows: usize, max_bytes: usize) -> Self {
+    pub(crate) fn new(max_rows: usize, max_bytes: usize) -> Self {
         Self {
             max_rows: max_rows.max(1),
             max_bytes: max_bytes.max(1),
@@ -380,7 +443,7 @@ impl RowGroupBuffer {
     }
 
     /// Adds a batch; returns the row groups it completed, oldest first.
-    pub fn push(&mut self, batch: RecordBatch) -> Vec<Vec<RecordBatch>> {
+    pub(crate) fn push(&mut self, batch: RecordBatch) -> Vec<Vec<RecordBatch>> {
         let mut full = Vec::new();
         let mut offset = 0;
         while offset < batch.num_rows() {
@@ -398,7 +461,7 @@ impl RowGroupBuffer {
     }
 
     /// The rows not yet in a closed group, as a last group.
-    pub fn finish(&mut self) -> Option<Vec<RecordBatch>> {
+    pub(crate) fn finish(&mut self) -> Option<Vec<RecordBatch>> {
         self.rows = 0;
         self.bytes = 0;
         let batches = std::mem::take(&mut self.batches);
@@ -411,7 +474,7 @@ impl RowGroupBuffer {
 /// encoded groups to a sink in order, while the caller goes on producing
 /// rows. At most a few groups per pool thread are in flight, which bounds
 /// the memory held.
-pub struct ParallelEncoder {
+pub(crate) struct ParallelEncoder {
     encoder: RowGroupEncoder,
     buffer: RowGroupBuffer,
     /// Groups handed to the pool, back in order.
@@ -427,7 +490,7 @@ impl std::fmt::Debug for ParallelEncoder {
 }
 
 impl ParallelEncoder {
-    pub fn new(encoder: RowGroupEncoder, buffer: RowGroupBuffer) -> Self {
+    pub(crate) fn new(encoder: RowGroupEncoder, buffer: RowGroupBuffer) -> Self {
         Self {
             encoder,
             buffer,
@@ -437,7 +500,7 @@ impl ParallelEncoder {
 
     /// Adds rows; the groups they complete start encoding, and the groups
     /// encoded so far go to `sink`, in order.
-    pub fn push(
+    pub(crate) fn push(
         &mut self,
         batch: RecordBatch,
         mut sink: impl FnMut(EncodedRowGroup) -> Result<()>,
@@ -452,14 +515,17 @@ impl ParallelEncoder {
     /// Starts encoding the rows not yet in a group, as a group of their
     /// own, without waiting for it: the caller can do other work before
     /// [`ParallelEncoder::finish`].
-    pub fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         if let Some(group) = self.buffer.finish() {
             self.submit(group);
         }
     }
 
     /// Encodes the last rows and waits for every group to reach `sink`.
-    pub fn finish(mut self, mut sink: impl FnMut(EncodedRowGroup) -> Result<()>) -> Result<()> {
+    pub(crate) fn finish(
+        mut self,
+        mut sink: impl FnMut(EncodedRowGroup) -> Result<()>,
+    ) -> Result<()> {
         self.flush();
         self.drain(0, &mut sink)
     }

@@ -7,11 +7,9 @@ mod reader;
 mod staging;
 mod writer;
 
-pub use background::BackgroundWriter;
-pub use encode::{
-    CopySource, ENCODED_GROUP_BYTES, EncodedRowGroup, GroupInProgress, ParallelEncoder,
-    RowGroupBuffer, RowGroupEncoder,
-};
+pub(crate) use background::BackgroundWriter;
+pub(crate) use encode::ParallelEncoder;
+pub use encode::RowGroupSource;
 pub use reader::{Batches, Dataset, PartFile};
 pub use staging::Staging;
 pub use writer::{DatasetWriter, PartInfo, PartWriter, WriteOptions};

@@ -16,7 +16,7 @@ use parquet::arrow::arrow_reader::{
 };
 
 use super::MANIFEST_FILE;
-use super::encode::CopySource;
+use super::encode::{CopySource, RowGroupSource};
 use crate::error::{Error, IoContext, Result};
 
 /// One Parquet file of a dataset with its footer already parsed.
@@ -136,16 +136,17 @@ impl Dataset {
         group.column(leaf).statistics()?.null_count_opt()
     }
 
-    /// The encoded column chunks of the named top-level fields in one row
-    /// group, for a stage that writes those fields unchanged (see
-    /// [`crate::dataset::RowGroupEncoder::start_group`]); `None` for a name
-    /// the file does not have.
-    pub fn copy_sources(
+    /// Row group `row_group` of part `file` as the source of an output row
+    /// group made from its rows (see [`crate::StageOutput::write_from`]),
+    /// which takes the encoded chunks of the fields named in `copy`
+    /// unchanged; a name the file does not have is encoded like the rest.
+    /// With `copy` empty, the output group only keeps the input's bounds.
+    pub fn row_group_source(
         &self,
         file: usize,
         row_group: usize,
-        fields: &[&str],
-    ) -> Result<Vec<Option<CopySource>>> {
+        copy: &[&str],
+    ) -> Result<RowGroupSource> {
         let no_group = || {
             Error::arrow(
                 &self.root,
@@ -159,22 +160,28 @@ impl Dataset {
             .row_groups()
             .get(row_group)
             .ok_or_else(no_group)?;
-        let handle = Arc::new(File::open(&part.path).at(&part.path)?);
-        Ok(fields
-            .iter()
-            .map(|name| {
+        let rows = group.num_rows().max(0) as usize;
+        let mut copies = Vec::with_capacity(copy.len());
+        if !copy.is_empty() {
+            let handle = Arc::new(File::open(&part.path).at(&part.path)?);
+            for name in copy {
                 let leaves: Vec<_> = self
                     .field_leaves(part, name)
                     .map(|leaf| group.column(leaf).clone())
                     .collect();
-                (!leaves.is_empty()).then(|| CopySource {
+                if leaves.is_empty() {
+                    continue;
+                }
+                let source = CopySource {
                     file: handle.clone(),
                     path: part.path.clone(),
                     leaves,
-                    rows: group.num_rows().max(0) as usize,
-                })
-            })
-            .collect())
+                    rows,
+                };
+                copies.push((name.to_string(), source));
+            }
+        }
+        Ok(RowGroupSource::new(rows as u64, copies))
     }
 
     /// The Parquet leaf columns of a top-level field of a part file.

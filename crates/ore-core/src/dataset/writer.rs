@@ -203,14 +203,14 @@ impl PartWriter {
 
     /// An encoder of whole row groups for this writer's files, usable on
     /// any thread; see [`PartWriter::append_encoded`].
-    pub fn encoder(&self) -> RowGroupEncoder {
+    pub(crate) fn encoder(&self) -> RowGroupEncoder {
         self.encoder.clone()
     }
 
     /// A buffer cutting rows into the row groups [`PartWriter::append_encoded`]
     /// takes: at most the configured rows per row group and per file, and
     /// about [`ENCODED_GROUP_BYTES`] of memory each.
-    pub fn row_group_buffer(&self) -> RowGroupBuffer {
+    pub(crate) fn row_group_buffer(&self) -> RowGroupBuffer {
         RowGroupBuffer::new(
             self.opts.row_group_rows.min(self.opts.file_rows),
             ENCODED_GROUP_BYTES.min(self.opts.row_group_bytes),
@@ -222,7 +222,7 @@ impl PartWriter {
     /// after if it reached its byte bound. A part file that took an encoded
     /// group takes later batches of [`PartWriter::write`] as row groups of
     /// their own.
-    pub fn append_encoded(&mut self, group: EncodedRowGroup) -> Result<()> {
+    pub(crate) fn append_encoded(&mut self, group: EncodedRowGroup) -> Result<()> {
         let file_rows = self.opts.file_rows.max(1) as u64;
         if self
             .current

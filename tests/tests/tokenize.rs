@@ -135,6 +135,131 @@ fn jieba_rs_matches_python_jieba_on_peoples_daily() {
     );
 }
 
+/// `tokenize.non_chinese = "jieba"` gives exactly Python jieba 0.42.1's
+/// tokens on People's Daily as the corpus ships it (full-width digits and
+/// Latin letters, `１９９７年`), in precise and in search mode, through the
+/// stage as a user runs it; the default's agreement is reported beside it.
+#[test]
+fn jieba_option_matches_python_jieba_on_raw_peoples_daily() {
+    let Some(python) = python() else { return };
+    let Some(pd) = source(PD) else { return };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let pd_str = pd.to_str().expect("utf-8 path");
+    stdout_ok(&ore(
+        tmp.path(),
+        &["import", "pku", pd_str, "--output", "pd"],
+    ));
+    std::fs::write(
+        tmp.path().join("parity.toml"),
+        "[pipeline]\nname = \"parity\"\n\n[tokenize]\npos = false\nentities = false\n",
+    )
+    .expect("pipeline file");
+    let runs = [
+        ("words", "precise"),
+        ("jieba", "precise"),
+        ("words", "search"),
+        ("jieba", "search"),
+    ];
+    for (non_chinese, mode) in runs {
+        let (split, mode_set) = (
+            format!("tokenize.non_chinese={non_chinese}"),
+            format!("tokenize.mode={mode}"),
+        );
+        let output = format!("{non_chinese}-{mode}");
+        stdout_ok(&ore(
+            tmp.path(),
+            &[
+                "tokenize",
+                "--config",
+                "parity.toml",
+                "--input",
+                "pd",
+                "--output",
+                &output,
+                "--set",
+                &split,
+                "--set",
+                &mode_set,
+            ],
+        ));
+    }
+    let column = |dir: &str, name: &str| -> Vec<Vec<String>> {
+        read_all(&tmp.path().join(dir))
+            .iter()
+            .flat_map(|batch| (0..batch.num_rows()).map(|row| strings(batch, name, row)))
+            .collect()
+    };
+    let texts: Vec<String> = read_all(&tmp.path().join("pd"))
+        .iter()
+        .flat_map(|batch| {
+            let texts = batch
+                .column_by_name("text")
+                .expect("text")
+                .as_string::<i32>();
+            (0..batch.num_rows())
+                .map(|row| texts.value(row).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(texts.len() > 19_000, "{} paragraphs", texts.len());
+    assert!(
+        texts.iter().any(|t| t.contains("１９９７")),
+        "the corpus has full-width digits"
+    );
+    let input = tmp.path().join("texts.json");
+    std::fs::write(&input, serde_json::to_string(&texts).expect("json")).expect("write");
+    let out = tmp.path().join("jieba.json");
+    let status = std::process::Command::new(python)
+        .arg(repo_root().join("tests/python/jieba_tokens.py"))
+        .args([&input, &out])
+        .status()
+        .expect("run python jieba");
+    assert!(status.success());
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
+
+    let n = texts.len();
+    let mut same = std::collections::BTreeMap::new();
+    for (non_chinese, mode) in runs {
+        let key = if mode == "precise" { "cut" } else { "search" };
+        let ours = column(&format!("{non_chinese}-{mode}"), "tokens");
+        assert_eq!(ours.len(), n);
+        let mut agree = 0;
+        let mut differences = Vec::new();
+        for (i, tokens) in ours.iter().enumerate() {
+            let python: Vec<&str> = reference[key][i]
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|w| w.as_str().unwrap_or(""))
+                .collect();
+            if *tokens == python {
+                agree += 1;
+            } else if differences.len() < 3 {
+                differences.push(format!(
+                    "{}\n  ore    {tokens:?}\n  python {python:?}",
+                    texts[i]
+                ));
+            }
+        }
+        eprintln!(
+            "non_chinese = {non_chinese}, {mode} mode: {agree}/{n} paragraphs as Python jieba ({:.1}%)",
+            100.0 * agree as f64 / n as f64
+        );
+        if non_chinese == "jieba" {
+            for d in &differences {
+                eprintln!("{d}");
+            }
+        }
+        same.insert((non_chinese, mode), agree);
+    }
+    assert_eq!(same[&("jieba", "precise")], n, "precise mode");
+    assert_eq!(same[&("jieba", "search")], n, "search mode");
+    // The default keeps full-width numbers and words whole, which jieba
+    // cuts into characters.
+    assert!(same[&("words", "precise")] < n);
+}
+
 #[test]
 fn pku_import_counts_and_tokenize_offsets_on_the_real_corpus() {
     let Some(pd) = source(PD) else { return };

@@ -423,4 +423,50 @@ mod tests {
             "第一段。\n\n第二段 。"
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Characters that compose, decompose, reorder or fold, and
+        /// anything else.
+        fn a_text() -> impl Strategy<Value = String> {
+            let tricky: Vec<char> = "aeoAEO 中文가각\u{1100}\u{1161}\u{11A8}\u{0300}\u{0301}\u{0323}\u{0344}\u{0345}\u{0F71}\u{0F72}\u{0F73}\u{0F80}\u{05BC}\u{05B8}\u{FB2C}\u{3099}\u{309A}かカｶﾞÅΩ℃¼ﬁＡ１　…①\u{1E0A}\u{0307}\u{0DCA}\u{0DD9}\u{0DCF}"
+                .chars()
+                .collect();
+            let a_char = prop_oneof![
+                3 => prop::sample::select(tricky),
+                1 => prop::char::range('\u{FF00}', '\u{FFEF}'),
+                1 => prop::char::range('\u{0300}', '\u{036F}'),
+                1 => any::<char>(),
+            ];
+            prop::collection::vec(a_char, 0..24).prop_map(|c| c.into_iter().collect())
+        }
+
+        fn only(unicode: UnicodeForm) -> NormalizeConfig {
+            NormalizeConfig {
+                unicode,
+                full_width_ascii: false,
+                remove_control: false,
+                strip_html: false,
+                collapse_whitespace: false,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// The stage's partial normalisation (quick check, then only
+            /// the stretches that need it) equals full NFKC and NFC.
+            #[test]
+            fn partial_normal_forms_equal_the_full_ones(text in a_text()) {
+                let nfkc: String = text.nfkc().collect();
+                let nfc: String = text.nfc().collect();
+                prop_assert_eq!(&normalize(&text, &only(UnicodeForm::Nfkc)), &nfkc);
+                prop_assert_eq!(&normalize(&text, &only(UnicodeForm::Nfc)), &nfc);
+                prop_assert_eq!(normal_form(&text, UnicodeForm::Nfkc), nfkc);
+                prop_assert_eq!(normal_form(&text, UnicodeForm::Nfc), nfc);
+            }
+        }
+    }
 }

@@ -947,3 +947,110 @@ fn unchanged_columns_are_copied_row_group_by_row_group() {
 fn concat_any(batches: &[RecordBatch]) -> RecordBatch {
     arrow_select::concat::concat_batches(&batches[0].schema(), batches).expect("concat")
 }
+
+mod props {
+    use super::*;
+    use arrow_array::Int64Array;
+    use proptest::prelude::*;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("doc_id", DataType::Utf8, false),
+            Field::new("text", DataType::Utf8, true),
+            Field::new("tokens", utf8_list_type(), true),
+            Field::new("n", DataType::Int64, true),
+        ]))
+    }
+
+    type Row = (String, Option<String>, Option<Vec<String>>, Option<i64>);
+
+    fn a_row() -> impl Strategy<Value = Row> {
+        (
+            "[a-z0-9]{0,8}",
+            prop::option::of(any::<String>()),
+            prop::option::of(prop::collection::vec("[a-z中文]{0,3}", 0..4)),
+            prop::option::of(any::<i64>()),
+        )
+    }
+
+    fn batch_of(rows: &[Row]) -> RecordBatch {
+        let mut tokens = ListBuilder::new(StringBuilder::new());
+        for (_, _, list, _) in rows {
+            match list {
+                Some(list) => {
+                    for t in list {
+                        tokens.values().append_value(t);
+                    }
+                    tokens.append(true);
+                }
+                None => tokens.append_null(),
+            }
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.0))),
+            Arc::new(rows.iter().map(|r| r.1.as_deref()).collect::<StringArray>()),
+            Arc::new(tokens.finish()),
+            Arc::new(rows.iter().map(|r| r.3).collect::<Int64Array>()),
+        ];
+        RecordBatch::try_new(schema(), columns).expect("batch")
+    }
+
+    /// How each batch is written through a [`StageOutput`].
+    #[derive(Debug, Clone, Copy)]
+    enum Way {
+        Stream,
+        Parallel,
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Arbitrary batches, cut into arbitrary row groups and part
+        /// files, written streamed or encoded on the pool in any mix, read
+        /// back as the rows given, in order.
+        #[test]
+        fn batches_round_trip_across_part_files(
+            batches in prop::collection::vec(
+                (prop::collection::vec(a_row(), 0..12), prop_oneof![Just(Way::Stream), Just(Way::Parallel)]),
+                0..6,
+            ),
+            row_group_rows in 1usize..8,
+            file_rows in 1usize..20,
+        ) {
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let opts = WriteOptions { row_group_rows, file_rows, ..WriteOptions::default() };
+            let all: Vec<Row> = batches.iter().flat_map(|(rows, _)| rows.clone()).collect();
+            let expected = batch_of(&all);
+
+            // The plain writer.
+            let plain = tmp.path().join("plain");
+            let mut writer = DatasetWriter::create(&plain, schema(), opts.clone()).expect("create");
+            for (rows, _) in &batches {
+                writer.write(&batch_of(rows)).expect("write");
+            }
+            prop_assert_eq!(writer.commit().expect("commit"), all.len() as u64);
+
+            // A stage's output, mixing the ways of writing.
+            let staged = tmp.path().join("staged");
+            let info = StageInfo::new("props", &serde_json::json!({}), 0);
+            let mut out = StageOutput::create(&staged, schema(), info, opts).expect("create");
+            out.count_input(all.len() as u64);
+            for (rows, way) in &batches {
+                match way {
+                    Way::Stream => out.write(&batch_of(rows)).expect("write"),
+                    Way::Parallel => out.write_parallel(batch_of(rows)).expect("write parallel"),
+                }
+            }
+            out.commit().expect("commit");
+
+            for dir in [&plain, &staged] {
+                let dataset = Dataset::open(dir).expect("open");
+                prop_assert_eq!(dataset.num_rows(), all.len() as u64);
+                prop_assert!(dataset.files().iter().all(|f| f.rows <= file_rows as u64));
+                let read = read_all(dir);
+                let got = arrow_select::concat::concat_batches(&schema(), &read).expect("concat");
+                prop_assert_eq!(&got, &expected);
+            }
+        }
+    }
+}

@@ -17,6 +17,22 @@ pub enum Mode {
     Search,
 }
 
+/// How the text outside Chinese runs is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NonChinese {
+    /// Unicode words (UAX #29): `１９９７`, `ＡＢＣ`, `don't` and `3.14` are
+    /// one token each, whitespace is dropped; a run of Han characters with
+    /// ASCII letters and digits next to them (`Windows系统`) goes to jieba.
+    #[default]
+    Words,
+    /// Exactly as Python jieba 0.42.1's `lcut` (`lcut_for_search` in search
+    /// mode): runs of U+4E00–U+9FD5, ASCII letters, digits and `+#&._%-` go
+    /// to jieba, and every other character is a token of its own
+    /// (`１９９７` is four), `\r\n` one token; whitespace tokens are kept.
+    Jieba,
+}
+
 /// Tokenize-stage settings.
 ///
 /// ```toml
@@ -35,6 +51,9 @@ pub struct TokenizeConfig {
     pub mode: Mode,
     /// Let jieba's HMM join characters that are not in the dictionary.
     pub hmm: bool,
+    /// `words` (Unicode words) or `jieba` (Python jieba's own handling,
+    /// one token a character): see [`NonChinese`].
+    pub non_chinese: NonChinese,
     /// Column holding the text to tokenize.
     pub text_column: String,
     /// Column tokenized into `title_tokens` when the input has it.
@@ -83,6 +102,7 @@ impl Default for TokenizeConfig {
         Self {
             mode: Mode::Precise,
             hmm: true,
+            non_chinese: NonChinese::Words,
             text_column: "text".into(),
             title_column: "title".into(),
             lowercase: false,

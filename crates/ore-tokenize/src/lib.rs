@@ -28,7 +28,7 @@ pub mod segment;
 pub mod stage;
 pub mod vocab;
 
-pub use config::{Mode, TokenizeConfig};
+pub use config::{Mode, NonChinese, TokenizeConfig};
 pub use entities::{Entity, EntityTagger, entities_from_pos};
 pub use error::{Result, TokenizeError};
 pub use import::{ConllImport, HeadlinesImport, PkuImport};

@@ -10,7 +10,7 @@ use jieba_rs::{Jieba, TokenizeMode};
 use rustc_hash::FxHashSet;
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::config::{Mode, TokenizeConfig};
+use crate::config::{Mode, NonChinese, TokenizeConfig};
 use crate::error::{Result, TokenizeError};
 
 /// The tokens of one text. `starts`/`ends` are character (not byte) offsets,
@@ -30,6 +30,7 @@ pub struct Segmenter {
     jieba: Jieba,
     mode: Mode,
     hmm: bool,
+    non_chinese: NonChinese,
     lowercase: bool,
     pos: bool,
     stop_words: FxHashSet<String>,
@@ -68,6 +69,7 @@ impl Segmenter {
             jieba,
             mode: config.mode,
             hmm: config.hmm,
+            non_chinese: config.non_chinese,
             lowercase: config.lowercase,
             pos: config.pos,
             stop_words,
@@ -101,6 +103,11 @@ impl Segmenter {
     /// by both, so it joins the jieba call of its neighbours: a sentence of
     /// Chinese and punctuation costs one call instead of one per clause.
     pub fn segment_into(&self, text: &str, sink: &mut impl TokenSink) {
+        if self.non_chinese == NonChinese::Jieba {
+            self.segment_as_jieba(text, sink);
+            sink.flush(text);
+            return;
+        }
         thread_local! {
             /// The pieces of the text being segmented, kept between texts
             /// so that cutting one allocates nothing.
@@ -127,6 +134,38 @@ impl Segmenter {
         }
         sink.flush(text);
         PIECES.set(pieces);
+    }
+
+    /// Python jieba's `cut`: each maximal run of the characters of its
+    /// `re_han_default` goes to jieba; every other character is a token of
+    /// its own, except that `\r\n` is one.
+    fn segment_as_jieba(&self, text: &str, sink: &mut impl TokenSink) {
+        let mut run: Option<(usize, u32)> = None;
+        let mut chars = 0u32;
+        let mut iter = text.char_indices().peekable();
+        while let Some((at, c)) = iter.next() {
+            if is_python_block_char(c) {
+                run.get_or_insert((at, chars));
+                chars += 1;
+                continue;
+            }
+            if let Some((start, base)) = run.take() {
+                self.cut_chinese(text, start..at, base, sink);
+            }
+            let (len, n) = if c == '\r' && iter.peek().is_some_and(|&(_, next)| next == '\n') {
+                iter.next();
+                (2, 2)
+            } else {
+                (c.len_utf8(), 1)
+            };
+            let word = &text[at..at + len];
+            let tag = if self.pos { latin_tag(word) } else { "" };
+            self.push(sink, text, at, word, chars, chars + n, tag);
+            chars += n;
+        }
+        if let Some((start, base)) = run {
+            self.cut_chinese(text, start..text.len(), base, sink);
+        }
     }
 
     /// Cuts `text[bytes]`, which starts at character `base`, with jieba.
@@ -186,8 +225,9 @@ impl Segmenter {
         }
     }
 
-    /// Gives `sink` the word `text[at..at + word.len()]`, unless it is blank
-    /// or a stop word, lowercased when so configured.
+    /// Gives `sink` the word `text[at..at + word.len()]`, unless it is a
+    /// stop word or blank (blank words are kept as Python jieba gives them
+    /// with `non_chinese = "jieba"`), lowercased when so configured.
     #[inline]
     #[allow(clippy::too_many_arguments)]
     fn push(
@@ -200,7 +240,7 @@ impl Segmenter {
         end: u32,
         tag: &str,
     ) {
-        if is_blank(word) {
+        if self.non_chinese == NonChinese::Words && is_blank(word) {
             return;
         }
         let lowered = (self.lowercase && !is_lowercase_fixpoint(word)).then(|| word.to_lowercase());
@@ -382,6 +422,15 @@ pub fn is_han(c: char) -> bool {
 /// ASCII letters and digits, and `+#&._%-`.
 fn is_block_char(c: char) -> bool {
     is_han(c) || c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '&' | '.' | '_' | '%' | '-')
+}
+
+/// The characters of Python jieba 0.42.1's `re_han_default`,
+/// `[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]`: jieba-rs takes the later CJK blocks
+/// in as well, which Python jieba gives one token a character.
+fn is_python_block_char(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FD5}')
+        || c.is_ascii_alphanumeric()
+        || matches!(c, '+' | '#' | '&' | '.' | '_' | '%' | '-')
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -567,35 +616,45 @@ mod tests {
         }
     }
 
+    /// The pieces of `text` found by decoding every character: what the
+    /// byte-level classification of `pieces_into` must give.
+    fn decoded(text: &str) -> Vec<(PieceKind, std::ops::Range<usize>, u32)> {
+        let mut out = Vec::new();
+        let mut at = (0usize, 0u32);
+        let mut run: Option<(usize, u32, bool)> = None;
+        let close = |out: &mut Vec<_>, at: (usize, u32), start: usize, sc: u32, end| {
+            if at.0 < start {
+                out.push((PieceKind::Other, at.0..start, at.1));
+            }
+            out.push((PieceKind::Chinese, start..end, sc));
+        };
+        for (n, (i, c)) in text.char_indices().enumerate() {
+            if is_block_char(c) {
+                run.get_or_insert((i, n as u32, false)).2 |= is_han(c);
+            } else if let Some((start, sc, true)) = run.take() {
+                close(&mut out, at, start, sc, i);
+                at = (i, n as u32);
+            }
+        }
+        match run {
+            Some((start, sc, true)) => close(&mut out, at, start, sc, text.len()),
+            _ if at.0 < text.len() => out.push((PieceKind::Other, at.0..text.len(), at.1)),
+            _ => {}
+        }
+        out
+    }
+
+    fn pieces_of(text: &str) -> Vec<(PieceKind, std::ops::Range<usize>, u32)> {
+        pieces(text)
+            .into_iter()
+            .map(|p| (p.kind, p.bytes, p.char_start))
+            .collect()
+    }
+
     /// `pieces` classifies most Han characters by their UTF-8 lead byte; it
     /// must cut exactly where decoding every character would.
     #[test]
     fn pieces_agree_with_decoding_every_char() {
-        fn decoded(text: &str) -> Vec<(PieceKind, std::ops::Range<usize>, u32)> {
-            let mut out = Vec::new();
-            let mut at = (0usize, 0u32);
-            let mut run: Option<(usize, u32, bool)> = None;
-            let close = |out: &mut Vec<_>, at: (usize, u32), start: usize, sc: u32, end| {
-                if at.0 < start {
-                    out.push((PieceKind::Other, at.0..start, at.1));
-                }
-                out.push((PieceKind::Chinese, start..end, sc));
-            };
-            for (n, (i, c)) in text.char_indices().enumerate() {
-                if is_block_char(c) {
-                    run.get_or_insert((i, n as u32, false)).2 |= is_han(c);
-                } else if let Some((start, sc, true)) = run.take() {
-                    close(&mut out, at, start, sc, i);
-                    at = (i, n as u32);
-                }
-            }
-            match run {
-                Some((start, sc, true)) => close(&mut out, at, start, sc, text.len()),
-                _ if at.0 < text.len() => out.push((PieceKind::Other, at.0..text.len(), at.1)),
-                _ => {}
-            }
-            out
-        }
         for text in [
             "我来到北京清华大学",
             "䷀䷁ 卦象，㐀㐁与鿿、ꀀ彝文 𠀀𪚥 end 一丁 ䷿ 䶵䶿",
@@ -603,11 +662,7 @@ mod tests {
             "",
             "，。",
         ] {
-            let got: Vec<_> = pieces(text)
-                .into_iter()
-                .map(|p| (p.kind, p.bytes, p.char_start))
-                .collect();
-            assert_eq!(got, decoded(text), "{text:?}");
+            assert_eq!(pieces_of(text), decoded(text), "{text:?}");
         }
     }
 
@@ -769,5 +824,157 @@ mod tests {
             ..TokenizeConfig::default()
         };
         assert!(Segmenter::build(&bad).is_err());
+    }
+
+    /// Property tests over arbitrary text: mixed scripts, full-width forms,
+    /// emoji, combining marks, control characters.
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+        use std::sync::OnceLock;
+
+        fn a_char() -> impl Strategy<Value = char> {
+            prop_oneof![
+                4 => prop::char::range('\u{4E00}', '\u{9FFF}'),
+                3 => prop::char::range(' ', '~'),
+                1 => prop::char::range('\u{FF01}', '\u{FF5E}'),
+                1 => prop::char::range('\u{3000}', '\u{303F}'),
+                1 => prop::char::range('\u{2000}', '\u{206F}'),
+                1 => prop::char::range('\u{1F300}', '\u{1FAFF}'),
+                1 => prop::char::range('\u{0300}', '\u{036F}'),
+                1 => prop::char::range('\u{0000}', '\u{001F}'),
+                1 => prop::char::range('\u{00A0}', '\u{024F}'),
+                1 => prop::char::range('\u{3400}', '\u{4DBF}'),
+                1 => prop::char::range('\u{20000}', '\u{2A6DF}'),
+                1 => prop::char::range('\u{AC00}', '\u{D7A3}'),
+                1 => prop::sample::select(vec!['\u{200D}', '\u{FE0F}', '\u{3000}', '\r', '\n']),
+                1 => any::<char>(),
+            ]
+        }
+
+        fn a_text() -> impl Strategy<Value = String> {
+            prop::collection::vec(a_char(), 0..40).prop_map(|chars| chars.into_iter().collect())
+        }
+
+        /// Segmenters built once (loading jieba's dictionary takes 0.1 s):
+        /// the stage's default, without tags, search mode, lowercasing with
+        /// stop words, and Python jieba's handling in both modes.
+        fn segmenters() -> &'static [(TokenizeConfig, Segmenter)] {
+            static ALL: OnceLock<Vec<(TokenizeConfig, Segmenter)>> = OnceLock::new();
+            ALL.get_or_init(|| {
+                let jieba = |mode| TokenizeConfig {
+                    non_chinese: NonChinese::Jieba,
+                    mode,
+                    pos: false,
+                    entities: false,
+                    ..TokenizeConfig::default()
+                };
+                let lowercase = TokenizeConfig {
+                    lowercase: true,
+                    stop_words: vec!["的".into(), "the".into(), "a".into()],
+                    ..TokenizeConfig::default()
+                };
+                modes()
+                    .into_iter()
+                    .chain([lowercase, jieba(Mode::Precise), jieba(Mode::Search)])
+                    .map(|config| {
+                        let segmenter = Segmenter::build(&config).expect("segmenter");
+                        (config, segmenter)
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Every token is its span of the text (lowercased where so
+            /// configured); precise-mode tokens are in order without
+            /// overlap, and what they leave out is whitespace (or, with
+            /// Python jieba's handling, nothing).
+            #[test]
+            fn offsets_map_back_into_the_text(text in a_text()) {
+                let chars: Vec<char> = text.chars().collect();
+                for (config, segmenter) in segmenters() {
+                    let s = segmenter.segment(&text);
+                    prop_assert_eq!(s.tokens.len(), s.starts.len());
+                    prop_assert_eq!(s.tokens.len(), s.ends.len());
+                    let mut covered = vec![false; chars.len()];
+                    let mut last_end = 0;
+                    for (i, token) in s.tokens.iter().enumerate() {
+                        let (start, end) = (s.starts[i] as usize, s.ends[i] as usize);
+                        prop_assert!(start < end && end <= chars.len(), "{:?} {}..{}", token, start, end);
+                        let source: String = chars[start..end].iter().collect();
+                        let expected = if config.lowercase { source.to_lowercase() } else { source };
+                        prop_assert_eq!(token, &expected);
+                        if config.mode == Mode::Precise {
+                            prop_assert!(start >= last_end, "token {} overlaps", i);
+                            last_end = end;
+                        }
+                        covered[start..end].iter_mut().for_each(|c| *c = true);
+                    }
+                    for (i, &c) in chars.iter().enumerate() {
+                        if covered[i] || !config.stop_words.is_empty() {
+                            continue;
+                        }
+                        prop_assert!(
+                            config.non_chinese == NonChinese::Words && c.is_whitespace(),
+                            "character {} ({:?}) is in no token", i, c
+                        );
+                    }
+                }
+            }
+
+            /// Punctuation joined into the jieba calls of its neighbours
+            /// (the fast path) cuts as one call per piece does, and the
+            /// stage's sink holds what one string per token holds.
+            #[test]
+            fn fast_segmentation_paths_match_the_plain_ones(text in a_text()) {
+                for (config, segmenter) in segmenters() {
+                    let s = segmenter.segment(&text);
+                    if config.non_chinese == NonChinese::Words {
+                        prop_assert_eq!(&s, &piece_by_piece(segmenter, &text));
+                    }
+                    let mut row = crate::columns::RowTokens::default();
+                    segmenter.segment_into(&text, &mut row);
+                    prop_assert_eq!(row.tokens().collect::<Vec<_>>(), s.tokens.clone());
+                    prop_assert_eq!(row.starts(), s.starts.clone());
+                    prop_assert_eq!(row.ends(), s.ends.clone());
+                    prop_assert_eq!(row.pos().collect::<Vec<_>>(), s.pos.clone());
+                }
+            }
+
+            /// The byte-level piece cutter, the known-punctuation shortcut
+            /// of `single_char_words` and the lead-byte test of `is_blank`
+            /// agree with decoding every character.
+            #[test]
+            fn byte_level_shortcuts_match_decoding(text in a_text()) {
+                prop_assert_eq!(pieces_of(&text), decoded(&text));
+                prop_assert_eq!(single_char_words(&text), uax29_single_char_words(&text));
+                prop_assert_eq!(is_blank(&text), text.chars().all(char::is_whitespace));
+                let bytes = text.as_bytes();
+                for (i, c) in text.char_indices() {
+                    prop_assert_eq!(is_common_han(bytes, i), ('\u{4E00}'..='\u{9FFF}').contains(&c));
+                }
+            }
+
+            /// Pieces of only punctuation and spaces: the inputs the
+            /// shortcut of `single_char_words` is for.
+            #[test]
+            fn punctuation_shortcut_matches_uax29(
+                text in prop::collection::vec(
+                    prop_oneof![
+                        prop::char::range('!', '/'),
+                        prop::char::range('\u{3000}', '\u{301F}'),
+                        prop::char::range('\u{FF01}', '\u{FF0F}'),
+                        prop::char::range('\u{2010}', '\u{203E}'),
+                        prop::sample::select(vec![' ', '\t', '\n', 'a', '1', '\u{301}', '中']),
+                    ],
+                    0..12,
+                ).prop_map(|c| c.into_iter().collect::<String>())
+            ) {
+                prop_assert_eq!(single_char_words(&text), uax29_single_char_words(&text));
+            }
+        }
     }
 }

@@ -253,3 +253,88 @@ fn unchanged_columns_are_copied_from_row_groups_without_null_texts() {
     assert_eq!((manifest.rows.output, manifest.rows.rejected), (2, 2));
     assert_eq!(text_chunks(&output), [(2, true)]);
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const POOL: [&str; 8] = [
+        "我来到北京清华大学",
+        "LibreOffice 7.4 的 Writer",
+        "１９９７年，ＡＢＣ",
+        "",
+        "   ",
+        "emoji 😀 e\u{301}",
+        "\u{0}\u{1f}控制",
+        "“你好！”——再见……",
+    ];
+
+    fn texts() -> impl Strategy<Value = Vec<Option<String>>> {
+        prop::collection::vec(
+            prop::option::weighted(
+                0.8,
+                prop::sample::select(POOL.to_vec()).prop_map(String::from),
+            ),
+            0..30,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever the input's row groups, the batch size, copying or
+        /// not: rows in = rows out + rejected, the rejects are exactly the
+        /// null texts, and the kept rows come out in order.
+        #[test]
+        fn rows_in_are_rows_out_plus_rejected(
+            texts in texts(),
+            group_rows in 1usize..8,
+            batch_rows in 1usize..8,
+            copy_columns: bool,
+        ) {
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let (input, output) = (tmp.path().join("in"), tmp.path().join("out"));
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("doc_id", DataType::Utf8, false),
+                Field::new("text", DataType::Utf8, true),
+            ]));
+            let ids: Vec<String> = (0..texts.len()).map(|i| format!("doc-{i:03}")).collect();
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from(ids.clone())),
+                    Arc::new(StringArray::from(texts.clone())),
+                ],
+            )
+            .expect("batch");
+            let opts = WriteOptions { row_group_rows: group_rows, ..WriteOptions::default() };
+            let mut writer = DatasetWriter::create(&input, schema, opts).expect("create");
+            writer.write(&batch).expect("write");
+            writer.commit().expect("commit");
+
+            let config = TokenizeConfig { batch_rows, copy_columns, ..TokenizeConfig::default() };
+            let manifest = run(&config, &input, &output, 2);
+            let nulls = texts.iter().filter(|t| t.is_none()).count() as u64;
+            let rows = &manifest.rows;
+            prop_assert_eq!(rows.input, texts.len() as u64);
+            prop_assert_eq!(rows.input, rows.output + rows.rejected);
+            prop_assert_eq!(rows.rejected, nulls);
+            let kept: Vec<String> = read(&output)
+                .iter()
+                .flat_map(|b| {
+                    let ids = b.column_by_name("doc_id").expect("doc_id").as_string::<i32>();
+                    (0..b.num_rows()).map(|i| ids.value(i).to_string()).collect::<Vec<_>>()
+                })
+                .collect();
+            let expected: Vec<String> = ids
+                .iter()
+                .zip(&texts)
+                .filter(|(_, t)| t.is_some())
+                .map(|(id, _)| id.clone())
+                .collect();
+            prop_assert_eq!(kept, expected);
+            let rejected = ore_core::stage::reject_counts(&output).expect("rejects");
+            prop_assert_eq!(rejected.values().sum::<u64>(), nulls);
+        }
+    }
+}

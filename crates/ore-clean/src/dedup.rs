@@ -103,7 +103,7 @@ pub fn load_index(dir: &Path, meta: &IndexMeta) -> Result<Vec<Entry>> {
 
 fn index_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
-        Field::new("doc_id", DataType::Utf8, false),
+        ore_core::schema::distinct_utf8("doc_id", false),
         Field::new("text_hash", DataType::Utf8, false),
         Field::new("n_chars", DataType::UInt64, false),
         Field::new("signature", DataType::Binary, false),

@@ -347,13 +347,14 @@ impl Cleaner {
             .collect();
         let mut fields: Vec<Field> = kept_columns
             .iter()
-            .map(|&i| schema.field(i).clone())
+            .map(|&i| ore_core::schema::adopt(schema.field(i)))
             .collect();
         let text_index = fields
             .iter()
             .position(|f| f.name() == &self.config.text_column)
             .unwrap_or_default();
-        fields[text_index] = Field::new(&self.config.text_column, DataType::Utf8, true);
+        fields[text_index] =
+            ore_core::schema::adopt(&Field::new(&self.config.text_column, DataType::Utf8, true));
         fields.extend(signal_fields());
         let out_schema: SchemaRef = Arc::new(Schema::new(fields));
         let spill_schema: SchemaRef = Arc::new(Schema::new(

@@ -5,6 +5,56 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
+/// Field metadata key with which a schema tells the writer how to encode a
+/// column. It is stored with the schema in every part file, so a stage
+/// that passes a column through writes it as it was written.
+pub const ENCODING_KEY: &str = "ore.encoding";
+/// [`ENCODING_KEY`]'s value for a column written without a dictionary.
+pub const PLAIN: &str = "plain";
+
+/// A string column whose values are nearly all distinct (whole documents,
+/// ids unique a row), which the writer leaves without a dictionary: one
+/// would only cost hashing until the writer gives up on it, and a
+/// dictionary page as big as the plain values (People's Daily's `doc_id`:
+/// 49 KB with one, 13 KB without).
+pub fn distinct_utf8(name: &str, nullable: bool) -> Field {
+    mark_plain(Field::new(name, DataType::Utf8, nullable))
+}
+
+/// Whether the writer leaves `field` without a dictionary.
+pub fn is_plain(field: &Field) -> bool {
+    field.metadata().get(ENCODING_KEY).map(String::as_str) == Some(PLAIN)
+}
+
+/// `field`, read from an input, as a stage passes it through: a column
+/// that one of ore's tables defines as [`distinct_utf8`] (`doc_id`, `text`,
+/// `example_id`) keeps that encoding when the input (another tool's file)
+/// did not record one.
+pub fn adopt(field: &Field) -> Field {
+    static PLAIN_COLUMNS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let plain_columns = PLAIN_COLUMNS.get_or_init(|| {
+        [documents_schema(), examples_schema(), predictions_schema()]
+            .iter()
+            .flat_map(|schema| schema.fields().iter())
+            .filter(|f| is_plain(f))
+            .map(|f| f.name().clone())
+            .collect()
+    });
+    if plain_columns.contains(field.name())
+        && field.data_type() == &DataType::Utf8
+        && !field.metadata().contains_key(ENCODING_KEY)
+    {
+        return mark_plain(field.clone());
+    }
+    field.clone()
+}
+
+/// `field` with the metadata of [`distinct_utf8`].
+pub fn mark_plain(mut field: Field) -> Field {
+    field.metadata_mut().insert(ENCODING_KEY, PLAIN);
+    field
+}
+
 /// Columns of the crawler's `documents` table.
 pub mod documents {
     pub const DOC_ID: &str = "doc_id";
@@ -110,7 +160,7 @@ pub fn entities_type() -> DataType {
 pub fn documents_schema() -> SchemaRef {
     use documents::*;
     Arc::new(Schema::new(vec![
-        Field::new(DOC_ID, DataType::Utf8, false),
+        distinct_utf8(DOC_ID, false),
         Field::new(URL, DataType::Utf8, false),
         Field::new(FINAL_URL, DataType::Utf8, false),
         Field::new(STATUS, DataType::UInt16, false),
@@ -119,7 +169,7 @@ pub fn documents_schema() -> SchemaRef {
         Field::new(CHARSET, DataType::Utf8, true),
         Field::new(LANG, DataType::Utf8, true),
         Field::new(TITLE, DataType::Utf8, true),
-        Field::new(TEXT, DataType::Utf8, false),
+        distinct_utf8(TEXT, false),
         Field::new(HTML_SHA256, DataType::Utf8, false),
         Field::new(DEPTH, DataType::UInt32, false),
         Field::new(PARENT_URL, DataType::Utf8, true),
@@ -130,7 +180,7 @@ pub fn documents_schema() -> SchemaRef {
 pub fn examples_schema() -> SchemaRef {
     use examples::*;
     Arc::new(Schema::new(vec![
-        Field::new(EXAMPLE_ID, DataType::Utf8, false),
+        distinct_utf8(EXAMPLE_ID, false),
         Field::new(SOURCE_ID, DataType::Utf8, false),
         Field::new(SRC, DataType::Utf8, false),
         Field::new(TGT, DataType::Utf8, false),
@@ -148,7 +198,7 @@ pub fn predictions_schema() -> SchemaRef {
     let text = |name| Field::new(name, DataType::Utf8, false);
     let score = |name| Field::new(name, DataType::Float64, false);
     Arc::new(Schema::new(vec![
-        text(EXAMPLE_ID),
+        distinct_utf8(EXAMPLE_ID, false),
         text(SOURCE_ID),
         text(SRC),
         text(HYP),

@@ -323,7 +323,14 @@ impl StageOutput {
             Some(d) => Arc::new(StringArray::from(d.to_vec())),
             None => Arc::new(StringArray::new_null(n)),
         };
-        let mut fields: Vec<Arc<Field>> = batch.schema().fields().iter().cloned().collect();
+        // Columns keep the encoding ore's tables give them, whoever wrote
+        // the input.
+        let mut fields: Vec<Arc<Field>> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| Arc::new(crate::schema::adopt(f)))
+            .collect();
         fields.push(Arc::new(Field::new(REJECT_REASON, DataType::Utf8, false)));
         fields.push(Arc::new(Field::new(REJECT_DETAIL, DataType::Utf8, true)));
         let mut columns = batch.columns().to_vec();

@@ -541,8 +541,11 @@ fn non_parquet_and_corrupt_files_are_named() {
 #[test]
 fn free_text_columns_have_no_dictionary() {
     let tmp = tempfile::tempdir().expect("tempdir");
+    // The field's metadata decides, not its name: `body` is declared
+    // distinct, the second `text`-like column is not.
     let schema = Arc::new(Schema::new(vec![
         Field::new("source", DataType::Utf8, false),
+        ore_core::schema::distinct_utf8("body", false),
         Field::new("text", DataType::Utf8, false),
     ]));
     let texts: Vec<String> = (0..200).map(|i| format!("文档 {i} 的正文。")).collect();
@@ -551,6 +554,7 @@ fn free_text_columns_have_no_dictionary() {
         vec![
             Arc::new(StringArray::from(vec!["pd"; 200])) as ArrayRef,
             Arc::new(StringArray::from_iter_values(&texts)),
+            Arc::new(StringArray::from_iter_values(&texts)),
         ],
     )
     .expect("batch");
@@ -558,9 +562,23 @@ fn free_text_columns_have_no_dictionary() {
     let group = written_row_group(&dir, &batch);
     let dictionary = |path: &str| chunk(&group, path).dictionary_page_offset().is_some();
     assert!(dictionary("source"), "source has a dictionary");
-    assert!(!dictionary("text"), "text has none");
+    assert!(!dictionary("body"), "body has none");
+    assert!(dictionary("text"), "undeclared text has one");
+    // The declaration travels with the data: read back, the field says it.
     let back = Dataset::open(&dir).expect("open");
     assert_eq!(back.num_rows(), 200);
+    let body = back.schema().field_with_name("body").expect("body");
+    assert!(ore_core::schema::is_plain(body));
+    assert!(!ore_core::schema::is_plain(
+        back.schema().field_with_name("text").expect("text")
+    ));
+    // What a stage passing foreign columns through gives them.
+    assert!(ore_core::schema::is_plain(&ore_core::schema::adopt(
+        &Field::new("doc_id", DataType::Utf8, false)
+    )));
+    assert!(!ore_core::schema::is_plain(&ore_core::schema::adopt(
+        &Field::new("source", DataType::Utf8, false)
+    )));
 }
 
 /// A stage output whose middle rows go through the parallel encoder: the
@@ -640,7 +658,7 @@ fn token_lists_have_no_page_statistics() {
 fn offsets_are_delta_encoded_and_ids_have_no_dictionary() {
     use parquet::basic::Encoding;
     let schema = Arc::new(Schema::new(vec![
-        Field::new("doc_id", DataType::Utf8, false),
+        ore_core::schema::distinct_utf8("doc_id", false),
         Field::new("tokens", utf8_list_type(), false),
         Field::new("token_starts", ore_core::schema::u32_list_type(), false),
     ]));
@@ -809,8 +827,8 @@ fn unchanged_columns_are_copied_row_group_by_row_group() {
     for (name, strict) in [("in", false), ("in", true), ("in-plain", false)] {
         let dataset = Dataset::open(tmp.path().join(name)).expect("open input");
         let out_schema = Arc::new(Schema::new(vec![
-            Field::new("doc_id", DataType::Utf8, false),
-            Field::new("text", DataType::Utf8, !strict),
+            ore_core::schema::distinct_utf8("doc_id", false),
+            ore_core::schema::distinct_utf8("text", !strict),
             Field::new("n", DataType::UInt16, false),
         ]));
         let dir = tmp.path().join(format!("out-{name}-{strict}"));

@@ -328,7 +328,7 @@ impl Layout {
             .map(AsRef::as_ref)
             .filter(|f| !col::ALL.contains(&f.name().as_str()))
             .collect();
-        let mut fields: Vec<Field> = kept.iter().map(|&f| f.clone()).collect();
+        let mut fields: Vec<Field> = kept.iter().map(|&f| ore_core::schema::adopt(f)).collect();
         fields.extend(token_fields(with_title));
         Ok(Self {
             schema: Arc::new(Schema::new(fields)),

@@ -20,13 +20,6 @@ use super::encode::{
 use super::staging::Staging;
 use crate::error::{Error, IoContext, Result};
 
-/// Top-level columns written without a dictionary: whole documents, and
-/// ids that are unique a row. Such values are nearly all distinct, so a
-/// dictionary only costs hashing until the writer gives up on it, and a
-/// dictionary page as big as the plain values (People's Daily's `doc_id`:
-/// 49 KB with one, 13 KB without).
-const NO_DICTIONARY_COLUMNS: [&str; 4] = ["text", "html", "doc_id", "example_id"];
-
 /// Sizes and compression of the files a writer produces.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteOptions {
@@ -131,7 +124,8 @@ impl PartWriter {
         let list_level =
             ZstdLevel::try_new(opts.list_zstd_level).map_err(|e| Error::parquet(&dir, None, e))?;
         for field in schema.fields() {
-            if NO_DICTIONARY_COLUMNS.contains(&field.name().as_str()) {
+            // Where the schema was defined, it said (schema::distinct_utf8).
+            if crate::schema::is_plain(field) {
                 props = props
                     .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
             }

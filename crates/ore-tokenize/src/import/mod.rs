@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use ore_core::schema::utf8_list_type;
+use ore_core::schema::{distinct_utf8, utf8_list_type};
 use ore_core::{Manifest, StageInfo, StageOutput, WriteOptions};
 use serde::Serialize;
 
@@ -97,10 +97,10 @@ pub(crate) fn write_import<C: Serialize>(
     parse: impl Fn(&Path, &str) -> Parsed,
 ) -> Result<Manifest> {
     let mut fields = vec![
-        Field::new("doc_id", DataType::Utf8, false),
+        distinct_utf8("doc_id", false),
         Field::new("source", DataType::Utf8, false),
         Field::new("line", DataType::UInt64, false),
-        Field::new("text", DataType::Utf8, false),
+        distinct_utf8("text", false),
     ];
     fields.extend(token_fields(false));
     fields.extend(

@@ -135,6 +135,14 @@ fn jieba_rs_matches_python_jieba_on_peoples_daily() {
     );
 }
 
+/// A temporary folder holding People's Daily imported as `pd`.
+fn import_peoples_daily(pd: &std::path::Path) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let pd = pd.to_str().expect("utf-8 path");
+    stdout_ok(&ore(tmp.path(), &["import", "pku", pd, "--output", "pd"]));
+    tmp
+}
+
 /// `tokenize.non_chinese = "jieba"` gives exactly Python jieba 0.42.1's
 /// tokens on People's Daily as the corpus ships it (full-width digits and
 /// Latin letters, `１９９７年`), in precise and in search mode, through the
@@ -143,12 +151,7 @@ fn jieba_rs_matches_python_jieba_on_peoples_daily() {
 fn jieba_option_matches_python_jieba_on_raw_peoples_daily() {
     let Some(python) = python() else { return };
     let Some(pd) = source(PD) else { return };
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let pd_str = pd.to_str().expect("utf-8 path");
-    stdout_ok(&ore(
-        tmp.path(),
-        &["import", "pku", pd_str, "--output", "pd"],
-    ));
+    let tmp = import_peoples_daily(&pd);
     std::fs::write(
         tmp.path().join("parity.toml"),
         "[pipeline]\nname = \"parity\"\n\n[tokenize]\npos = false\nentities = false\n",
@@ -263,12 +266,7 @@ fn jieba_option_matches_python_jieba_on_raw_peoples_daily() {
 #[test]
 fn pku_import_counts_and_tokenize_offsets_on_the_real_corpus() {
     let Some(pd) = source(PD) else { return };
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let pd_str = pd.to_str().expect("utf-8 path");
-    stdout_ok(&ore(
-        tmp.path(),
-        &["import", "pku", pd_str, "--output", "pd"],
-    ));
+    let tmp = import_peoples_daily(&pd);
 
     // Counts computed here, independently of the importer.
     let text = std::fs::read_to_string(&pd).expect("read");

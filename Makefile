@@ -108,7 +108,7 @@ test: build venv datasets ## Run every test (unit, integration, end to end again
 
 # The crates that do not train build and pass their tests without libtorch:
 # none of them depends on torch-sys, and LIBTORCH points nowhere.
-NO_TORCH := -p ore-core -p ore-eval -p ore-crawl -p ore-clean -p ore-tokenize -p ore-train
+NO_TORCH := -p ore-core -p ore-eval -p ore-crawl -p ore-minhash -p ore-clean -p ore-tokenize -p ore-train
 test-no-torch:
 	@if $(CARGO) tree --locked -e normal,build $(NO_TORCH) | grep -q torch-sys; then \
 	  echo "error: a crate that does not train depends on torch-sys:" >&2; \

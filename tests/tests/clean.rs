@@ -10,10 +10,9 @@ use arrow_array::cast::AsArray;
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use ore_clean::config::NormalizeConfig;
-use ore_clean::dedup::candidate_pairs;
-use ore_clean::minhash::{MinHasher, estimate, exact_jaccard, use_char_shingles};
 use ore_clean::normalize::normalize;
 use ore_core::{Dataset, DatasetWriter, Manifest, WriteOptions};
+use ore_minhash::{MinHasher, candidate_pairs, estimate, exact_jaccard, use_char_shingles};
 use ore_tests::{html_files, html_text, ore, source, stdout_ok};
 
 const HELP: &str = "libreoffice-help-zh-cn/usr/share/libreoffice/help/zh-CN/text";

@@ -6,9 +6,9 @@
 //! `cargo run --release -p ore-clean --example dedup_truth -- DATASET [THRESHOLD]`
 
 use ore_clean::config::NormalizeConfig;
-use ore_clean::minhash::{MinHasher, exact_jaccard, use_char_shingles};
 use ore_clean::normalize::normalize;
 use ore_core::{Dataset, StrColumn};
+use ore_minhash::{MinHasher, exact_jaccard, use_char_shingles};
 use rayon::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

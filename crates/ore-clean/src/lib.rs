@@ -3,7 +3,7 @@
 //! [`Cleaner`] normalises text ([`normalize`]), removes lines repeated across
 //! a site ([`boilerplate`]), identifies the language ([`lang`]), applies
 //! quality rules with one reject reason each ([`quality`]), and removes exact
-//! and near duplicates with MinHash LSH ([`minhash`], [`dedup`]), optionally
+//! and near duplicates with MinHash LSH (the `ore-minhash` crate, [`dedup`]), optionally
 //! against a persistent index of everything kept before. [`CleanConfig`] is
 //! the `[clean]` section; [`Cleaner`] is the stage of the Stage contract
 //! (`ore_core::Stage`), run by `ore clean` and `ore run`.
@@ -28,7 +28,6 @@ pub mod config;
 pub mod dedup;
 pub mod error;
 pub mod lang;
-pub mod minhash;
 pub mod normalize;
 pub mod quality;
 pub mod stage;

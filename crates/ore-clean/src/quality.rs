@@ -33,18 +33,13 @@ pub struct Signals {
 
 impl Signals {
     /// Whether the text is shingled by characters (CJK at least 30% of its
-    /// letters): [`crate::minhash::use_char_shingles`] from these counts.
+    /// letters): [`ore_minhash::use_char_shingles`] from these counts.
     pub fn char_shingles(&self) -> bool {
         self.letters > 0 && self.cjk_chars * 10 >= self.letters * 3
     }
 }
 
-/// Chinese, Japanese kana and Korean hangul characters.
-pub fn is_cjk(c: char) -> bool {
-    matches!(c,
-        '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}'
-        | '\u{3040}'..='\u{30FF}' | '\u{AC00}'..='\u{D7AF}' | '\u{20000}'..='\u{2FA1F}')
-}
+pub use ore_minhash::is_cjk;
 
 /// CJK text is measured in characters and shingled by characters.
 pub fn is_cjk_text(signals: &Signals) -> bool {
@@ -425,11 +420,7 @@ mod tests {
             "Writer 的 word processor",
         ] {
             let s = filter().signals(t);
-            assert_eq!(
-                s.char_shingles(),
-                crate::minhash::use_char_shingles(t),
-                "{t}"
-            );
+            assert_eq!(s.char_shingles(), ore_minhash::use_char_shingles(t), "{t}");
         }
     }
 

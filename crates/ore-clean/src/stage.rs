@@ -24,13 +24,11 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::boilerplate::{Boilerplate, LineCounts, host_of};
 use crate::config::CleanConfig;
-use crate::dedup::{
-    Entry, IndexMeta, Verdict, candidate_pairs, cluster, exact_duplicates, load_index, save_index,
-};
+use crate::dedup::{Entry, IndexMeta, Verdict, cluster, exact_duplicates, load_index, save_index};
 use crate::error::{CleanError, Result};
-use crate::minhash::{MinHasher, estimate, exact_jaccard};
 use crate::normalize::normalize;
 use crate::quality::{QualityFilter, Signals};
+use ore_minhash::{MinHasher, candidate_pairs, estimate, exact_jaccard};
 
 /// The column that names a row's duplicate cluster, added in pass 3.
 const DUP_CLUSTER: &str = "dup_cluster";

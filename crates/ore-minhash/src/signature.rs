@@ -1,10 +1,11 @@
 //! MinHash signatures over shingles (character n-grams for CJK text, word
-//! n-grams otherwise) and the LSH banding that finds candidate pairs.
+//! n-grams otherwise), their similarity estimate, and the LSH parameters
+//! and band keys that [`crate::lsh`] buckets them by.
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use crate::quality::is_cjk;
+use crate::is_cjk;
 
 /// Computes signatures with `num_perm` hash functions derived from a seed.
 #[derive(Debug, Clone)]

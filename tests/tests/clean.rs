@@ -74,27 +74,6 @@ fn kept_ids(path: &Path) -> BTreeSet<String> {
     ids
 }
 
-fn jaccard(a: &[u64], b: &[u64]) -> f64 {
-    let (mut i, mut j, mut common) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    let union = a.len() + b.len() - common;
-    if union == 0 {
-        0.0
-    } else {
-        common as f64 / union as f64
-    }
-}
-
 #[test]
 fn near_duplicates_match_exact_jaccard_on_help_pages() {
     let Some(dir) = source(HELP) else { return };
@@ -120,7 +99,7 @@ fn near_duplicates_match_exact_jaccard_on_help_pages() {
             if (a.min(b) as f64) < lowest * a.max(b) as f64 {
                 continue;
             }
-            let jac = jaccard(&shingles[i], &shingles[j]);
+            let jac = exact_jaccard(&shingles[i], &shingles[j]);
             if jac >= lowest {
                 exact.push(((i as u32, j as u32), jac));
             }

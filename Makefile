@@ -28,7 +28,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help build demo status test test-no-torch lint bench purge datasets venv torch check-tools tokenize crawl clean train eval
+.PHONY: help build demo status test test-no-torch lint bench purge datasets venv torch check-tools tokenize crawl clean split train eval
 
 help: ## List the targets
 	@echo "ore — make targets (PIPELINE=$(PIPELINE))"
@@ -101,6 +101,9 @@ eval: build datasets ## Stage eval of PIPELINE: decode and score with BLEU/ROUGE
 tokenize: build ## Stage tokenize of PIPELINE: jieba + Unicode words, POS, entities, _vocab (IN=/OUT= override)
 	$(RUN_STAGE) tokenize
 
+split: build ## Stage split of PIPELINE: grouped, stratified train/valid/test plus a leakage audit (IN=/OUT= override; INDEX=DIR keeps a split index)
+	$(RUN_STAGE) split $(if $(INDEX),--set split.index=$(INDEX))
+
 test: build venv datasets ## Run every test (unit, integration, end to end against target/release/ore)
 	ORE_TEST_PYTHON=$(abspath $(PY)) ORE_REQUIRE_PYTHON=1 ORE_REQUIRE_DATA=1 ORE_BIN=$(abspath $(ORE)) \
 	  $(CARGO) test --$(PROFILE) --locked --workspace --no-fail-fast
@@ -109,10 +112,14 @@ test: build venv datasets ## Run every test (unit, integration, end to end again
 # The crates that do not train build and pass their tests without libtorch:
 # none of them depends on torch-sys, and LIBTORCH points nowhere.
 NO_TORCH := -p ore-core -p ore-eval -p ore-crawl -p ore-minhash -p ore-clean -p ore-tokenize -p ore-train
+# ore-split does not depend on torch-sys either (checked here), but its tests
+# run in `make test` only: built for this crate set alone, polars' features
+# unify differently and the whole of polars would compile a second time.
+NO_TORCH_CHECKED := $(NO_TORCH) -p ore-split
 test-no-torch:
-	@if $(CARGO) tree --locked -e normal,build $(NO_TORCH) | grep -q torch-sys; then \
+	@if $(CARGO) tree --locked -e normal,build $(NO_TORCH_CHECKED) | grep -q torch-sys; then \
 	  echo "error: a crate that does not train depends on torch-sys:" >&2; \
-	  $(CARGO) tree --locked -e normal,build -i torch-sys $(NO_TORCH) >&2; exit 1; fi
+	  $(CARGO) tree --locked -e normal,build -i torch-sys $(NO_TORCH_CHECKED) >&2; exit 1; fi
 	LIBTORCH=/nonexistent/libtorch $(CARGO) test --$(PROFILE) --locked $(NO_TORCH) --no-fail-fast
 
 lint: check-tools torch ## cargo fmt --check and clippy with warnings as errors

@@ -4,6 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use ore_core::{DatasetWriter, WriteOptions};
 
 /// The `ore` binary under test: `$ORE_BIN` (set by `make test`), else the
 /// one beside this test executable's profile folder.
@@ -221,4 +226,49 @@ pub fn read_all(path: &Path) -> Vec<arrow_array::RecordBatch> {
         .batches(4096)
         .collect::<Result<Vec<_>, _>>()
         .expect("read dataset")
+}
+
+/// (doc_id, url, text) of every LibreOffice help page below `dir`, its URL
+/// made from its path under a made-up host.
+pub fn help_docs(dir: &Path) -> Vec<(String, String, String)> {
+    html_files(dir)
+        .iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(dir)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let url = format!("http://help.example/{rel}");
+            let html = std::fs::read_to_string(p).unwrap_or_default();
+            (ore_core::ids::doc_id(&url), url, html_text(&html))
+        })
+        .collect()
+}
+
+/// Writes `(doc_id, url, text)` rows as a dataset at `path`.
+pub fn write_docs(path: &Path, docs: &[(String, String, String)]) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("url", DataType::Utf8, false),
+        Field::new("text", DataType::Utf8, false),
+    ]));
+    let mut w =
+        DatasetWriter::create(path, schema.clone(), WriteOptions::default()).expect("create");
+    for chunk in docs.chunks(500) {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                chunk.iter().map(|d| d.0.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                chunk.iter().map(|d| d.1.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                chunk.iter().map(|d| d.2.as_str()),
+            )),
+        ];
+        w.write(&RecordBatch::try_new(schema.clone(), columns).expect("batch"))
+            .expect("write");
+    }
+    w.commit().expect("commit");
 }

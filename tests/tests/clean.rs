@@ -4,61 +4,17 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
-use arrow_array::{ArrayRef, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema};
+
 use ore_clean::config::NormalizeConfig;
 use ore_clean::normalize::normalize;
-use ore_core::{Dataset, DatasetWriter, Manifest, WriteOptions};
+use ore_core::{Dataset, Manifest};
 use ore_minhash::{MinHasher, candidate_pairs, estimate, exact_jaccard, use_char_shingles};
-use ore_tests::{html_files, html_text, ore, source, stdout_ok};
+use ore_tests::{help_docs, ore, source, stdout_ok, write_docs};
 
 const HELP: &str = "libreoffice-help-zh-cn/usr/share/libreoffice/help/zh-CN/text";
-
-/// (doc_id, url, text) of every help page.
-fn help_docs(dir: &Path) -> Vec<(String, String, String)> {
-    html_files(dir)
-        .iter()
-        .map(|p| {
-            let rel = p
-                .strip_prefix(dir)
-                .unwrap_or(p)
-                .to_string_lossy()
-                .replace('\\', "/");
-            let url = format!("http://help.example/{rel}");
-            let html = std::fs::read_to_string(p).unwrap_or_default();
-            (ore_core::ids::doc_id(&url), url, html_text(&html))
-        })
-        .collect()
-}
-
-fn write_docs(path: &Path, docs: &[(String, String, String)]) {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("doc_id", DataType::Utf8, false),
-        Field::new("url", DataType::Utf8, false),
-        Field::new("text", DataType::Utf8, false),
-    ]));
-    let mut w =
-        DatasetWriter::create(path, schema.clone(), WriteOptions::default()).expect("create");
-    for chunk in docs.chunks(500) {
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                chunk.iter().map(|d| d.0.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                chunk.iter().map(|d| d.1.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                chunk.iter().map(|d| d.2.as_str()),
-            )),
-        ];
-        w.write(&RecordBatch::try_new(schema.clone(), columns).expect("batch"))
-            .expect("write");
-    }
-    w.commit().expect("commit");
-}
 
 fn kept_ids(path: &Path) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();

@@ -15,6 +15,7 @@ mod metrics;
 mod output;
 mod run;
 mod serve;
+mod split;
 mod stage_args;
 mod stages;
 mod tokenize;
@@ -75,6 +76,22 @@ enum Command {
     /// and a `_vocab/` beside the output.
     Tokenize(tokenize::TokenizeArgs),
 
+    /// Split a dataset into train/valid/test by groups (rows sharing a
+    /// source_id, dup_cluster, doc_id, canonical URL, normalised text or a
+    /// named column; optionally near duplicates), balanced by rows, per
+    /// stratum, stable as data grows with --index; audits its own output.
+    Split(split::SplitArgs),
+
+    /// Find leaks between a training split and eval splits (ore's or any
+    /// Parquet with a text column): exact and near duplicates, long n-gram
+    /// overlap (13 words, 25 CJK characters), variants of one source_id.
+    Audit(split::AuditArgs),
+
+    /// Run polars SQL over a dataset folder or Parquet file (the table is
+    /// `self`), e.g. `ore query datasets/demo/clean "SELECT lang_detected,
+    /// count(*) FROM self GROUP BY 1"`.
+    Query(split::QueryArgs),
+
     /// Import a labelled corpus (CoNLL-2003 or People's Daily) into a tokens
     /// dataset with gold annotations, or People's Daily headline pairs into
     /// an `examples` dataset.
@@ -121,6 +138,9 @@ fn main() -> ExitCode {
         Command::Clean(args) => clean::run(&args),
         Command::Tokenize(args) => tokenize::run(&args),
         Command::Import(args) => tokenize::import(&args),
+        Command::Split(args) => split::run(&args),
+        Command::Audit(args) => split::audit(&args),
+        Command::Query(args) => split::query(&args),
         Command::Train(args) => run_torch("train", &args.args),
         Command::Eval(args) => run_torch("eval", &args.args),
     })

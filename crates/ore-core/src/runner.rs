@@ -144,6 +144,15 @@ impl Graph {
                                 path: pipeline.stage_output(&r),
                                 section: r,
                             })
+                        } else if let Some((section, sub)) = r.split_once('/')
+                            && pipeline.has_section(section)
+                            && !sub.is_empty()
+                        {
+                            // A sub-dataset of a stage's output (`split/train`).
+                            Ok(InputRef::Stage {
+                                path: pipeline.stage_output(section).join(sub),
+                                section: section.to_string(),
+                            })
                         } else {
                             Ok(InputRef::Path(PathBuf::from(r)))
                         }
@@ -438,9 +447,10 @@ pub struct Hashes {
 }
 
 impl Hashes {
-    /// Forgets the hash of `path` (a stage just rewrote it).
+    /// Forgets the hash of `path` and of every dataset inside it (a stage
+    /// just rewrote it).
     pub fn forget(&mut self, path: &Path) {
-        self.known.remove(path);
+        self.known.retain(|known, _| !known.starts_with(path));
     }
 
     pub fn of(&mut self, path: &Path, kind: InputKind) -> Result<String> {

@@ -65,6 +65,9 @@ pub struct StageOutput {
     // Fields drop in order: the writer thread stops before the staging
     // folder is removed.
     out: BackgroundWriter,
+    /// The sub-datasets that hold the kept rows of a stage whose output is
+    /// several datasets side by side ([`StageOutput::create_subsets`]).
+    subsets: Vec<(String, BackgroundWriter)>,
     writing: Writing,
     staging: Staging,
     rejects: Option<PartWriter>,
@@ -104,8 +107,36 @@ impl StageOutput {
         info: StageInfo,
         opts: WriteOptions,
     ) -> Result<Self> {
+        Self::create_subsets(target, schema, &[], info, opts)
+    }
+
+    /// An output whose kept rows are written into sub-datasets named
+    /// `names` (`split/train`, `split/valid`, `split/test`), each a folder of
+    /// part files of `schema`, with [`StageOutput::write_subset`]. The
+    /// manifest, `_rejects/` and side datasets stay at the top, and a reader
+    /// of the top folder reads every sub-dataset. With no names, this is
+    /// [`StageOutput::create`].
+    pub fn create_subsets(
+        target: impl AsRef<Path>,
+        schema: SchemaRef,
+        names: &[&str],
+        info: StageInfo,
+        opts: WriteOptions,
+    ) -> Result<Self> {
         let staging = Staging::new(target)?;
-        let out = BackgroundWriter::spawn(PartWriter::new(staging.path(), schema, opts.clone())?);
+        let mut main = PartWriter::new(staging.path(), schema.clone(), opts.clone())?;
+        if !names.is_empty() {
+            main = main.without_empty_part();
+        }
+        let out = BackgroundWriter::spawn(main);
+        let subsets = names
+            .iter()
+            .map(|name| {
+                let dir = staging.path().join(name);
+                let writer = PartWriter::new(dir, schema.clone(), opts.clone())?;
+                Ok((name.to_string(), BackgroundWriter::spawn(writer)))
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             out,
             writing: Writing::Streaming,
@@ -113,6 +144,7 @@ impl StageOutput {
             rejects: None,
             closed_rejects: None,
             sides: Vec::new(),
+            subsets,
             opts,
             counts: RowCounts::default(),
             info,
@@ -204,6 +236,21 @@ impl StageOutput {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.settle()?;
         self.out.write(batch)?;
+        self.counts.output += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Writes kept rows into sub-dataset `name` of an output made by
+    /// [`StageOutput::create_subsets`], encoded on that sub-dataset's own
+    /// background thread.
+    pub fn write_subset(&mut self, name: &str, batch: &RecordBatch) -> Result<()> {
+        let Some((_, writer)) = self.subsets.iter_mut().find(|(n, _)| n == name) else {
+            return Err(Error::arrow(
+                self.staging.target(),
+                format!("no sub-dataset `{name}` in this output"),
+            ));
+        };
+        writer.write(batch)?;
         self.counts.output += batch.num_rows() as u64;
         Ok(())
     }
@@ -438,7 +485,10 @@ impl StageOutput {
             }
         }
         self.settle()?;
-        let parts = self.out.finish()?;
+        let mut parts = self.out.finish()?;
+        for (_, writer) in std::mem::take(&mut self.subsets) {
+            parts.extend(writer.finish()?);
+        }
         let output_hash =
             crate::manifest::hash_files(&staging_dir, parts.iter().map(|p| p.path.as_path()))?;
         let mut files: Vec<String> = parts

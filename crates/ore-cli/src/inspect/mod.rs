@@ -85,6 +85,37 @@ pub(crate) fn run(args: &InspectArgs) -> Result<String> {
     }
 }
 
+/// The first `n` rows of `batches` as the head table `ore inspect` prints
+/// (for `ore query`).
+pub(crate) fn head_table(
+    schema: &arrow_schema::SchemaRef,
+    batches: &[RecordBatch],
+    n: usize,
+    width: Option<usize>,
+) -> String {
+    let headers: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut rows: Vec<Vec<Option<String>>> = Vec::new();
+    for batch in batches {
+        if rows.len() >= n {
+            break;
+        }
+        let take = (n - rows.len()).min(batch.num_rows());
+        let columns: Vec<Vec<Option<String>>> = batch
+            .slice(0, take)
+            .columns()
+            .iter()
+            .map(values::cells)
+            .collect();
+        rows.extend((0..take).map(|i| columns.iter().map(|c| c[i].clone()).collect()));
+    }
+    table::render(&headers, &rows, width.unwrap_or_else(terminal_width))
+}
+
+/// Row `i` of a column as JSON, as `ore inspect --json` writes it.
+pub(crate) fn json_cell(array: &dyn arrow_array::Array, i: usize) -> Value {
+    values::json_value(array, i)
+}
+
 fn terminal_width() -> usize {
     console::Term::stdout()
         .size_checked()

@@ -65,9 +65,12 @@ pub struct PartInfo {
 /// folder, splitting row groups and files at the configured bounds.
 ///
 /// At least one part file is always written (possibly empty), so that the
-/// schema of an empty dataset is still known to readers.
+/// schema of an empty dataset is still known to readers, unless
+/// [`PartWriter::without_empty_part`] says otherwise.
 pub struct PartWriter {
     dir: PathBuf,
+    /// Whether [`PartWriter::finish`] writes an empty part when no row came.
+    empty_part: bool,
     schema: SchemaRef,
     props: WriterProperties,
     opts: WriteOptions,
@@ -170,6 +173,7 @@ impl PartWriter {
         );
         Ok(Self {
             dir,
+            empty_part: true,
             schema,
             props,
             opts,
@@ -178,6 +182,13 @@ impl PartWriter {
             parts: Vec::new(),
             rows: 0,
         })
+    }
+
+    /// Writes no file at all when no row comes: for a folder whose rows
+    /// live in sub-datasets (`split/train`, …).
+    pub fn without_empty_part(mut self) -> Self {
+        self.empty_part = false;
+        self
     }
 
     /// The schema every batch must have.
@@ -299,7 +310,7 @@ impl PartWriter {
 
     /// Closes the last file and returns every part written.
     pub fn finish(mut self) -> Result<Vec<PartInfo>> {
-        if self.parts.is_empty() && self.current.is_none() {
+        if self.empty_part && self.parts.is_empty() && self.current.is_none() {
             self.open_part()?;
         }
         self.close_part()?;

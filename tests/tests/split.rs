@@ -3,6 +3,8 @@
 //! leaks, and split by ore; a dataset written by pyarrow; SQL over an
 //! output folder.
 
+#![allow(clippy::unwrap_used)] // a test file
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

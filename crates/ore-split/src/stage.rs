@@ -680,11 +680,11 @@ impl SplitStage {
         let n_strata = rows.strata.len().max(1);
         let mut fixed = vec![[0u64; 3]; n_strata];
         let mut total = vec![0u64; n_strata];
-        for r in 0..rows.n {
+        for (r, &was) in old.iter().enumerate() {
             let g = placed.of_row[r] as usize;
             let stratum = groups[g].stratum as usize;
             total[stratum] += 1;
-            match (group_split[g], old[r]) {
+            match (group_split[g], was) {
                 (Some(s), was) => {
                     placed.split[r] = s;
                     fixed[stratum][s as usize] += 1;

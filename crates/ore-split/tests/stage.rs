@@ -2,6 +2,8 @@
 //! groups never cut, ratios met, stability as data grows, and the audit of
 //! its own output.
 
+#![allow(clippy::unwrap_used)] // a test file
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -447,5 +449,45 @@ fn bad_configs_say_what_is_wrong() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("no stratify column `topic`"), "{e}");
+    assert!(!dir.path().join("out").exists());
+}
+
+/// With `fail_on_leak`, a split that leaks (copies of a text allowed into
+/// different splits: grouping by text and by passages off) fails naming the rows, and writes nothing.
+#[test]
+fn fail_on_leak_names_the_rows_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = grouped_rows(&[1; 200]);
+    for k in 0..100 {
+        let text = rows[k].text.clone();
+        rows.push(Row {
+            id: format!("copy{k}"),
+            source: None,
+            text,
+            label: "a".into(),
+        });
+    }
+    write_rows(&dir.path().join("in"), &rows);
+    let config = SplitConfig {
+        group_exact_text: false,
+        group_ngrams: false,
+        fail_on_leak: true,
+        ..SplitConfig::default()
+    };
+    let stage = <SplitStage as ore_core::Stage>::build(config).unwrap();
+    let e = stage
+        .run_on(
+            &dir.path().join("in"),
+            &dir.path().join("out"),
+            0,
+            WriteOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the split leaks") && e.contains("exact") && e.contains("~ train row"),
+        "{e}"
+    );
+    assert!(!e.contains('\n'), "{e}");
     assert!(!dir.path().join("out").exists());
 }

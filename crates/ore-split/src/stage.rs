@@ -557,10 +557,9 @@ impl SplitStage {
         let path = dataset.root();
         let bar = Progress::new(Some(rows.n as u64), "rows");
         bar.set_message("split 1/3 n-grams");
-        // N-gram → (first row, rows holding it); the rows of an n-gram held
-        // by two to `max_rows + 1` rows apart.
-        let mut seen: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
-        let mut shared: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        // Every (n-gram, row), sorted on the pool: the rows of an n-gram are
+        // then one run, read off without a hash table.
+        let mut held: Vec<(u64, u32)> = Vec::new();
         let mut counts: Vec<u32> = Vec::with_capacity(rows.n);
         let mut offset = 0u32;
         for batch in dataset.batches_of(&[text], self.config.batch_rows)? {
@@ -584,25 +583,21 @@ impl SplitStage {
             for (i, grams) in grams.into_iter().enumerate() {
                 let r = offset + i as u32;
                 counts.push(grams.len() as u32);
-                for g in grams {
-                    let entry = seen.entry(g).or_insert((r, 0));
-                    entry.1 += 1;
-                    if entry.1 >= 2 && entry.1 as usize <= max_rows + 1 {
-                        let first = entry.0;
-                        let list = shared.entry(g).or_insert_with(|| vec![first]);
-                        list.push(r);
-                    }
-                }
+                held.extend(grams.into_iter().map(|g| (g, r)));
             }
             offset += len as u32;
             bar.inc(len as u64);
         }
         bar.finish();
+        held.par_sort_unstable();
         let mut pairs: FxHashMap<(u32, u32), u32> = FxHashMap::default();
-        for list in shared.values().filter(|l| l.len() <= max_rows) {
-            for (k, &x) in list.iter().enumerate() {
-                for &y in &list[k + 1..] {
-                    *pairs.entry((x.min(y), x.max(y))).or_default() += 1;
+        for run in held.chunk_by(|x, y| x.0 == y.0) {
+            if run.len() < 2 || run.len() > max_rows {
+                continue;
+            }
+            for (k, &(_, x)) in run.iter().enumerate() {
+                for &(_, y) in &run[k + 1..] {
+                    *pairs.entry((x, y)).or_default() += 1;
                 }
             }
         }

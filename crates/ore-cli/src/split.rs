@@ -74,6 +74,16 @@ pub(crate) struct AuditArgs {
     #[arg(long, value_name = "N", default_value_t = 25)]
     ngram_chars: usize,
 
+    /// The share of an eval row's n-grams one train row must hold for an
+    /// n-gram leak.
+    #[arg(long, value_name = "F", default_value_t = 0.5)]
+    ngram_min_overlap: f64,
+
+    /// N-grams held by more rows than this (train and eval together) are
+    /// common phrasing and make no leak.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    ngram_max_rows: usize,
+
     /// Write the offending pairs (train_id, eval_id, eval_set, kind,
     /// similarity) as a dataset here.
     #[arg(long, value_name = "DIR")]
@@ -95,6 +105,8 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<String> {
         near_threshold: args.threshold,
         ngram_words: args.ngram_words,
         ngram_chars: args.ngram_chars,
+        ngram_min_overlap: args.ngram_min_overlap,
+        ngram_max_rows: args.ngram_max_rows,
         ..AuditConfig::default()
     };
     let mut columns = AuditColumns {

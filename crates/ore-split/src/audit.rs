@@ -266,6 +266,28 @@ impl Audit {
         })
     }
 
+    /// Calls `each` with the columns of every batch of `side`, the number
+    /// of its first row in the dataset, and its rows.
+    fn each_batch(
+        &self,
+        side: &AuditInput,
+        text: &str,
+        mut each: impl FnMut(&Cols<'_>, usize, usize) -> Result<()>,
+    ) -> Result<()> {
+        let path = side.dataset.root().to_path_buf();
+        let names = self.read_columns(&side.dataset, text);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut offset = 0usize;
+        for batch in side.dataset.batches_of(&names, 4096)? {
+            let batch = as_strings(batch?, &[], &path)?;
+            let cols = self.columns_of(&batch, text, &path)?;
+            let n = batch.num_rows();
+            each(&cols, offset, n)?;
+            offset += n;
+        }
+        Ok(())
+    }
+
     /// Columns a side's batches are read with.
     fn read_columns(&self, dataset: &Dataset, text: &str) -> Vec<String> {
         let mut names = vec![text.to_string()];
@@ -305,14 +327,7 @@ impl Audit {
         let total = eval.iter().map(|e| e.dataset.num_rows()).sum();
         let bar = self.bar(total, "audit 1/2 eval");
         for (set, side) in eval.iter().enumerate() {
-            let path = side.dataset.root().to_path_buf();
-            let names = self.read_columns(&side.dataset, text);
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let mut offset = 0usize;
-            for batch in side.dataset.batches_of(&names, 4096)? {
-                let batch = as_strings(batch?, &[], &path)?;
-                let cols = self.columns_of(&batch, text, &path)?;
-                let n = batch.num_rows();
+            self.each_batch(side, text, |cols, offset, n| {
                 #[allow(clippy::type_complexity)]
                 let rows: Vec<
                     Option<(EvalRow, u64, Vec<u32>, Vec<u64>, Option<u64>)>,
@@ -365,9 +380,9 @@ impl Audit {
                     }
                     index.rows.push(row);
                 }
-                offset += n;
                 bar.inc(n as u64);
-            }
+                Ok(())
+            })?;
         }
         bar.finish();
         index.gram_train = vec![0; index.gram_rows.len()];
@@ -399,14 +414,7 @@ impl Audit {
         let bar = self.bar(total, "audit 2/2 train");
         let mut train_rows = 0u64;
         for (k, side) in train.iter().enumerate() {
-            let path = side.dataset.root().to_path_buf();
-            let names = self.read_columns(&side.dataset, text);
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let mut offset = 0usize;
-            for batch in side.dataset.batches_of(&names, 4096)? {
-                let batch = as_strings(batch?, &[], &path)?;
-                let cols = self.columns_of(&batch, text, &path)?;
-                let n = batch.num_rows();
+            self.each_batch(side, text, |cols, offset, n| {
                 let idx: &EvalIndex = index;
                 let found: Vec<(usize, Vec<Hit>, Vec<u32>)> = (0..n)
                     .into_par_iter()
@@ -428,9 +436,9 @@ impl Audit {
                         self.keep_best(&mut best, hits, &row_id(cols.id.as_ref(), i, offset));
                     }
                 }
-                offset += n;
                 bar.inc(n as u64);
-            }
+                Ok(())
+            })?;
         }
         bar.finish();
         Ok((best, train_rows, marked))
@@ -463,14 +471,7 @@ impl Audit {
             if marked[k].is_empty() {
                 continue;
             }
-            let path = side.dataset.root().to_path_buf();
-            let names = self.read_columns(&side.dataset, text);
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let mut offset = 0usize;
-            for batch in side.dataset.batches_of(&names, 4096)? {
-                let batch = as_strings(batch?, &[], &path)?;
-                let cols = self.columns_of(&batch, text, &path)?;
-                let n = batch.num_rows();
+            self.each_batch(side, text, |cols, offset, n| {
                 let found: Vec<(usize, Vec<Hit>)> = (0..n)
                     .into_par_iter()
                     .filter(|&i| marked[k].contains(&(offset + i)))
@@ -499,8 +500,8 @@ impl Audit {
                 for (i, hits) in found {
                     self.keep_best(best, hits, &row_id(cols.id.as_ref(), i, offset));
                 }
-                offset += n;
-            }
+                Ok(())
+            })?;
         }
         Ok(())
     }

@@ -420,7 +420,7 @@ impl Audit {
                     .into_par_iter()
                     .filter(|&i| side.takes(offset + i))
                     .map(|i| {
-                        let (hits, grams) = self.hits(&cols, i, idx);
+                        let (hits, grams) = self.hits(cols, i, idx);
                         (i, hits, grams)
                     })
                     .collect();

@@ -27,6 +27,8 @@ if [ "$name" = demo ]; then
     "$ore" inspect "$out/tokenize/_vocab" --head 10
     "$ore" inspect "$out/pd_tokens" --head 2
     "$ore" inspect "$out/examples" --head 2
+    "$ore" inspect "$out/split/test" --head 2
+    "$ore" query "$out/split" "SELECT split, count(*) AS examples, count(DISTINCT source_id) AS articles FROM self GROUP BY 1 ORDER BY 2 DESC"
     "$ore" inspect "$out/train/log.parquet" --head 3
     "$ore" inspect "$out/eval" --head 3
     cat "$out/eval/_report/report.md"

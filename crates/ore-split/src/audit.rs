@@ -37,7 +37,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::config::AuditConfig;
 use crate::error::{Result, SplitError};
 use crate::keys::as_strings;
-use crate::text::{ngram_hashes, normalize, unit_hashes};
+use crate::text::normalize;
 
 /// The kinds of leak, in the order an eval row is counted under (exact
 /// first); `variant` is counted on its own.
@@ -342,7 +342,7 @@ impl Audit {
                         let cjk = use_char_shingles(&norm);
                         let shingles = self.hasher.shingles(&norm, cjk);
                         let signature = self.hasher.signature(&shingles);
-                        let grams = ngram_hashes(&unit_hashes(&norm), self.ngram_size(cjk));
+                        let grams = self.config.passage_grams(&norm);
                         let id = row_id(cols.id.as_ref(), i, offset);
                         let source = cols
                             .source
@@ -387,14 +387,6 @@ impl Audit {
         bar.finish();
         index.gram_train = vec![0; index.gram_rows.len()];
         Ok(index)
-    }
-
-    fn ngram_size(&self, cjk: bool) -> usize {
-        if cjk {
-            self.config.ngram_chars
-        } else {
-            self.config.ngram_words
-        }
     }
 
     /// Streams the train rows past the index: the best exact, near and
@@ -508,9 +500,8 @@ impl Audit {
 
     /// The eval n-grams (by number) a text holds, of its own script's size.
     fn row_grams(&self, text: &str, index: &EvalIndex) -> Vec<u32> {
-        let norm = normalize(text);
-        let n = self.ngram_size(use_char_shingles(&norm));
-        ngram_hashes(&unit_hashes(&norm), n)
+        self.config
+            .passage_grams(&normalize(text))
             .into_iter()
             .filter_map(|g| index.grams.get(&g).copied())
             .collect()

@@ -268,6 +268,19 @@ impl SplitConfig {
 }
 
 impl AuditConfig {
+    /// The distinct long n-gram hashes of a normalised text
+    /// ([`crate::text::normalize`]), of its script's size: `ngram_chars`
+    /// for CJK text, `ngram_words` otherwise. The audit and the split's
+    /// `group_ngrams` both take a row's n-grams from here.
+    pub fn passage_grams(&self, normalized: &str) -> Vec<u64> {
+        let n = if ore_minhash::use_char_shingles(normalized) {
+            self.ngram_chars
+        } else {
+            self.ngram_words
+        };
+        crate::text::ngram_hashes(&crate::text::unit_hashes(normalized), n)
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.num_perm == 0 || !(0.0..=1.0).contains(&self.near_threshold) {
             return Err(SplitError::Config(

@@ -30,7 +30,7 @@ use crate::error::{Result, SplitError};
 use crate::groups::{Free, UnionFind, place};
 use crate::index::{self, Assignments, IndexMeta};
 use crate::keys::{as_strings, micros};
-use crate::text::{ngram_hashes, normalize, unit_hashes};
+use crate::text::normalize;
 
 /// The column the stage adds.
 pub const SPLIT_COLUMN: &str = "split";
@@ -569,15 +569,9 @@ impl SplitStage {
             let grams: Vec<Vec<u64>> = (0..len)
                 .into_par_iter()
                 .map(|i| {
-                    texts.get(i).map_or_else(Vec::new, |t| {
-                        let norm = normalize(t);
-                        let n = if use_char_shingles(&norm) {
-                            a.ngram_chars
-                        } else {
-                            a.ngram_words
-                        };
-                        ngram_hashes(&unit_hashes(&norm), n)
-                    })
+                    texts
+                        .get(i)
+                        .map_or_else(Vec::new, |t| a.passage_grams(&normalize(t)))
                 })
                 .collect();
             for (i, grams) in grams.into_iter().enumerate() {

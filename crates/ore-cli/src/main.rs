@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
+mod augment;
 mod clean;
 mod crawl;
 mod inspect;
@@ -76,6 +77,12 @@ enum Command {
     /// and a `_vocab/` beside the output.
     Tokenize(tokenize::TokenizeArgs),
 
+    /// Augment the training examples: synonym swap (HIT Cilin, WordNet,
+    /// MyThes), character noise, Chinese homophones, EDA word ops and
+    /// NER-aware ops, seeded per example; every variant keeps its lineage
+    /// (parent_id, aug_op, aug_params, aug_seed). Eval splits pass through.
+    Augment(augment::AugmentArgs),
+
     /// Split a dataset into train/valid/test by groups (rows sharing a
     /// source_id, dup_cluster, doc_id, canonical URL, normalised text or a
     /// named column; optionally near duplicates), balanced by rows, per
@@ -138,6 +145,7 @@ fn main() -> ExitCode {
         Command::Clean(args) => clean::run(&args),
         Command::Tokenize(args) => tokenize::run(&args),
         Command::Import(args) => tokenize::import(&args),
+        Command::Augment(args) => augment::run(&args),
         Command::Split(args) => split::run(&args),
         Command::Audit(args) => split::audit(&args),
         Command::Query(args) => split::query(&args),

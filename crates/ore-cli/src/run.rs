@@ -261,6 +261,7 @@ fn run_node(
         "tokenize" => execute::<ore_tokenize::TokenizeStage>(p, &inv, as_configured, as_built),
         "import-pku" => execute::<ore_tokenize::PkuImport>(p, &inv, as_configured, as_built),
         "import-conll" => execute::<ore_tokenize::ConllImport>(p, &inv, as_configured, as_built),
+        "augment" => execute::<ore_augment::AugmentStage>(p, &inv, as_configured, as_built),
         "split" => execute::<ore_split::SplitStage>(p, &inv, as_configured, as_built),
         "import-headlines" => {
             execute::<ore_tokenize::HeadlinesImport>(p, &inv, as_configured, as_built)

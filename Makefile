@@ -28,7 +28,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help build demo status test test-no-torch lint bench purge datasets venv torch check-tools tokenize crawl clean split train eval
+.PHONY: help build demo status test test-no-torch lint bench purge datasets venv torch check-tools tokenize crawl clean split augment train eval
 
 help: ## List the targets
 	@echo "ore — make targets (PIPELINE=$(PIPELINE))"
@@ -92,6 +92,9 @@ crawl: build datasets ## Stage crawl of PIPELINE (demo: the LibreOffice zh-CN he
 clean: build ## Stage clean of PIPELINE: normalise, filter, deduplicate (IN=/OUT= override; INDEX=DIR keeps a dedup index)
 	$(RUN_STAGE) clean $(if $(INDEX),--set clean.index=$(INDEX))
 
+augment: build datasets ## Stage augment of PIPELINE: synonym swap, noise, homophones, EDA and NER-aware ops on the training rows (IN=/OUT= override)
+	$(RUN_STAGE) augment
+
 train: build datasets ## Stage train of PIPELINE: LSTM encoder-decoder on the examples (IN=/OUT= override; ARGS= more flags)
 	$(RUN_STAGE) train
 
@@ -112,10 +115,10 @@ test: build venv datasets ## Run every test (unit, integration, end to end again
 # The crates that do not train build and pass their tests without libtorch:
 # none of them depends on torch-sys, and LIBTORCH points nowhere.
 NO_TORCH := -p ore-core -p ore-eval -p ore-crawl -p ore-minhash -p ore-clean -p ore-tokenize -p ore-train
-# ore-split does not depend on torch-sys either (checked here), but its tests
+# ore-split and ore-augment do not depend on torch-sys either (checked here), but their tests
 # run in `make test` only: built for this crate set alone, polars' features
 # unify differently and the whole of polars would compile a second time.
-NO_TORCH_CHECKED := $(NO_TORCH) -p ore-split
+NO_TORCH_CHECKED := $(NO_TORCH) -p ore-split -p ore-augment
 test-no-torch:
 	@if $(CARGO) tree --locked -e normal,build $(NO_TORCH_CHECKED) | grep -q torch-sys; then \
 	  echo "error: a crate that does not train depends on torch-sys:" >&2; \

@@ -29,6 +29,8 @@ if [ "$name" = demo ]; then
     "$ore" inspect "$out/examples" --head 2
     "$ore" inspect "$out/split/test" --head 2
     "$ore" query "$out/split" "SELECT split, count(*) AS examples, count(DISTINCT source_id) AS articles FROM self GROUP BY 1 ORDER BY 2 DESC"
+    "$ore" query "$out/augment/train" "SELECT coalesce(aug_op, 'original') AS op, count(*) AS rows FROM self GROUP BY 1 ORDER BY 2 DESC"
+    "$ore" query "$out/pd_aug" "SELECT aug_op, text FROM self WHERE aug_op IS NOT NULL LIMIT 4"
     "$ore" inspect "$out/train/log.parquet" --head 3
     "$ore" inspect "$out/eval" --head 3
     cat "$out/eval/_report/report.md"

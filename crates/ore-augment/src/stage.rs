@@ -583,8 +583,16 @@ impl AugmentStage {
         };
         bar.set_message("augment");
         let mut stats = Stats::default();
+        // The input as the pipeline names it (a split folder as one
+        // dataset), so that the runner recognises it.
+        if is_split_folder {
+            // Hashed as the runner hashes it (the split's own output hash).
+            let hash = ore_core::runner::input_hash(input, ore_core::InputKind::Dataset)?;
+            out.add_input_hash(input, hash, total);
+        } else {
+            out.add_input(&parts[0].1)?;
+        }
         for (subset, dataset) in &parts {
-            out.add_input(dataset)?;
             let augment = subset.is_none_or(|s| s == "train");
             let path = dataset.root().to_path_buf();
             dataset.for_each_batch(cfg.batch_rows, |batch| -> Result<()> {

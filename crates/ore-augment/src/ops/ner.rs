@@ -10,11 +10,13 @@ use super::OpContext;
 use crate::rng::Rng;
 use crate::seq::{Ent, Seq, Tok, continue_tag};
 
-/// Items with how often the data holds each.
+/// Items with how often the data holds each, and the running sums of
+/// those counts, so that a draw is a binary search.
 #[derive(Debug)]
 struct Weighted<T> {
     items: Vec<T>,
     weights: Vec<u64>,
+    cumulative: Vec<u64>,
 }
 
 impl<T> Default for Weighted<T> {
@@ -22,18 +24,40 @@ impl<T> Default for Weighted<T> {
         Self {
             items: Vec::new(),
             weights: Vec::new(),
+            cumulative: Vec::new(),
         }
     }
 }
 
-impl<T: PartialEq> Weighted<T> {
-    /// An item other than `not`, drawn by weight.
-    fn draw_other(&self, not: &T, rng: &mut Rng) -> Option<&T> {
+impl<T> Weighted<T> {
+    fn push(&mut self, item: T, weight: u64) {
+        let total = self.cumulative.last().copied().unwrap_or(0);
+        self.items.push(item);
+        self.weights.push(weight);
+        self.cumulative.push(total + weight);
+    }
+
+    fn draw(&self, rng: &mut Rng) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(0);
+        let x = ((u128::from(rng.next_u64()) * u128::from(total)) >> 64) as u64;
+        self.cumulative.partition_point(|&c| c <= x)
+    }
+
+    /// An item for which `differs` holds, drawn by weight: a few draws,
+    /// then, for a pool where nearly every item is the one to avoid, a draw
+    /// among the others alone.
+    fn draw_where(&self, differs: impl Fn(&T) -> bool, rng: &mut Rng) -> Option<&T> {
+        for _ in 0..16 {
+            let i = self.draw(rng);
+            if differs(&self.items[i]) {
+                return Some(&self.items[i]);
+            }
+        }
         let weights: Vec<u64> = self
             .items
             .iter()
             .zip(&self.weights)
-            .map(|(item, &w)| if item == not { 0 } else { w })
+            .map(|(item, &w)| if differs(item) { w } else { 0 })
             .collect();
         if weights.iter().all(|&w| w == 0) {
             return None;
@@ -41,8 +65,8 @@ impl<T: PartialEq> Weighted<T> {
         Some(&self.items[rng.weighted(&weights)])
     }
 
-    fn has_other(&self, not: &T) -> bool {
-        self.items.iter().any(|i| i != not)
+    fn any(&self, differs: impl Fn(&T) -> bool) -> bool {
+        self.items.iter().any(differs)
     }
 }
 
@@ -94,9 +118,7 @@ impl PoolBuilder {
             rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let mut out: FxHashMap<K, Weighted<T>> = FxHashMap::default();
             for ((k, item), n) in rows {
-                let w = out.entry(k).or_default();
-                w.items.push(item);
-                w.weights.push(n);
+                out.entry(k).or_default().push(item, n);
             }
             out
         }
@@ -134,14 +156,13 @@ pub(crate) fn label_replace(
                 && pools
                     .tokens
                     .get(&tags[i])
-                    .is_some_and(|w| w.has_other(&(t.text.clone(), t.pos.clone())))
+                    .is_some_and(|w| w.any(|(text, _)| *text != t.text))
         })
         .collect();
     let chosen = rng.sample(&candidates, budget);
     for &i in &chosen {
-        let t = &seq.toks[i];
-        let current = (t.text.clone(), t.pos.clone());
-        if let Some((text, pos)) = pools.tokens[&tags[i]].draw_other(&current, rng) {
+        let current = seq.toks[i].text.clone();
+        if let Some((text, pos)) = pools.tokens[&tags[i]].draw_where(|(t, _)| *t != current, rng) {
             let (text, pos) = (text.clone(), pos.clone());
             let t = &mut seq.toks[i];
             t.text = text;
@@ -179,7 +200,7 @@ pub(crate) fn mention_replace(
             pools
                 .mentions
                 .get(&spans[k].label)
-                .is_some_and(|w| w.items.iter().any(|m| !same_text(m, &current)))
+                .is_some_and(|w| w.any(|m| !same_text(m, &current)))
         })
         .collect();
     let mut chosen = rng.sample(&candidates, budget);
@@ -188,13 +209,10 @@ pub(crate) fn mention_replace(
         let span = &spans[k];
         let pool = &pools.mentions[&span.label];
         let current = surface(span, seq);
-        let weights: Vec<u64> = pool
-            .items
-            .iter()
-            .zip(&pool.weights)
-            .map(|(m, &w)| if same_text(m, &current) { 0 } else { w })
-            .collect();
-        let new = pool.items[rng.weighted(&weights)].clone();
+        let Some(new) = pool.draw_where(|m| !same_text(m, &current), rng) else {
+            continue;
+        };
+        let new = new.clone();
         let (start, end) = (span.start as usize, span.end as usize);
         let first = seq.toks[start].clone();
         let label = span.label.as_str().into();

@@ -44,7 +44,9 @@ pub enum Outcome {
     /// Outside the similarity window: reason and detail.
     Rejected(Variant, &'static str, String),
     /// Identical to the original or to an earlier variant: dropped.
-    Identical { op: String },
+    Identical {
+        op: String,
+    },
 }
 
 /// Everything the ops of one run share.
@@ -242,7 +244,9 @@ pub fn edit_rate(original: &str, variant: &str) -> f64 {
         let mut diag = row[0];
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(diag + usize::from(ca != cb));
+            let next = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(diag + usize::from(ca != cb));
             diag = row[j + 1];
             row[j + 1] = next;
         }

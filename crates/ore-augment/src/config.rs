@@ -241,7 +241,10 @@ impl OpKind {
     }
 
     pub fn uses_synonyms(self) -> bool {
-        matches!(self, Self::Synonym | Self::NerSynonym | Self::EdaSr | Self::EdaRi)
+        matches!(
+            self,
+            Self::Synonym | Self::NerSynonym | Self::EdaSr | Self::EdaRi
+        )
     }
 }
 
@@ -326,7 +329,9 @@ impl AugmentConfig {
                 return bad(format!("ops[{i}] ({name}): min > max"));
             }
             if !(0.0..=1.0).contains(&op.p) || op.weight < 0.0 || !op.weight.is_finite() {
-                return bad(format!("ops[{i}] ({name}): p must be in [0, 1] and weight >= 0"));
+                return bad(format!(
+                    "ops[{i}] ({name}): p must be in [0, 1] and weight >= 0"
+                ));
             }
             if op.any_tone && op.kind != OpKind::Homophone {
                 return bad(format!("ops[{i}] ({name}): any_tone is for homophone only"));

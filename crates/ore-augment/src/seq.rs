@@ -112,7 +112,10 @@ pub fn join_gap(prev: Option<&str>, next: &str) -> &'static str {
 }
 
 fn is_closing(c: char) -> bool {
-    matches!(c, '.' | ',' | '!' | '?' | ';' | ':' | ')' | ']' | '}' | '\'' | '"' | '%')
+    matches!(
+        c,
+        '.' | ',' | '!' | '?' | ';' | ':' | ')' | ']' | '}' | '\'' | '"' | '%'
+    )
 }
 
 fn is_opening(c: char) -> bool {
@@ -256,8 +259,7 @@ impl Seq {
             if let Some(first) = self.toks.first_mut() {
                 first.gap = removed.gap.clone();
             }
-        } else if i < self.toks.len() && (self.toks[i].gap.is_empty() || removed.gap.is_empty())
-        {
+        } else if i < self.toks.len() && (self.toks[i].gap.is_empty() || removed.gap.is_empty()) {
             let gap = join_gap(Some(&self.toks[i - 1].text), &self.toks[i].text);
             self.toks[i].gap = gap.to_string();
         }

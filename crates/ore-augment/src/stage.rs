@@ -10,9 +10,7 @@ use std::time::Instant;
 use arrow_array::builder::{ListBuilder, StringBuilder, UInt32Builder, UInt64Builder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{UInt32Type, UInt64Type};
-use arrow_array::{
-    Array, ArrayRef, ListArray, RecordBatch, StringArray, StructArray, UInt32Array,
-};
+use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StringArray, StructArray, UInt32Array};
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use ore_core::schema::{distinct_utf8, entities_type, examples, u32_list_type, utf8_list_type};
@@ -94,7 +92,10 @@ fn summary_line(manifest: &Manifest, output: &Path) -> String {
         }
     }
     if get("passed_through") > 0 {
-        line.push_str(&format!(", {} eval rows passed through", get("passed_through")));
+        line.push_str(&format!(
+            ", {} eval rows passed through",
+            get("passed_through")
+        ));
     }
     if let Some(load) = s.get("load_s").and_then(|v| v.as_object())
         && !load.is_empty()
@@ -288,8 +289,13 @@ impl Layout {
         add(Field::new(examples::AUG_SEED, DataType::UInt64, true));
         // Variants are written with nulls where originals had none.
         for f in &mut fields {
-            if [PARENT_ID, examples::AUG_OP, examples::AUG_PARAMS, examples::AUG_SEED]
-                .contains(&f.name().as_str())
+            if [
+                PARENT_ID,
+                examples::AUG_OP,
+                examples::AUG_PARAMS,
+                examples::AUG_SEED,
+            ]
+            .contains(&f.name().as_str())
             {
                 *f = f.clone().with_nullable(true);
             }
@@ -311,7 +317,10 @@ impl Layout {
 struct StrType;
 impl StrType {
     fn is(dt: &DataType) -> bool {
-        matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+        matches!(
+            dt,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        )
     }
 }
 
@@ -321,12 +330,17 @@ fn normalize(batch: &RecordBatch, layout: &Layout, path: &Path) -> Result<Record
     let mut columns = batch.columns().to_vec();
     let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
     for (name, dt) in &layout.rebuilt {
-        let Ok(i) = schema.index_of(name) else { continue };
+        let Ok(i) = schema.index_of(name) else {
+            continue;
+        };
         if columns[i].data_type() != dt {
             columns[i] = arrow_cast::cast(&columns[i], dt).map_err(|e| {
                 AugmentError::input(
                     path,
-                    format!("column `{name}` ({}) cannot be read as {dt}: {e}", columns[i].data_type()),
+                    format!(
+                        "column `{name}` ({}) cannot be read as {dt}: {e}",
+                        columns[i].data_type()
+                    ),
                 )
             })?;
             fields[i] = fields[i].clone().with_data_type(dt.clone());
@@ -340,7 +354,13 @@ fn str_list(list: &ListArray, row: usize) -> Vec<&str> {
     let offsets = list.value_offsets();
     let values = list.values().as_string::<i32>();
     (offsets[row] as usize..offsets[row + 1] as usize)
-        .map(|k| if values.is_valid(k) { values.value(k) } else { "" })
+        .map(|k| {
+            if values.is_valid(k) {
+                values.value(k)
+            } else {
+                ""
+            }
+        })
         .collect()
 }
 
@@ -430,7 +450,11 @@ impl<'a> SideArrays<'a> {
             pos: list(&cols.pos),
             entities: list(&cols.entities),
             ner_tags: list(&cols.ner_tags),
-            extra: cols.extra.iter().filter_map(|c| list(&Some(c.clone()))).collect(),
+            extra: cols
+                .extra
+                .iter()
+                .filter_map(|c| list(&Some(c.clone())))
+                .collect(),
         })
     }
 
@@ -440,7 +464,8 @@ impl<'a> SideArrays<'a> {
         if self.tokens.is_null(i) {
             return None;
         }
-        let valid = |l: Option<&'a ListArray>| -> Option<&'a ListArray> { l.filter(|l| l.is_valid(i)) };
+        let valid =
+            |l: Option<&'a ListArray>| -> Option<&'a ListArray> { l.filter(|l| l.is_valid(i)) };
         let tokens = str_list(self.tokens, i);
         let entities = match (valid(self.entities), valid(self.ner_tags)) {
             (Some(e), _) => spans(e, i),
@@ -457,7 +482,13 @@ impl<'a> SideArrays<'a> {
             extra: self
                 .extra
                 .iter()
-                .map(|l| if l.is_valid(i) { str_list(l, i) } else { Vec::new() })
+                .map(|l| {
+                    if l.is_valid(i) {
+                        str_list(l, i)
+                    } else {
+                        Vec::new()
+                    }
+                })
                 .collect(),
             entities,
             tokens,
@@ -572,8 +603,13 @@ impl AugmentStage {
         let augmenter = Augmenter::new(cfg.clone(), lexicon, pools.map(|(p, _)| p));
 
         let info = StageInfo::new("augment", cfg, seed);
-        let names: Vec<&str> = if is_split_folder { subsets.clone() } else { Vec::new() };
-        let mut out = StageOutput::create_subsets(output, layout.schema.clone(), &names, info, opts)?;
+        let names: Vec<&str> = if is_split_folder {
+            subsets.clone()
+        } else {
+            Vec::new()
+        };
+        let mut out =
+            StageOutput::create_subsets(output, layout.schema.clone(), &names, info, opts)?;
         out.set_started(started);
         let total: u64 = parts.iter().map(|(_, d)| d.num_rows()).sum();
         let bar = if progress {
@@ -598,7 +634,8 @@ impl AugmentStage {
             dataset.for_each_batch(cfg.batch_rows, |batch| -> Result<()> {
                 let batch = normalize(&batch, &layout, &path)?;
                 out.count_input(batch.num_rows() as u64);
-                let results = self.augment_batch(&augmenter, &layout, &batch, &path, seed, augment)?;
+                let results =
+                    self.augment_batch(&augmenter, &layout, &batch, &path, seed, augment)?;
                 self.write_batch(&layout, &batch, &results, *subset, &mut out, &mut stats)?;
                 bar.inc(batch.num_rows() as u64);
                 Ok(())
@@ -658,7 +695,12 @@ impl AugmentStage {
     }
 
     /// The tagged tokens and mentions of the training rows.
-    fn pools(&self, dataset: &Dataset, layout: &Layout, train_only: bool) -> Result<crate::ops::Pools> {
+    fn pools(
+        &self,
+        dataset: &Dataset,
+        layout: &Layout,
+        train_only: bool,
+    ) -> Result<crate::ops::Pools> {
         let mut builder = PoolBuilder::default();
         let path = dataset.root().to_path_buf();
         dataset.for_each_batch(self.config.batch_rows, |batch| -> Result<()> {
@@ -873,7 +915,12 @@ impl<'a> Ids<'a> {
 }
 
 /// The output rows `rows` of `batch`, in the output schema.
-fn build(layout: &Layout, batch: &RecordBatch, rows: &[OutRow<'_>], path: &Path) -> Result<RecordBatch> {
+fn build(
+    layout: &Layout,
+    batch: &RecordBatch,
+    rows: &[OutRow<'_>],
+    path: &Path,
+) -> Result<RecordBatch> {
     let parents = UInt32Array::from_iter_values(rows.iter().map(|r| r.parent as u32));
     let ids = Ids::of(batch, layout, path)?;
     let input = |name: &str| batch.column_by_name(name);
@@ -889,34 +936,42 @@ fn build(layout: &Layout, batch: &RecordBatch, rows: &[OutRow<'_>], path: &Path)
             side_column(cols, k, name, batch, rows)?
         } else {
             match name {
-                examples::EXAMPLE_ID => Arc::new(StringArray::from_iter_values(rows.iter().map(
-                    |r| {
+                examples::EXAMPLE_ID => {
+                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| {
                         let id = ids.example_id(r.parent);
                         match r.variant {
                             Some(v) => format!("{id}~{}", v.index),
                             None => id,
                         }
-                    },
-                ))),
+                    })))
+                }
                 examples::SOURCE_ID if layout.input_schema.field_with_name(name).is_err() => {
                     Arc::new(StringArray::from_iter_values(
                         rows.iter().map(|r| ids.source_id(r.parent)),
                     ))
                 }
                 PARENT_ID => {
-                    let old = input(name).map(|_| StrColumn::of(batch, name, path)).transpose()?;
-                    Arc::new(StringArray::from_iter(rows.iter().map(|r| match r.variant {
-                        Some(_) => Some(ids.example_id(r.parent)),
-                        None => old.and_then(|c| c.get(r.parent)).map(String::from),
-                    })))
+                    let old = input(name)
+                        .map(|_| StrColumn::of(batch, name, path))
+                        .transpose()?;
+                    Arc::new(StringArray::from_iter(rows.iter().map(
+                        |r| match r.variant {
+                            Some(_) => Some(ids.example_id(r.parent)),
+                            None => old.and_then(|c| c.get(r.parent)).map(String::from),
+                        },
+                    )))
                 }
                 examples::AUG_OP | examples::AUG_PARAMS => {
-                    let old = input(name).map(|_| StrColumn::of(batch, name, path)).transpose()?;
-                    Arc::new(StringArray::from_iter(rows.iter().map(|r| match r.variant {
-                        Some(v) if name == examples::AUG_OP => Some(v.op.clone()),
-                        Some(v) => Some(v.params.clone()),
-                        None => old.and_then(|c| c.get(r.parent)).map(String::from),
-                    })))
+                    let old = input(name)
+                        .map(|_| StrColumn::of(batch, name, path))
+                        .transpose()?;
+                    Arc::new(StringArray::from_iter(rows.iter().map(
+                        |r| match r.variant {
+                            Some(v) if name == examples::AUG_OP => Some(v.op.clone()),
+                            Some(v) => Some(v.params.clone()),
+                            None => old.and_then(|c| c.get(r.parent)).map(String::from),
+                        },
+                    )))
                 }
                 examples::AUG_SEED => {
                     let old = input(name).map(|c| c.as_primitive::<UInt64Type>());
@@ -924,16 +979,17 @@ fn build(layout: &Layout, batch: &RecordBatch, rows: &[OutRow<'_>], path: &Path)
                     for r in rows {
                         match (r.variant, old) {
                             (Some(v), _) => b.append_value(v.seed),
-                            (None, Some(o)) if o.is_valid(r.parent) => b.append_value(o.value(r.parent)),
+                            (None, Some(o)) if o.is_valid(r.parent) => {
+                                b.append_value(o.value(r.parent))
+                            }
                             (None, _) => b.append_null(),
                         }
                     }
                     Arc::new(b.finish())
                 }
                 _ => {
-                    let c = input(name).ok_or_else(|| {
-                        AugmentError::input(path, format!("no column `{name}`"))
-                    })?;
+                    let c = input(name)
+                        .ok_or_else(|| AugmentError::input(path, format!("no column `{name}`")))?;
                     arrow_select::take::take(c.as_ref(), &parents, None)
                         .map_err(|e| AugmentError::input(path, e.to_string()))?
                 }
@@ -963,12 +1019,12 @@ fn side_column(
     }
     if name == cols.text {
         let old = StrColumn::of(batch, name, &path)?;
-        return Ok(Arc::new(StringArray::from_iter(rows.iter().map(|r| {
-            match seq_of(r, k) {
+        return Ok(Arc::new(StringArray::from_iter(rows.iter().map(
+            |r| match seq_of(r, k) {
                 Some(s) => Some(s.text()),
                 None => old.get(r.parent).map(String::from),
-            }
-        }))));
+            },
+        ))));
     }
     let old = col.as_list::<i32>();
     let is = |c: &Option<String>| c.as_deref() == Some(name);
@@ -1013,7 +1069,8 @@ fn side_column(
                     }
                 } else if let Some(e) = extra {
                     for t in &s.toks {
-                        b.values().append_value(t.extra.get(e).map_or("O", String::as_str));
+                        b.values()
+                            .append_value(t.extra.get(e).map_or("O", String::as_str));
                     }
                 }
                 b.append(true);
@@ -1064,7 +1121,10 @@ fn entity_column(old: &ListArray, rows: &[OutRow<'_>], k: usize) -> ArrayRef {
         ],
         None,
     );
-    let nulls = valid.iter().any(|v| !v).then(|| arrow_buffer::NullBuffer::from(valid));
+    let nulls = valid
+        .iter()
+        .any(|v| !v)
+        .then(|| arrow_buffer::NullBuffer::from(valid));
     Arc::new(ListArray::new(
         item,
         OffsetBuffer::new(offsets.into()),
@@ -1080,7 +1140,13 @@ mod tests {
     #[test]
     fn iob_tags_decode_to_spans() {
         let s = spans_of_tags(&["I-ORG", "O", "I-PER", "I-PER", "B-PER", "I-LOC"]);
-        let got: Vec<(u32, u32, &str)> = s.iter().map(|s| (s.start, s.end, s.label.as_str())).collect();
-        assert_eq!(got, vec![(0, 1, "ORG"), (2, 4, "PER"), (4, 5, "PER"), (5, 6, "LOC")]);
+        let got: Vec<(u32, u32, &str)> = s
+            .iter()
+            .map(|s| (s.start, s.end, s.label.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(0, 1, "ORG"), (2, 4, "PER"), (4, 5, "PER"), (5, 6, "LOC")]
+        );
     }
 }

@@ -86,8 +86,15 @@ fn build(zh: bool, words: &[usize], mentions: &[(usize, usize)]) -> Seq {
     let mut sorted = mentions.to_vec();
     sorted.sort_unstable();
     for (start, len) in sorted {
-        let (start, end) = (start.max(free_from), (start.max(free_from) + len).min(tokens.len()));
-        if start < end && !tokens[start..end].iter().any(|t| t.chars().all(|c| !c.is_alphanumeric())) {
+        let (start, end) = (
+            start.max(free_from),
+            (start.max(free_from) + len).min(tokens.len()),
+        );
+        if start < end
+            && !tokens[start..end]
+                .iter()
+                .any(|t| t.chars().all(|c| !c.is_alphanumeric()))
+        {
             spans.push(Span {
                 start: start as u32,
                 end: end as u32,
@@ -98,9 +105,19 @@ fn build(zh: bool, words: &[usize], mentions: &[(usize, usize)]) -> Seq {
     }
     let pos: Vec<&str> = tokens
         .iter()
-        .map(|t| if t.chars().all(char::is_alphanumeric) { if zh { "n" } else { "NN" } } else if zh { "w" } else { "." })
+        .map(|t| {
+            if t.chars().all(char::is_alphanumeric) {
+                if zh { "n" } else { "NN" }
+            } else if zh {
+                "w"
+            } else {
+                "."
+            }
+        })
         .collect();
-    let chunks: Vec<&str> = (0..tokens.len()).map(|i| if i % 3 == 0 { "B-NP" } else { "I-NP" }).collect();
+    let chunks: Vec<&str> = (0..tokens.len())
+        .map(|i| if i % 3 == 0 { "B-NP" } else { "I-NP" })
+        .collect();
     Seq::new(&Parts {
         text: &text,
         tokens,
@@ -111,7 +128,10 @@ fn build(zh: bool, words: &[usize], mentions: &[(usize, usize)]) -> Seq {
     })
 }
 
-fn sentence() -> impl Strategy<Value = (bool, Vec<usize>, Vec<(usize, usize)>)> {
+/// A generated sentence: Chinese or not, word indices, mention places.
+type Sentence = (bool, Vec<usize>, Vec<(usize, usize)>);
+
+fn sentence() -> impl Strategy<Value = Sentence> {
     (
         any::<bool>(),
         prop::collection::vec(0usize..16, 1..24),
@@ -123,7 +143,8 @@ fn valid_iob2(tags: &[String]) -> bool {
     let mut prev = "O".to_string();
     for t in tags {
         if let Some(kind) = t.strip_prefix("I-") {
-            let continues = prev.strip_prefix("B-").or_else(|| prev.strip_prefix("I-")) == Some(kind);
+            let continues =
+                prev.strip_prefix("B-").or_else(|| prev.strip_prefix("I-")) == Some(kind);
             if !continues {
                 return false;
             }
@@ -202,7 +223,7 @@ proptest! {
         for combine in [Combine::Each, Combine::OneOf, Combine::Chain] {
             let config = AugmentConfig { ops: ops.clone(), combine, n_aug: 2, ..AugmentConfig::default() };
             let aug = Augmenter::new(config, lexicon(), None);
-            let texts = |rows: &[(bool, Vec<usize>, Vec<(usize, usize)>)]| -> Vec<Vec<String>> {
+            let texts = |rows: &[Sentence]| -> Vec<Vec<String>> {
                 rows.iter().enumerate().map(|(i, (zh, w, m))| {
                     aug.variants(seed, &format!("ex{i}"), &[build(*zh, w, m)])
                         .into_iter()

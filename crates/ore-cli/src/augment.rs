@@ -32,7 +32,9 @@ fn parse_op(spec: &str) -> Result<OpConfig> {
         None => (spec, None),
     };
     let kind: OpKind = serde_json::from_value(serde_json::Value::String(kind.to_string()))
-        .map_err(|_| anyhow::anyhow!("--op {spec}: unknown op type `{kind}` (see `ore augment --help`)"))?;
+        .map_err(|_| {
+            anyhow::anyhow!("--op {spec}: unknown op type `{kind}` (see `ore augment --help`)")
+        })?;
     let mut op = OpConfig::new(kind);
     if let Some(r) = rate {
         match r.parse::<f64>() {
@@ -44,7 +46,11 @@ fn parse_op(spec: &str) -> Result<OpConfig> {
 }
 
 pub(crate) fn run(args: &AugmentArgs) -> Result<String> {
-    let ops = args.ops.iter().map(|s| parse_op(s)).collect::<Result<Vec<_>>>()?;
+    let ops = args
+        .ops
+        .iter()
+        .map(|s| parse_op(s))
+        .collect::<Result<Vec<_>>>()?;
     run_stage::<AugmentStage>(
         &args.stage.invocation(),
         |config| {

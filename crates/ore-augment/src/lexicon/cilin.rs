@@ -103,7 +103,8 @@ impl Cilin {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = "Aa01A01= 人 士 人物 人士\nBa01A01# 动物 植物\nAa01A05@ 匹夫\nAa01A02= 人类 生人 人\n";
+    const SAMPLE: &str =
+        "Aa01A01= 人 士 人物 人士\nBa01A01# 动物 植物\nAa01A05@ 匹夫\nAa01A02= 人类 生人 人\n";
 
     #[test]
     fn synonyms_come_from_equal_groups_only() {

@@ -168,9 +168,8 @@ impl Lexicon {
     pub fn load(res: &Resources, needs: Needs) -> Result<Self> {
         Self::check(res, needs)?;
         let mut lex = Self::default();
-        let timed = |name: &str, started: Instant| {
-            (name.to_string(), started.elapsed().as_secs_f64())
-        };
+        let timed =
+            |name: &str, started: Instant| (name.to_string(), started.elapsed().as_secs_f64());
         if needs.homophones || (needs.synonyms && !res.cilin.as_os_str().is_empty()) {
             let t = Instant::now();
             lex.jieba = Some(jieba_rs::Jieba::new());
@@ -282,6 +281,9 @@ mod tests {
             homophones: false,
         };
         let err = Lexicon::check(&res, needs).unwrap_err().to_string();
-        assert!(err.contains("/nonexistent/同义词.txt") && err.contains("make datasets"), "{err}");
+        assert!(
+            err.contains("/nonexistent/同义词.txt") && err.contains("make datasets"),
+            "{err}"
+        );
     }
 }

@@ -23,7 +23,10 @@ impl MyThes {
         let bytes = std::fs::read(path)
             .map_err(|e| AugmentError::resource(path, format!("cannot read MyThes: {e}")))?;
         let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-        let text = if String::from_utf8_lossy(first).to_ascii_uppercase().contains("UTF-8") {
+        let text = if String::from_utf8_lossy(first)
+            .to_ascii_uppercase()
+            .contains("UTF-8")
+        {
             String::from_utf8_lossy(&bytes).into_owned()
         } else {
             // ISO-8859-1: every byte is the code point of the same value.
@@ -51,7 +54,9 @@ impl MyThes {
             let key: Box<str> = head.to_lowercase().into();
             let mut entry: Vec<(Option<Pos>, u32)> = Vec::new();
             for _ in 0..count {
-                let Some((_, meaning)) = lines.next() else { break };
+                let Some((_, meaning)) = lines.next() else {
+                    break;
+                };
                 let mut fields = meaning.split('|');
                 let pos = fields.next().and_then(pos_of);
                 for syn in fields {

@@ -39,7 +39,10 @@ impl Pinyin {
         };
         let p = Self::parse(&text, freq);
         if p.readings.is_empty() {
-            return Err(AugmentError::resource(path, "no one-character entry `X X [pin1] /…/`"));
+            return Err(AugmentError::resource(
+                path,
+                "no one-character entry `X X [pin1] /…/`",
+            ));
         }
         Ok(p)
     }
@@ -153,7 +156,11 @@ mod tests {
             _ => 0,
         };
         let p = Pinyin::parse(SAMPLE, freq);
-        assert_eq!(p.readings('马'), vec!["ma3"], "the surname reading is skipped");
+        assert_eq!(
+            p.readings('马'),
+            vec!["ma3"],
+            "the surname reading is skipped"
+        );
         let (chars, weights) = p.homophones('妈', "ma1", false);
         assert_eq!(chars, vec!['抹'], "蚂 has weight 0");
         assert_eq!(weights, vec![30]);

@@ -41,8 +41,9 @@ impl WordNet {
             let bytes = std::fs::read(&path)
                 .map_err(|e| AugmentError::resource(&path, format!("cannot read WordNet: {e}")))?;
             let text = String::from_utf8_lossy(&bytes);
-            wn.parse_data(&text, pos, &mut ids)
-                .map_err(|line| AugmentError::resource(&path, format!("line {line}: not a WordNet data line")))?;
+            wn.parse_data(&text, pos, &mut ids).map_err(|line| {
+                AugmentError::resource(&path, format!("line {line}: not a WordNet data line"))
+            })?;
             let exc = dir.join(format!("{name}.exc"));
             if let Ok(text) = std::fs::read_to_string(&exc) {
                 wn.parse_exceptions(&text, pos);
@@ -151,8 +152,12 @@ impl Synonyms for WordNet {
             return;
         }
         if let Some(singular) = singular(&lower)
-            && self.by_lemma.contains_key(&(singular.as_str().into(), Pos::Noun))
-            && !self.exceptions.contains_key(&(lower.as_str().into(), Pos::Noun))
+            && self
+                .by_lemma
+                .contains_key(&(singular.as_str().into(), Pos::Noun))
+            && !self
+                .exceptions
+                .contains_key(&(lower.as_str().into(), Pos::Noun))
         {
             let mut found = Vec::new();
             self.of_lemma(&singular, Pos::Noun, &mut found);
@@ -199,7 +204,10 @@ fn plural(phrase: &str) -> String {
             .is_some_and(|c| "aeiou".contains(c));
     if consonant_y {
         format!("{}ies", &phrase[..phrase.len() - 1])
-    } else if ["s", "x", "z", "ch", "sh"].iter().any(|s| last.ends_with(s)) {
+    } else if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|s| last.ends_with(s))
+    {
         format!("{phrase}es")
     } else {
         format!("{phrase}s")
@@ -213,7 +221,8 @@ mod tests {
     const NOUNS: &str = "  1 This software and database is being provided\n\
 02084071 05 n 03 dog 0 domestic_dog 0 Canis_familiaris 0 023 @ 02083346 n 0000 | a member of the genus Canis\n\
 02958343 06 n 05 car 0 auto 0 automobile 0 machine 0 motorcar 0 031 @ 03791235 n 0000 | a motor vehicle\n";
-    const ADJS: &str = "00001740 00 a 01 able(a) 0 005 = 05207437 n 0000 | having the necessary means\n";
+    const ADJS: &str =
+        "00001740 00 a 01 able(a) 0 005 = 05207437 n 0000 | having the necessary means\n";
 
     fn sample() -> WordNet {
         let mut wn = WordNet::default();
@@ -235,7 +244,10 @@ mod tests {
         out.clear();
         wn.synonyms("cars", Some(Pos::Noun), &mut out);
         assert_eq!(out, vec!["autos", "automobiles", "machines", "motorcars"]);
-        assert_eq!(wn.by_lemma.get(&("able".into(), Pos::Adj)).map(Vec::len), Some(1));
+        assert_eq!(
+            wn.by_lemma.get(&("able".into(), Pos::Adj)).map(Vec::len),
+            Some(1)
+        );
     }
 
     #[test]
@@ -253,6 +265,9 @@ mod tests {
     fn malformed_lines_are_named() {
         let mut wn = WordNet::default();
         let mut ids = FxHashMap::default();
-        assert_eq!(wn.parse_data("00001740 00 a zz able 0\n", Pos::Adj, &mut ids), Err(1));
+        assert_eq!(
+            wn.parse_data("00001740 00 a zz able 0\n", Pos::Adj, &mut ids),
+            Err(1)
+        );
     }
 }

@@ -55,7 +55,11 @@ fn like(c: char, rng: &mut Rng) -> char {
         char::from(b'0' + rng.below(10) as u8)
     } else {
         let l = char::from(b'a' + rng.below(26) as u8);
-        if c.is_uppercase() { l.to_ascii_uppercase() } else { l }
+        if c.is_uppercase() {
+            l.to_ascii_uppercase()
+        } else {
+            l
+        }
     }
 }
 
@@ -87,7 +91,9 @@ pub(crate) fn delete(seq: &mut Seq, rng: &mut Rng, budget: usize) -> usize {
 
 pub(crate) fn swap(seq: &mut Seq, rng: &mut Rng, budget: usize) -> usize {
     let all = places(seq, |chars, c, _| {
-        chars.get(c + 1).is_some_and(|n| n.is_alphanumeric() && *n != chars[c])
+        chars
+            .get(c + 1)
+            .is_some_and(|n| n.is_alphanumeric() && *n != chars[c])
     });
     // Drawn in random order; a swap overlapping one already taken is
     // skipped, so that no swap undoes another.
@@ -124,7 +130,13 @@ pub(crate) fn substitute(seq: &mut Seq, rng: &mut Rng, budget: usize) -> usize {
                 new = like(old, rng);
             }
             if new == old {
-                new = if old == 'a' { 'b' } else if old == '的' { '地' } else { 'a' };
+                new = if old == 'a' {
+                    'b'
+                } else if old == '的' {
+                    '地'
+                } else {
+                    'a'
+                };
             }
             chars[at.1] = new;
         });
@@ -211,7 +223,15 @@ mod tests {
 
     #[test]
     fn char_ops_leave_mentions_and_punctuation() {
-        let words = ["Peter", "Blackburn", "visited", "the", "old", "harbour", "."];
+        let words = [
+            "Peter",
+            "Blackburn",
+            "visited",
+            "the",
+            "old",
+            "harbour",
+            ".",
+        ];
         for seed in 0..40 {
             for op in [insert, delete, swap, substitute, keyboard] {
                 let mut s = seq(&words, true, &[(0, 2, "PER")]);

@@ -113,7 +113,9 @@ impl PoolBuilder {
     }
 
     pub fn finish(self) -> Pools {
-        fn freeze<K: Ord + Clone + std::hash::Hash, T: Ord>(map: FxHashMap<(K, T), u64>) -> FxHashMap<K, Weighted<T>> {
+        fn freeze<K: Ord + Clone + std::hash::Hash, T: Ord>(
+            map: FxHashMap<(K, T), u64>,
+        ) -> FxHashMap<K, Weighted<T>> {
             let mut rows: Vec<((K, T), u64)> = map.into_iter().collect();
             rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let mut out: FxHashMap<K, Weighted<T>> = FxHashMap::default();
@@ -191,9 +193,8 @@ pub(crate) fn mention_replace(
             .map(|t| (t.text.clone(), t.pos.clone(), t.gap.clone()))
             .collect()
     };
-    let same_text = |a: &Mention, b: &Mention| {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0)
-    };
+    let same_text =
+        |a: &Mention, b: &Mention| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0);
     let candidates: Vec<usize> = (0..spans.len())
         .filter(|&k| {
             let current = surface(&spans[k], seq);
@@ -223,7 +224,11 @@ pub(crate) fn mention_replace(
             .map(|(j, (text, pos, gap))| Tok {
                 text,
                 gap: if j == 0 { first.gap.clone() } else { gap },
-                pos: if tagged { pos.or_else(|| first.pos.clone()) } else { None },
+                pos: if tagged {
+                    pos.or_else(|| first.pos.clone())
+                } else {
+                    None
+                },
                 ent: Some(Ent {
                     label: std::sync::Arc::clone(&label),
                     begin: j == 0,
@@ -270,9 +275,7 @@ pub(crate) fn segments(seq: &Seq) -> Vec<Vec<usize>> {
 pub(crate) fn segment_shuffle(seq: &mut Seq, rng: &mut Rng, budget: usize) -> usize {
     let segs: Vec<Vec<usize>> = segments(seq)
         .into_iter()
-        .filter(|s| {
-            s.len() >= 2 && s.iter().any(|&i| seq.toks[i].text != seq.toks[s[0]].text)
-        })
+        .filter(|s| s.len() >= 2 && s.iter().any(|&i| seq.toks[i].text != seq.toks[s[0]].text))
         .collect();
     let picks = rng.sample(&(0..segs.len()).collect::<Vec<_>>(), budget);
     for &k in &picks {
@@ -304,7 +307,11 @@ mod tests {
 
     fn pools() -> Pools {
         let mut b = PoolBuilder::default();
-        b.add(&seq(&["Peter", "Blackburn", "met", "Anna", "in", "Paris"], true, &[(0, 2, "PER"), (3, 4, "PER"), (5, 6, "LOC")]));
+        b.add(&seq(
+            &["Peter", "Blackburn", "met", "Anna", "in", "Paris"],
+            true,
+            &[(0, 2, "PER"), (3, 4, "PER"), (5, 6, "LOC")],
+        ));
         b.add(&seq(&["He", "left", "New", "York"], true, &[(2, 4, "LOC")]));
         b.finish()
     }
@@ -326,14 +333,25 @@ mod tests {
             assert_eq!(s.iob2(), vec!["O", "O", "O", "B-LOC", "I-LOC", "O"]);
             let mut s = seq(&["Anna", "met", "him"], true, &[(0, 1, "PER")]);
             assert_eq!(label_replace(&mut s, &ctx, &mut Rng::new(seed), 3), 3);
-            assert!(["Peter", "Anna"].contains(&s.toks[0].text.as_str()) || s.toks[0].text == "Anna");
+            assert!(
+                ["Peter", "Anna"].contains(&s.toks[0].text.as_str()) || s.toks[0].text == "Anna"
+            );
             assert_eq!(s.iob2()[0], "B-PER");
         }
     }
 
     #[test]
     fn shuffles_stay_inside_segments() {
-        let words = ["Peter", "Blackburn", "met", "the", "old", "man", ",", "sadly"];
+        let words = [
+            "Peter",
+            "Blackburn",
+            "met",
+            "the",
+            "old",
+            "man",
+            ",",
+            "sadly",
+        ];
         let s0 = seq(&words, true, &[(0, 2, "PER")]);
         assert_eq!(segments(&s0), vec![vec![0, 1], vec![2, 3, 4, 5], vec![7]]);
         for seed in 0..20 {

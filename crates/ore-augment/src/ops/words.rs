@@ -72,7 +72,7 @@ pub(crate) fn synonym(
         })
         .collect();
     // Right to left, so that a multi-word synonym does not move the rest.
-    chosen.sort_by(|a, b| b.0.cmp(&a.0));
+    chosen.sort_by_key(|c| std::cmp::Reverse(c.0));
     for (i, syn) in &chosen {
         replace_with(seq, *i, &synonym_tokens(syn));
     }
@@ -174,7 +174,12 @@ fn punct_pos(seq: &Seq, chinese: bool) -> Option<String> {
     if seq.toks.iter().all(|t| t.pos.is_none()) {
         return None;
     }
-    if let Some(p) = seq.toks.iter().find(|t| t.is_punct()).and_then(|t| t.pos.clone()) {
+    if let Some(p) = seq
+        .toks
+        .iter()
+        .find(|t| t.is_punct())
+        .and_then(|t| t.pos.clone())
+    {
         return Some(p);
     }
     Some(if chinese { "w" } else { "." }.to_string())
@@ -228,7 +233,10 @@ mod tests {
 
     fn zh_lexicon() -> Lexicon {
         Lexicon {
-            cilin: Some(Cilin::parse("Aa01A01= 美丽 漂亮 好看\nBb01A01= 城市 都市\n", false)),
+            cilin: Some(Cilin::parse(
+                "Aa01A01= 美丽 漂亮 好看\nBb01A01= 城市 都市\n",
+                false,
+            )),
             ..Lexicon::default()
         }
     }
@@ -238,7 +246,11 @@ mod tests {
         let lex = zh_lexicon();
         let stop = FxHashSet::default();
         let ctx = empty_ctx(&lex, &stop);
-        let mut s = seq(&["北京", "是", "美丽", "的", "城市", "。"], false, &[(0, 1, "LOC")]);
+        let mut s = seq(
+            &["北京", "是", "美丽", "的", "城市", "。"],
+            false,
+            &[(0, 1, "LOC")],
+        );
         let n = synonym(&mut s, &ctx, &mut Rng::new(1), 5, false);
         assert_eq!(n, 2, "美丽 and 城市 are the only candidates");
         assert_eq!(s.toks[0].text, "北京");
@@ -260,7 +272,9 @@ mod tests {
         let lex = zh_lexicon();
         let stop = FxHashSet::default();
         let ctx = empty_ctx(&lex, &stop);
-        let words = ["张三", "在", "美丽", "的", "城市", "里", "工作", "，", "很", "开心", "。"];
+        let words = [
+            "张三", "在", "美丽", "的", "城市", "里", "工作", "，", "很", "开心", "。",
+        ];
         for seed in 0..50 {
             let mut s = seq(&words, false, &[(0, 1, "PER")]);
             random_swap(&mut s, &mut Rng::new(seed), 2);
@@ -283,7 +297,11 @@ mod tests {
         let mut s = seq(&["I", "like", "green", "tea"], true, &[]);
         assert_eq!(punct_insert(&mut s, &mut Rng::new(3), 1), 1);
         let text = s.text();
-        assert_eq!(text.chars().filter(|c| c.is_ascii_punctuation()).count(), 1, "{text}");
+        assert_eq!(
+            text.chars().filter(|c| c.is_ascii_punctuation()).count(),
+            1,
+            "{text}"
+        );
         assert!(!text.contains(" ,") && !text.contains("  "), "{text}");
         let mut s = seq(&["好", "，", "走", "。"], false, &[]);
         assert_eq!(punct_delete(&mut s, &mut Rng::new(3), 5), 2);

@@ -12,6 +12,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AugmentError, Result};
+use crate::rng::Rng;
 use crate::seq::is_han;
 pub use cilin::Cilin;
 pub use mythes::MyThes;
@@ -27,7 +28,26 @@ pub enum Pos {
     Adv,
 }
 
+/// What a token's tag says about replacing it by a synonym.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagClass {
+    Known(Pos),
+    /// A tag that says nothing of the class (jieba's `eng` and `x`).
+    Unknown,
+    /// Names, pronouns, numbers, particles, punctuation: never replaced.
+    Excluded,
+}
+
 impl Pos {
+    /// What `tag` says of a token: its class, nothing, or that it is not
+    /// to be replaced.
+    pub fn class_of_tag(tag: &str) -> TagClass {
+        match tag {
+            "" | "eng" | "x" | "un" | "X" | "FW" => TagClass::Unknown,
+            _ => Self::of_tag(tag).map_or(TagClass::Excluded, TagClass::Known),
+        }
+    }
+
     /// The class of a tag: Penn Treebank (`NNS`, `VBD`, `JJ`, `RB`),
     /// Universal (`NOUN`, …) or PKU/jieba (`n`, `vn`, `a`, `d`). Proper
     /// nouns, pronouns and the rest give `None`.
@@ -209,40 +229,61 @@ impl Lexicon {
         Ok(lex)
     }
 
-    /// The synonyms of `word` whose tag is `tag`: Cilin's for Chinese
-    /// (those jieba tags with another class dropped, when the tag is known),
-    /// the English thesauri's otherwise.
-    pub fn synonyms(&self, word: &str, tag: Option<&str>) -> Vec<String> {
-        let pos = tag.and_then(Pos::of_tag);
-        if tag.is_some() && pos.is_none() {
-            return Vec::new(); // a name, pronoun, number, particle, …
-        }
+    /// One synonym of `word` whose tag is `tag`, drawn at random: Cilin's
+    /// for Chinese (a candidate jieba tags with another class is skipped,
+    /// when the tag is known), the English thesauri's otherwise. `None`
+    /// when there is none, or the tag is a name, pronoun, number, particle
+    /// or punctuation.
+    pub fn pick_synonym(&self, word: &str, tag: Option<&str>, rng: &mut Rng) -> Option<String> {
+        let pos = match tag.map(Pos::class_of_tag) {
+            Some(TagClass::Excluded) => return None,
+            Some(TagClass::Known(p)) => Some(p),
+            Some(TagClass::Unknown) | None => None,
+        };
         if word.chars().any(is_han) {
-            let Some(cilin) = &self.cilin else {
-                return Vec::new();
-            };
-            let mut out: Vec<String> = cilin.synonyms(word).into_iter().map(String::from).collect();
-            if let (Some(pos), Some(jieba)) = (pos, &self.jieba) {
-                out.retain(|w| {
-                    let tags = jieba.tag(w, false);
-                    tags.len() != 1 || Pos::of_tag(tags[0].tag).is_none_or(|p| p == pos)
-                });
-            }
-            out
+            let cilin = self.cilin.as_ref()?;
+            let mut syns = cilin.synonyms(word);
+            rng.shuffle(&mut syns);
+            // Only the candidates looked at are tagged: most rows need one.
+            syns.into_iter()
+                .find(|w| match (pos, &self.jieba) {
+                    (Some(pos), Some(jieba)) => {
+                        let tags = jieba.tag(w, false);
+                        tags.len() != 1
+                            || match Pos::class_of_tag(tags[0].tag) {
+                                TagClass::Known(p) => p == pos,
+                                _ => true,
+                            }
+                    }
+                    _ => true,
+                })
+                .map(String::from)
         } else if word.chars().any(|c| c.is_alphabetic()) {
             let mut out = Vec::new();
             for source in &self.english {
                 source.synonyms(word, pos, &mut out);
             }
             out.retain(|w| w.chars().all(|c| c.is_alphanumeric() || " -'".contains(c)));
-            if word.chars().next().is_some_and(char::is_uppercase) {
-                for w in &mut out {
-                    *w = capitalize(w);
-                }
+            if out.is_empty() {
+                return None;
             }
-            out
+            let w = rng.pick(&out).clone();
+            Some(if word.chars().next().is_some_and(char::is_uppercase) {
+                capitalize(&w)
+            } else {
+                w
+            })
         } else {
-            Vec::new()
+            None
+        }
+    }
+
+    /// Whether `word` may have a synonym (cheap: no POS check).
+    pub fn may_have_synonym(&self, word: &str) -> bool {
+        if word.chars().any(is_han) {
+            self.cilin.as_ref().is_some_and(|c| c.contains(word))
+        } else {
+            !self.english.is_empty() && word.chars().any(|c| c.is_alphabetic())
         }
     }
 }
@@ -268,6 +309,41 @@ mod tests {
         assert_eq!(Pos::of_tag("NNP"), None);
         assert_eq!(Pos::of_tag("nr"), None);
         assert_eq!(Pos::of_tag("r"), None);
+        assert_eq!(Pos::class_of_tag("eng"), TagClass::Unknown);
+        assert_eq!(Pos::class_of_tag("nr"), TagClass::Excluded);
+        assert_eq!(Pos::class_of_tag("NNS"), TagClass::Known(Pos::Noun));
+    }
+
+    #[test]
+    fn jieba_tags_of_english_words_do_not_block_synonyms() {
+        let mut wn = WordNet::default();
+        let mut ids = rustc_hash::FxHashMap::default();
+        wn.parse_data(
+            "02084071 05 n 02 dog 0 domestic_dog 0 000 | a dog\n",
+            Pos::Noun,
+            &mut ids,
+        )
+        .unwrap();
+        let lex = Lexicon {
+            english: vec![Box::new(wn)],
+            ..Lexicon::default()
+        };
+        let mut rng = Rng::new(1);
+        // `ore tokenize` tags English words `eng`: the class is unknown.
+        assert_eq!(
+            lex.pick_synonym("Dog", Some("eng"), &mut rng).as_deref(),
+            Some("Domestic dog")
+        );
+        assert_eq!(
+            lex.pick_synonym("dog", Some("NN"), &mut rng).as_deref(),
+            Some("domestic dog")
+        );
+        assert_eq!(lex.pick_synonym("dog", Some("VB"), &mut rng), None);
+        assert_eq!(
+            lex.pick_synonym("dog", Some("NNP"), &mut rng),
+            None,
+            "a name"
+        );
     }
 
     #[test]

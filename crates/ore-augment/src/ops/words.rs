@@ -48,29 +48,30 @@ pub(crate) fn synonym(
     budget: usize,
     entities: bool,
 ) -> usize {
-    let mut candidates: Vec<(usize, Vec<String>)> = Vec::new();
-    for (i, t) in seq.toks.iter().enumerate() {
-        let eligible = if entities {
-            !t.is_punct() && t.text.chars().any(char::is_alphanumeric)
-        } else {
-            t.is_plain_word()
-        };
-        if !eligible || ctx.is_stop(&t.text) {
-            continue;
-        }
-        let syns = ctx.lexicon.synonyms(&t.text, t.pos.as_deref());
-        if !syns.is_empty() {
-            candidates.push((i, syns));
-        }
-    }
-    let picks = rng.sample(&(0..candidates.len()).collect::<Vec<_>>(), budget);
-    let mut chosen: Vec<(usize, String)> = picks
-        .into_iter()
-        .map(|c| {
-            let (i, syns) = &candidates[c];
-            (*i, rng.pick(syns).clone())
+    let mut order: Vec<usize> = (0..seq.toks.len())
+        .filter(|&i| {
+            let t = &seq.toks[i];
+            let eligible = if entities {
+                !t.is_punct() && t.text.chars().any(char::is_alphanumeric)
+            } else {
+                t.is_plain_word()
+            };
+            eligible && !ctx.is_stop(&t.text) && ctx.lexicon.may_have_synonym(&t.text)
         })
         .collect();
+    rng.shuffle(&mut order);
+    // Tokens in random order until `budget` of them had a synonym of their
+    // POS: only the tokens looked at are looked up.
+    let mut chosen: Vec<(usize, String)> = Vec::new();
+    for i in order {
+        if chosen.len() == budget {
+            break;
+        }
+        let t = &seq.toks[i];
+        if let Some(syn) = ctx.lexicon.pick_synonym(&t.text, t.pos.as_deref(), rng) {
+            chosen.push((i, syn));
+        }
+    }
     // Right to left, so that a multi-word synonym does not move the rest.
     chosen.sort_by_key(|c| std::cmp::Reverse(c.0));
     for (i, syn) in &chosen {
@@ -81,41 +82,46 @@ pub(crate) fn synonym(
 
 /// EDA's random insertion: `budget` times, a synonym of a random word
 /// (not a stop word, not in a mention) is inserted at a random place
-/// outside every mention.
+/// outside every mention. Words without a synonym are passed over.
 pub(crate) fn random_insert(
     seq: &mut Seq,
     ctx: &OpContext<'_>,
     rng: &mut Rng,
     budget: usize,
 ) -> usize {
-    let mut sources: Vec<(Option<String>, Vec<String>)> = Vec::new();
-    for t in &seq.toks {
-        if t.is_plain_word() && !ctx.is_stop(&t.text) {
-            let syns = ctx.lexicon.synonyms(&t.text, t.pos.as_deref());
-            if !syns.is_empty() {
-                sources.push((t.pos.clone(), syns));
-            }
-        }
-    }
-    if sources.is_empty() {
-        return 0;
-    }
+    let mut sources: Vec<(String, Option<String>)> = seq
+        .toks
+        .iter()
+        .filter(|t| {
+            t.is_plain_word() && !ctx.is_stop(&t.text) && ctx.lexicon.may_have_synonym(&t.text)
+        })
+        .map(|t| (t.text.clone(), t.pos.clone()))
+        .collect();
     let n_extra = seq.toks.first().map_or(0, |t| t.extra.len());
-    for _ in 0..budget {
-        let (pos, syns) = rng.pick(&sources);
-        let syn = rng.pick(syns).clone();
+    let mut done = 0;
+    while done < budget && !sources.is_empty() {
+        let k = rng.below(sources.len());
+        let Some(syn) = ctx
+            .lexicon
+            .pick_synonym(&sources[k].0, sources[k].1.as_deref(), rng)
+        else {
+            sources.swap_remove(k);
+            continue;
+        };
+        let pos = sources[k].1.clone();
         let places: Vec<usize> = (0..=seq.toks.len())
             .filter(|&i| seq.can_insert_at(i))
             .collect();
         let at = *rng.pick(&places);
-        for (k, w) in synonym_tokens(&syn).into_iter().enumerate() {
+        for (j, w) in synonym_tokens(&syn).into_iter().enumerate() {
             let mut tok = Tok::word(w);
             tok.pos = pos.clone();
             tok.extra = vec!["O".to_string(); n_extra];
-            seq.insert(at + k, tok);
+            seq.insert(at + j, tok);
         }
+        done += 1;
     }
-    budget
+    done
 }
 
 /// EDA's random swap: `budget` times, two words outside mentions trade

@@ -72,6 +72,12 @@ $(VENV)/.bench-torch-stamp: python/bench-torch.txt $(VENV)/.torch-stamp
 	  || { echo "error: could not install python/bench-torch.txt (PyTorch) from PyPI into $(VENV)" >&2; exit 1; }
 	touch $@
 
+# The augmenters of the augment bench (textaugment brings gensim and googletrans).
+$(VENV)/.bench-augment-stamp: python/bench-augment.txt $(VENV)/.stamp
+	$(PY) -m pip install -q --disable-pip-version-check --prefer-binary -r python/bench-augment.txt \
+	  || { echo "error: could not install python/bench-augment.txt (nlpcda, nlpaug, textaugment) from PyPI into $(VENV)" >&2; exit 1; }
+	touch $@
+
 $(VENV)/.stamp: python/requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install -q --disable-pip-version-check --prefer-binary -r python/requirements.txt \
 	  || { echo "error: could not install python/requirements.txt from PyPI into $(VENV)" >&2; exit 1; }
@@ -129,7 +135,7 @@ lint: check-tools torch ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --$(PROFILE) --locked --workspace --all-targets -- -D warnings
 
-bench: build venv datasets $(VENV)/.bench-torch-stamp ## Run ore against the tools users would otherwise pick; writes bench/results.md
+bench: build venv datasets $(VENV)/.bench-torch-stamp $(VENV)/.bench-augment-stamp ## Run ore against the tools users would otherwise pick; writes bench/results.md
 	$(PY) bench/harness.py
 
 purge: ## Delete the outputs of PIPELINE (datasets/$(PIPELINE)/)

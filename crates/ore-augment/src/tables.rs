@@ -1,6 +1,12 @@
 //! Small fixed tables: QWERTY neighbours, equivalent characters, stop
 //! words and the punctuation an op may insert.
 
+/// Whether `c` is a key of [`keyboard_neighbours`]'s rows (each of them
+/// has neighbours).
+pub fn on_keyboard(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
 /// Keys next to `c` on a QWERTY keyboard (same case as `c`).
 pub fn keyboard_neighbours(c: char) -> Vec<char> {
     const ROWS: [&str; 4] = ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"];
@@ -244,6 +250,9 @@ mod tests {
                 .all(char::is_ascii_uppercase)
         );
         assert!(keyboard_neighbours('中').is_empty());
+        for c in (0..128u8).map(char::from) {
+            assert_eq!(on_keyboard(c), !keyboard_neighbours(c).is_empty(), "{c:?}");
+        }
     }
 
     #[test]

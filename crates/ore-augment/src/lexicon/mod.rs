@@ -185,47 +185,83 @@ impl Lexicon {
         Ok(())
     }
 
+    /// Loads what `needs` asks for. The three independent groups (jieba
+    /// then CC-CEDICT, which weighs by jieba's frequencies; Cilin; the
+    /// English thesauri) load side by side, so start-up is the slowest
+    /// group rather than their sum.
     pub fn load(res: &Resources, needs: Needs) -> Result<Self> {
         Self::check(res, needs)?;
-        let mut lex = Self::default();
         let timed =
             |name: &str, started: Instant| (name.to_string(), started.elapsed().as_secs_f64());
-        if needs.homophones || (needs.synonyms && !res.cilin.as_os_str().is_empty()) {
-            let t = Instant::now();
-            lex.jieba = Some(jieba_rs::Jieba::new());
-            lex.load_s.push(timed("jieba", t));
-        }
-        if needs.synonyms {
-            if !res.cilin.as_os_str().is_empty() {
-                let t = Instant::now();
-                lex.cilin = Some(Cilin::load(&res.cilin, res.cilin_related)?);
-                lex.load_s.push(timed("cilin", t));
-            }
-            if matches!(res.english, English::Wordnet | English::Both) {
-                let t = Instant::now();
-                lex.english.push(Box::new(WordNet::load(&res.wordnet)?));
-                lex.load_s.push(timed("wordnet", t));
-            }
-            if matches!(res.english, English::Mythes | English::Both) {
-                let t = Instant::now();
-                lex.english.push(Box::new(MyThes::load(&res.mythes)?));
-                lex.load_s.push(timed("mythes", t));
-            }
-        }
-        if needs.homophones {
-            let t = Instant::now();
-            let jieba = lex.jieba.as_ref();
-            let freq = |c: char| {
-                let mut buf = [0u8; 4];
-                let s = c.encode_utf8(&mut buf);
-                match jieba {
-                    Some(j) if j.has_word(s) => j.suggest_freq(s) as u64,
-                    _ => 0,
+        let want_cilin = needs.synonyms && !res.cilin.as_os_str().is_empty();
+        let want_wordnet =
+            needs.synonyms && matches!(res.english, English::Wordnet | English::Both);
+        let want_mythes = needs.synonyms && matches!(res.english, English::Mythes | English::Both);
+        type Timed<T> = Result<(Option<T>, Vec<(String, f64)>)>;
+        let (chinese, cilin, english) = std::thread::scope(|scope| {
+            let cilin = scope.spawn(|| -> Timed<Cilin> {
+                if !want_cilin {
+                    return Ok((None, Vec::new()));
                 }
-            };
-            lex.pinyin = Some(Pinyin::load(&res.cedict, freq)?);
-            lex.load_s.push(timed("cedict", t));
-        }
+                let t = Instant::now();
+                let c = Cilin::load(&res.cilin, res.cilin_related)?;
+                Ok((Some(c), vec![timed("cilin", t)]))
+            });
+            let english = scope.spawn(|| -> Timed<(Option<WordNet>, Option<MyThes>)> {
+                let mut times = Vec::new();
+                let mut wordnet = None;
+                let mut mythes = None;
+                if want_wordnet {
+                    let t = Instant::now();
+                    wordnet = Some(WordNet::load(&res.wordnet)?);
+                    times.push(timed("wordnet", t));
+                }
+                if want_mythes {
+                    let t = Instant::now();
+                    mythes = Some(MyThes::load(&res.mythes)?);
+                    times.push(timed("mythes", t));
+                }
+                Ok((Some((wordnet, mythes)), times))
+            });
+            let chinese = (|| -> Timed<(Option<jieba_rs::Jieba>, Option<Pinyin>)> {
+                let mut times = Vec::new();
+                let mut jieba = None;
+                if needs.homophones || want_cilin {
+                    let t = Instant::now();
+                    jieba = Some(jieba_rs::Jieba::new());
+                    times.push(timed("jieba", t));
+                }
+                let mut pinyin = None;
+                if needs.homophones {
+                    let t = Instant::now();
+                    let freq = |c: char| {
+                        let mut buf = [0u8; 4];
+                        let s = c.encode_utf8(&mut buf);
+                        match &jieba {
+                            Some(j) if j.has_word(s) => j.suggest_freq(s) as u64,
+                            _ => 0,
+                        }
+                    };
+                    pinyin = Some(Pinyin::load(&res.cedict, freq)?);
+                    times.push(timed("cedict", t));
+                }
+                Ok((Some((jieba, pinyin)), times))
+            })();
+            (chinese, join(cilin), join(english))
+        });
+        let mut lex = Self::default();
+        let (chinese, mut times) = chinese?;
+        (lex.jieba, lex.pinyin) = chinese.unwrap_or_default();
+        let (cilin, t) = cilin?;
+        lex.cilin = cilin;
+        times.extend(t);
+        let (english, t) = english?;
+        let (wordnet, mythes) = english.unwrap_or_default();
+        lex.english.extend(wordnet.map(|w| Box::new(w) as Box<dyn Synonyms>));
+        lex.english.extend(mythes.map(|m| Box::new(m) as Box<dyn Synonyms>));
+        times.extend(t);
+        times.sort_by(|a, b| a.0.cmp(&b.0));
+        lex.load_s = times;
         Ok(lex)
     }
 
@@ -286,6 +322,12 @@ impl Lexicon {
             !self.english.is_empty() && word.chars().any(|c| c.is_alphabetic())
         }
     }
+}
+
+/// A loader thread's result; its panic goes on in the caller.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 fn capitalize(w: &str) -> String {

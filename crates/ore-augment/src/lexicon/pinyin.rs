@@ -16,6 +16,7 @@ use crate::error::{AugmentError, Result};
 pub struct Pinyin {
     readings: FxHashMap<char, Vec<u32>>,
     syllables: Vec<Box<str>>,
+    syllable_id: FxHashMap<Box<str>, u32>,
     by_syllable: Vec<Vec<char>>,
     by_toneless: FxHashMap<Box<str>, Vec<char>>,
     weight: FxHashMap<char, u64>,
@@ -78,6 +79,8 @@ impl Pinyin {
             }
             let id = *ids.entry(reading).or_insert_with(|| {
                 p.syllables.push(reading.into());
+                p.syllable_id
+                    .insert(reading.into(), p.syllables.len() as u32 - 1);
                 p.by_syllable.push(Vec::new());
                 (p.syllables.len() - 1) as u32
             });
@@ -108,32 +111,45 @@ impl Pinyin {
     /// Characters read `reading` other than `c`, with their weights (tone
     /// ignored when `any_tone`), leaving out those of weight 0.
     pub fn homophones(&self, c: char, reading: &str, any_tone: bool) -> (Vec<char>, Vec<u64>) {
+        let mut chars = Vec::new();
+        let mut weights = Vec::new();
+        for (h, w) in self.candidates(c, reading, any_tone) {
+            chars.push(h);
+            weights.push(w);
+        }
+        (chars, weights)
+    }
+
+    fn candidates<'a>(
+        &'a self,
+        c: char,
+        reading: &str,
+        any_tone: bool,
+    ) -> impl Iterator<Item = (char, u64)> + 'a {
         let list: &[char] = if any_tone {
             let toneless = &reading[..reading.len().saturating_sub(1)];
             self.by_toneless.get(toneless).map_or(&[], Vec::as_slice)
         } else {
-            self.syllables
-                .iter()
-                .position(|s| &**s == reading)
-                .map_or(&[], |i| self.by_syllable[i].as_slice())
+            self.syllable_id
+                .get(reading)
+                .map_or(&[], |&i| self.by_syllable[i as usize].as_slice())
         };
-        let mut chars = Vec::new();
-        let mut weights = Vec::new();
-        for &h in list {
+        list.iter().filter_map(move |&h| {
             let w = self.weight.get(&h).copied().unwrap_or(0);
-            if h != c && w > 0 {
-                chars.push(h);
-                weights.push(w);
-            }
-        }
-        (chars, weights)
+            (h != c && w > 0).then_some((h, w))
+        })
+    }
+
+    /// Whether `c` read `reading` has at least one homophone to propose.
+    pub fn has_homophone_read(&self, c: char, reading: &str, any_tone: bool) -> bool {
+        self.candidates(c, reading, any_tone).next().is_some()
     }
 
     /// Whether `c` has at least one homophone to propose.
     pub fn has_homophone(&self, c: char, any_tone: bool) -> bool {
         self.readings(c)
             .iter()
-            .any(|r| !self.homophones(c, r, any_tone).0.is_empty())
+            .any(|r| self.has_homophone_read(c, r, any_tone))
     }
 
     pub fn characters(&self) -> usize {

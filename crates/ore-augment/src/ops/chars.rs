@@ -5,7 +5,7 @@
 use super::OpContext;
 use crate::rng::Rng;
 use crate::seq::{Seq, is_han};
-use crate::tables::{equivalents, is_word_numeral, keyboard_neighbours};
+use crate::tables::{equivalents, is_word_numeral, keyboard_neighbours, on_keyboard};
 
 /// Common Chinese characters, drawn from when a character is inserted or
 /// substituted in Chinese text.
@@ -145,7 +145,7 @@ pub(crate) fn substitute(seq: &mut Seq, rng: &mut Rng, budget: usize) -> usize {
 }
 
 pub(crate) fn keyboard(seq: &mut Seq, rng: &mut Rng, budget: usize) -> usize {
-    let all = places(seq, |chars, c, _| !keyboard_neighbours(chars[c]).is_empty());
+    let all = places(seq, |chars, c, _| on_keyboard(chars[c]));
     let chosen = choose(rng, &all, budget);
     for &at in &chosen {
         edit(seq, at, |chars| {
@@ -176,7 +176,7 @@ pub(crate) fn homophone(
             let readings: Vec<&str> = pinyin
                 .readings(c)
                 .into_iter()
-                .filter(|r| !pinyin.homophones(c, r, any_tone).0.is_empty())
+                .filter(|r| pinyin.has_homophone_read(c, r, any_tone))
                 .collect();
             let reading = rng.pick(&readings);
             let (cands, weights) = pinyin.homophones(c, reading, any_tone);

@@ -257,8 +257,10 @@ impl Lexicon {
         times.extend(t);
         let (english, t) = english?;
         let (wordnet, mythes) = english.unwrap_or_default();
-        lex.english.extend(wordnet.map(|w| Box::new(w) as Box<dyn Synonyms>));
-        lex.english.extend(mythes.map(|m| Box::new(m) as Box<dyn Synonyms>));
+        lex.english
+            .extend(wordnet.map(|w| Box::new(w) as Box<dyn Synonyms>));
+        lex.english
+            .extend(mythes.map(|m| Box::new(m) as Box<dyn Synonyms>));
         times.extend(t);
         times.sort_by(|a, b| a.0.cmp(&b.0));
         lex.load_s = times;

@@ -3,8 +3,9 @@
 //! pyarrow, polars and DuckDB).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
@@ -271,4 +272,53 @@ pub fn write_docs(path: &Path, docs: &[(String, String, String)]) {
             .expect("write");
     }
     w.commit().expect("commit");
+}
+
+/// A static site served by scripts/serve_help.py on a free port of
+/// 127.0.0.1; the server is stopped (by its PID) on drop.
+#[derive(Debug)]
+pub struct Site {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Serves `root` (a folder holding `.built`), or the LibreOffice help site
+/// of `make datasets` when `None`; `tmp` holds the port file.
+pub fn serve_site(tmp: &Path, root: Option<&Path>) -> Site {
+    let python =
+        std::env::var_os("ORE_TEST_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from);
+    let port_file = tmp.join("port");
+    let mut command = Command::new(python);
+    command
+        .arg(repo_root().join("scripts/serve_help.py"))
+        .args(["--port", "0", "--port-file"])
+        .arg(&port_file)
+        .stdout(Stdio::null());
+    if let Some(root) = root {
+        command.arg("--root").arg(root);
+    }
+    let child = command.spawn().expect("start scripts/serve_help.py");
+    let mut site = Site { child, port: 0 };
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        if let Ok(text) = std::fs::read_to_string(&port_file)
+            && let Ok(port) = text.trim().parse()
+        {
+            site.port = port;
+            return site;
+        }
+        assert!(
+            site.child.try_wait().expect("poll server").is_none(),
+            "site server exited"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("site server did not start");
 }

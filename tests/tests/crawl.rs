@@ -5,56 +5,18 @@
 //! documents as an uninterrupted crawl.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use arrow_array::{Array, StringArray};
 use ore_core::{Dataset, Manifest};
-use ore_tests::{one_line_error, ore, ore_bin, repo_root, source, stdout_ok};
+use ore_tests::{Site, one_line_error, ore, ore_bin, serve_site, source, stdout_ok};
 
 const HELP: &str = "libreoffice-help-zh-cn/usr/share/libreoffice/help/zh-CN";
 
-/// The help site on a free port; stopped on drop.
-struct Site {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(tmp: &Path) -> Site {
-    let python =
-        std::env::var_os("ORE_TEST_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from);
-    let port_file = tmp.join("port");
-    let child = Command::new(python)
-        .arg(repo_root().join("scripts/serve_help.py"))
-        .args(["--port", "0", "--port-file"])
-        .arg(&port_file)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start scripts/serve_help.py");
-    let mut site = Site { child, port: 0 };
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(120) {
-        if let Ok(text) = std::fs::read_to_string(&port_file)
-            && let Ok(port) = text.trim().parse()
-        {
-            site.port = port;
-            return site;
-        }
-        assert!(
-            site.child.try_wait().expect("poll server").is_none(),
-            "help site server exited"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("help site server did not start");
+    serve_site(tmp, None)
 }
 
 fn crawl_args(port: u16, out: &Path, extra: &[&str]) -> Vec<String> {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
+mod align;
 mod augment;
 mod clean;
 mod crawl;
@@ -77,6 +78,12 @@ enum Command {
     /// and a `_vocab/` beside the output.
     Tokenize(tokenize::TokenizeArgs),
 
+    /// Align two crawls of one site, in two languages, into translation
+    /// pairs: pages paired by URL (the language part replaced), segments by
+    /// the element ids both pages carry, else by paragraph order and length
+    /// (Gale–Church). `--input SRC --input TGT`, source language first.
+    Align(align::AlignArgs),
+
     /// Augment the training examples: synonym swap (HIT Cilin, WordNet,
     /// MyThes), character noise, Chinese homophones, EDA word ops and
     /// NER-aware ops, seeded per example; every variant keeps its lineage
@@ -145,6 +152,7 @@ fn main() -> ExitCode {
         Command::Clean(args) => clean::run(&args),
         Command::Tokenize(args) => tokenize::run(&args),
         Command::Import(args) => tokenize::import(&args),
+        Command::Align(args) => align::run(&args),
         Command::Augment(args) => augment::run(&args),
         Command::Split(args) => split::run(&args),
         Command::Audit(args) => split::audit(&args),

@@ -262,6 +262,9 @@ fn run_node(
         "import-pku" => execute::<ore_tokenize::PkuImport>(p, &inv, as_configured, as_built),
         "import-conll" => execute::<ore_tokenize::ConllImport>(p, &inv, as_configured, as_built),
         "augment" => execute::<ore_augment::AugmentStage>(p, &inv, as_configured, as_built),
+        "align" => {
+            execute::<ore_align::AlignStage>(p, &inv, as_configured, crate::align::with_tokenizer)
+        }
         "split" => execute::<ore_split::SplitStage>(p, &inv, as_configured, as_built),
         "import-headlines" => {
             execute::<ore_tokenize::HeadlinesImport>(p, &inv, as_configured, as_built)

@@ -710,6 +710,7 @@ async fn fetch_page(
     row.title = extracted.title;
     row.title_source = extracted.title_source.map(str::to_string);
     row.text = extracted.text;
+    row.line_ids = extracted.line_ids;
     row.out_links =
         u32::try_from(extracted.links.len() + extracted.links_dropped).unwrap_or(u32::MAX);
     (row, extracted.links, None)

@@ -17,6 +17,10 @@ pub struct Extracted {
     pub title_source: Option<&'static str>,
     /// Main text, one paragraph a line.
     pub text: String,
+    /// For each line of `text`, the `id` attribute of the innermost block
+    /// element holding it (`""` when none): what `ore align` pairs the
+    /// two languages of a site by.
+    pub line_ids: Vec<String>,
     pub lang: Option<String>,
     /// Absolute http(s) links, in document order, fragments kept.
     pub links: Vec<Url>,
@@ -272,6 +276,7 @@ fn extract_parsed(html: &str, page_url: &Url, max_links: usize) -> Extracted {
         title,
         title_source,
         text: out.lines.join("\n"),
+        line_ids: out.ids,
         lang,
         links,
         links_dropped,
@@ -345,7 +350,11 @@ fn measure(
 #[derive(Default)]
 struct TextBuilder {
     lines: Vec<String>,
+    /// The block id of each line of `lines`.
+    ids: Vec<String>,
     line: String,
+    /// Ids of the open block elements that have one, innermost last.
+    open_ids: Vec<String>,
 }
 
 impl TextBuilder {
@@ -381,6 +390,8 @@ impl TextBuilder {
         let line = self.line.trim();
         if !line.is_empty() {
             self.lines.push(line.to_string());
+            self.ids
+                .push(self.open_ids.last().cloned().unwrap_or_default());
         }
         self.line.clear();
     }
@@ -407,8 +418,15 @@ fn walk(
                 return;
             }
             let block = BLOCK.contains(&name);
+            let id = el
+                .attr("id")
+                .map(str::trim)
+                .filter(|id| block && !id.is_empty());
             if block {
                 out.flush();
+            }
+            if let Some(id) = id {
+                out.open_ids.push(id.to_string());
             }
             let pre = pre || name == "pre";
             for child in node.children() {
@@ -416,6 +434,9 @@ fn walk(
             }
             if block {
                 out.flush();
+            }
+            if id.is_some() {
+                out.open_ids.pop();
             }
         }
         _ => {
@@ -458,6 +479,20 @@ mod tests {
         let links: Vec<&str> = e.links.iter().map(Url::as_str).collect();
         assert_eq!(links[0], "http://example.com/");
         assert!(links.contains(&"http://example.com/dir/a.html"));
+    }
+
+    #[test]
+    fn each_line_carries_its_block_id() {
+        let e = page(
+            r#"<body><div id="DisplayArea"><h1 id="hd_1">插入</h1><p id="par_2">选择<span id="s9">表格</span>。<br>第二行</p>
+            <p>无编号</p><div class="note"><p id="par_3">注意</p></div></div><p>外面</p></body>"#,
+        );
+        assert_eq!(e.text, "插入\n选择表格。\n第二行\n无编号\n注意\n外面");
+        assert_eq!(
+            e.line_ids,
+            vec!["hd_1", "par_2", "par_2", "DisplayArea", "par_3", ""],
+            "inline ids (span) are not block ids"
+        );
     }
 
     #[test]

@@ -6,11 +6,12 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
 
+use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::{
     ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt16Array, UInt32Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use ore_core::schema::{documents_schema, timestamp_type};
+use ore_core::schema::{documents_schema, timestamp_type, utf8_list_type};
 use ore_core::{StageOutput, ids};
 use url::Url;
 
@@ -29,6 +30,7 @@ pub fn output_schema() -> SchemaRef {
     fields.push(Field::new("title_source", DataType::Utf8, true));
     fields.push(Field::new("charset_source", DataType::Utf8, true));
     fields.push(Field::new("out_links", DataType::UInt32, false));
+    fields.push(Field::new("line_ids", utf8_list_type(), false));
     Arc::new(Schema::new(fields))
 }
 
@@ -108,11 +110,17 @@ impl Chrome {
             return;
         }
         let host = host_of(row);
-        let kept: Vec<&str> = row
-            .text
-            .lines()
-            .filter(|l| !self.lines.contains(&line_key(&host, l)))
-            .collect();
+        let ids = std::mem::take(&mut row.line_ids);
+        let has_ids = ids.len() == row.text.lines().count();
+        let mut kept = Vec::new();
+        for (i, line) in row.text.lines().enumerate() {
+            if !self.lines.contains(&line_key(&host, line)) {
+                kept.push(line);
+                if has_ids {
+                    row.line_ids.push(ids[i].clone());
+                }
+            }
+        }
         row.text = kept.join("\n");
     }
 
@@ -123,6 +131,26 @@ impl Chrome {
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
+}
+
+/// The `line_ids` column: one id per line of `text` (`""` where the page
+/// gave none, or the row came from a state saved before the column).
+fn line_ids(rows: &[Row]) -> ArrayRef {
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for r in rows {
+        let lines = if r.text.is_empty() {
+            0
+        } else {
+            r.text.lines().count()
+        };
+        if r.line_ids.len() == lines {
+            r.line_ids.iter().for_each(|id| b.values().append_value(id));
+        } else {
+            (0..lines).for_each(|_| b.values().append_value(""));
+        }
+        b.append(true);
+    }
+    Arc::new(b.finish())
 }
 
 /// Buffers rows and writes them in batches.
@@ -188,6 +216,7 @@ impl RowWriter {
             Arc::new(UInt32Array::from_iter_values(
                 rows.iter().map(|r| r.out_links),
             )),
+            line_ids(&rows),
         ];
         let batch = RecordBatch::try_new(output_schema(), columns)
             .map_err(|e| Error::Config(format!("documents batch: {e}")))?;

@@ -22,6 +22,9 @@ pub struct Row {
     pub title: Option<String>,
     pub title_source: Option<String>,
     pub text: String,
+    /// The block id of each line of `text` (see [`crate::Extracted`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_ids: Vec<String>,
     pub html_sha256: Option<String>,
     /// Out-links found on the page (before scope rules).
     pub out_links: u32,

@@ -21,6 +21,7 @@ pub mod rng;
 pub mod seq;
 pub mod stage;
 pub mod tables;
+pub mod translate;
 
 pub use augment::{Augmenter, Outcome, Variant};
 pub use config::{AugmentConfig, Combine, OpConfig, OpKind, Side};

@@ -11,6 +11,8 @@
 //!   [`runner::Graph`] the pipeline as a graph of stages that knows which are
 //!   up to date.
 //! - [`Pipeline`] loads `pipelines/*.toml` strictly.
+//! - [`translate`] is the seam through which augment's back-translation
+//!   calls a model that train made, without depending on it.
 //! - [`ids`] gives stable document ids and per-row seeds; [`Progress`] the
 //!   progress bar every long stage shows.
 //!
@@ -52,6 +54,7 @@ pub mod progress;
 pub mod runner;
 pub mod schema;
 pub mod stage;
+pub mod translate;
 
 pub use column::StrColumn;
 pub use config::{Pipeline, PipelineSection, Serve};
@@ -64,3 +67,4 @@ pub use manifest::{Manifest, RowCounts};
 pub use ordered::InOrder;
 pub use progress::Progress;
 pub use stage::{REJECT_DETAIL, REJECT_REASON, StageInfo, StageOutput};
+pub use translate::{TranslateError, Translator};

@@ -86,7 +86,7 @@ fn serve(script: Vec<Reply>) -> Fixture {
                         "{}",
                     ),
                     Reply::Slow => {
-                        std::thread::sleep(Duration::from_millis(1500));
+                        std::thread::sleep(Duration::from_secs(6));
                         respond(&mut stream, "200 OK", "", &answer(&text));
                     }
                     Reply::Ok => respond(&mut stream, "200 OK", "", &answer(&text)),
@@ -112,7 +112,7 @@ fn config(port: u16, cache: &std::path::Path) -> HttpTranslatorConfig {
         model: "fixture".into(),
         api_key_env: "ORE_TEST_NO_SUCH_KEY".into(),
         concurrency: 2,
-        timeout_s: 0.5,
+        timeout_s: 3.0,
         retries: 2,
         backoff_s: 0.05,
         cache: cache.to_path_buf(),

@@ -122,6 +122,11 @@ enum Command {
     /// BLEU/ROUGE, `_metrics.json`, and `_report/` against a lead baseline.
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Eval(TorchArgs),
+
+    /// Translate a dataset's `src` (or `text`) column with a model made by
+    /// `ore train`: greedy, beam search, or sampling seeded per row.
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Translate(TorchArgs),
 }
 
 /// The arguments of `ore train` and `ore eval`, parsed by `ore-torch`.
@@ -137,7 +142,7 @@ fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     if let [_, help, sub, ..] = args.as_slice()
         && help == "help"
-        && (sub == "train" || sub == "eval")
+        && (sub == "train" || sub == "eval" || sub == "translate")
     {
         let sub = sub.to_string_lossy();
         return output::finish(run_torch(&sub, &[OsString::from("--help")]));
@@ -159,6 +164,7 @@ fn main() -> ExitCode {
         Command::Query(args) => split::query(&args),
         Command::Train(args) => run_torch("train", &args.args),
         Command::Eval(args) => run_torch("eval", &args.args),
+        Command::Translate(args) => run_torch("translate", &args.args),
     })
 }
 

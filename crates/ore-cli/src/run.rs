@@ -17,7 +17,7 @@ use crate::stage_args::{CommonArgs, Invocation, as_built, as_configured, execute
 use crate::stages::KINDS;
 
 /// Kinds whose runtime links libtorch: `ore` runs them in `ore-torch`.
-const TORCH_KINDS: &[&str] = &["train", "eval"];
+const TORCH_KINDS: &[&str] = &["train", "eval", "translate"];
 
 /// Arguments of `ore run`.
 #[derive(Debug, Args)]

@@ -16,4 +16,5 @@ pub(crate) const KINDS: &[StageKind] = &[
     StageKind::of::<ore_augment::AugmentStage>(),
     StageKind::of::<ore_train::TrainStage>(),
     StageKind::of::<ore_train::EvalStage>(),
+    StageKind::of::<ore_train::TranslateStage>(),
 ];

@@ -72,7 +72,36 @@ pub fn decode(
     opts: &DecodeOptions,
     device: Device,
 ) -> Result<Vec<Vec<String>>> {
-    run(models, examples, opts, device, opts.beam <= 1)
+    run(models, examples, opts, device, opts.beam <= 1, None)
+}
+
+/// Decodes every example by drawing each unit from the models' averaged
+/// distribution at `temperature` (`<= 0`: greedy): more varied outputs,
+/// for back-translation. Example `i`'s draws come from `seeds[i]` alone,
+/// so its output depends on its seed and its input, not on its batch.
+pub fn decode_sampled(
+    models: &[&Trained],
+    examples: &[Example],
+    opts: &DecodeOptions,
+    seeds: &[u64],
+    temperature: f64,
+    device: Device,
+) -> Result<Vec<Vec<String>>> {
+    if seeds.len() != examples.len() {
+        return Err(ModelError::config(format!(
+            "{} seeds for {} examples",
+            seeds.len(),
+            examples.len()
+        )));
+    }
+    run(
+        models,
+        examples,
+        opts,
+        device,
+        true,
+        Some((seeds, temperature)),
+    )
 }
 
 /// As [`decode`], through the beam-search code even for a beam of one (a
@@ -83,7 +112,7 @@ pub fn decode_with_beam_search(
     opts: &DecodeOptions,
     device: Device,
 ) -> Result<Vec<Vec<String>>> {
-    run(models, examples, opts, device, false)
+    run(models, examples, opts, device, false, None)
 }
 
 fn run(
@@ -92,6 +121,7 @@ fn run(
     opts: &DecodeOptions,
     device: Device,
     use_greedy: bool,
+    sampling: Option<(&[u64], f64)>,
 ) -> Result<Vec<Vec<String>>> {
     let names: Vec<String> = (0..models.len()).map(|i| format!("member {i}")).collect();
     check_members(models, &names)?;
@@ -102,7 +132,9 @@ fn run(
     let mut out = vec![Vec::new(); examples.len()];
     let beam = opts.beam.max(1);
     let progress = ore_core::Progress::new(Some(examples.len() as u64), "examples");
-    progress.set_message(if beam > 1 {
+    progress.set_message(if sampling.is_some() {
+        "sampling".into()
+    } else if beam > 1 {
         format!("beam {beam}")
     } else {
         "greedy".into()
@@ -114,7 +146,14 @@ fn run(
                 .iter()
                 .map(|m| m.model.encode(&src, &lengths, false))
                 .collect();
-            let ids = if use_greedy {
+            let ids = if let Some((seeds, temperature)) = sampling {
+                let rngs = b
+                    .index
+                    .iter()
+                    .map(|&i| crate::data::Rng::new(seeds[i]))
+                    .collect();
+                sampled(models, encoded, rngs, temperature, opts, device)
+            } else if use_greedy {
                 greedy(models, encoded, b.rows(), opts, device)
             } else {
                 beam_search(models, encoded, b.rows(), beam, opts, device)
@@ -222,6 +261,69 @@ fn greedy(
             break;
         }
         prev = next;
+    }
+    hyps
+}
+
+/// As [`greedy`], each row's next unit drawn from `softmax(logp / T)`
+/// with its own generator.
+fn sampled(
+    models: &[&Trained],
+    encoded: Vec<(Memory, State)>,
+    mut rngs: Vec<crate::data::Rng>,
+    temperature: f64,
+    opts: &DecodeOptions,
+    device: Device,
+) -> Vec<Vec<i64>> {
+    let rows = rngs.len();
+    let (memories, mut states): (Vec<Memory>, Vec<State>) = encoded.into_iter().unzip();
+    let mut hyps = vec![Vec::new(); rows];
+    let mut done = vec![false; rows];
+    let mut prev = Tensor::full([rows as i64], BOS_ID, (Kind::Int64, device));
+    for t in 0..opts.max_len {
+        let logp = ensemble_step(models, &memories, &mut states, &prev);
+        apply_bans(&logp, &hyps, opts.no_repeat_ngram);
+        if t < opts.min_len {
+            let _ = logp.narrow(1, EOS_ID, 1).fill_(f64::NEG_INFINITY);
+        }
+        let ids: Vec<i64> = if temperature > 0.0 {
+            let probs = (logp / temperature)
+                .softmax(-1, Kind::Float)
+                .to_device(Device::Cpu)
+                .contiguous();
+            let vocab = probs.size()[1] as usize;
+            let flat: Vec<f32> = Vec::<f32>::try_from(probs.view([-1])).unwrap_or_default();
+            (0..rows)
+                .map(|i| {
+                    let row = &flat[i * vocab..(i + 1) * vocab];
+                    let total: f64 = row.iter().map(|&p| f64::from(p)).sum();
+                    let mut left = rngs[i].next_f64() * total;
+                    for (id, &p) in row.iter().enumerate() {
+                        left -= f64::from(p);
+                        if left <= 0.0 {
+                            return id as i64;
+                        }
+                    }
+                    EOS_ID
+                })
+                .collect()
+        } else {
+            Vec::<i64>::try_from(&logp.argmax(-1, false).to_device(Device::Cpu)).unwrap_or_default()
+        };
+        for (i, &id) in ids.iter().enumerate() {
+            if done[i] {
+                continue;
+            }
+            if id == EOS_ID {
+                done[i] = true;
+            } else {
+                hyps[i].push(id);
+            }
+        }
+        if done.iter().all(|&d| d) {
+            break;
+        }
+        prev = Tensor::from_slice(&ids).to_device(device);
     }
     hyps
 }

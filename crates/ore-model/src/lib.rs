@@ -35,6 +35,9 @@ pub mod model;
 pub mod optim;
 pub mod stage;
 pub mod train;
+pub mod translate_stage;
+pub mod translator;
 
 pub use error::{ModelError, Result};
 pub use stage::{Eval, Train};
+pub use translate_stage::Translate;

@@ -27,9 +27,11 @@ pub mod eval;
 pub mod io;
 pub mod log;
 pub mod stage;
+pub mod translate;
 pub mod vocab;
 
 pub use config::TrainConfig;
 pub use error::{Result, TrainError};
 pub use eval::{EvalConfig, EvalStage};
 pub use stage::TrainStage;
+pub use translate::{TranslateConfig, TranslateStage};

@@ -38,11 +38,18 @@ enum Command {
     /// search) and score them: a predictions dataset with per-example
     /// BLEU/ROUGE, `_metrics.json`, and `_report/` against a lead baseline.
     Eval(train::EvalArgs),
+
+    /// Translate a dataset's text column with a model made by `ore train`
+    /// (greedy, beam search, or sampling seeded per row): a
+    /// `translations` dataset.
+    Translate(train::TranslateArgs),
 }
 
 fn main() -> ExitCode {
+    ore_core::translate::register_model_backend(train::model_backend);
     output::finish(match Cli::parse().command {
         Command::Train(args) => train::train(&args),
         Command::Eval(args) => train::eval(&args),
+        Command::Translate(args) => train::translate(&args),
     })
 }

@@ -191,3 +191,92 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<String> {
         },
     )
 }
+
+/// Arguments of `ore translate`. Each flag overrides the `[translate]` key
+/// of the same name.
+#[derive(Debug, Args)]
+pub(crate) struct TranslateArgs {
+    /// `--input`: a dataset whose `src` (else `text`) column is translated;
+    /// `--output`: a `translations` dataset (example_id, source_id, src,
+    /// translation), empty outputs in `_rejects/`.
+    #[command(flatten)]
+    stage: StageArgs,
+
+    /// Model folder made by `ore train` (default: the section's `model`,
+    /// else the pipeline's train output).
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+
+    /// The text column to translate (default: src, else text).
+    #[arg(long, value_name = "C")]
+    column: Option<String>,
+
+    /// Beam size (1: greedy) [default: 1].
+    #[arg(long, value_name = "N")]
+    beam: Option<usize>,
+
+    /// Sample each unit (seeded per row by --seed and the row id) instead
+    /// of searching.
+    #[arg(long)]
+    sample: bool,
+
+    /// Softmax temperature when sampling [default: 1].
+    #[arg(long, value_name = "T")]
+    temperature: Option<f64>,
+
+    /// Longest output in units [default: 100].
+    #[arg(long, value_name = "N")]
+    max_len: Option<usize>,
+}
+
+/// The pipeline's tokenizer (its `[tokenize]` section, else the default).
+pub(crate) fn source_tokenizer(pipeline: Option<&Pipeline>) -> Result<BoxedTokenizer> {
+    let config: ore_tokenize::TokenizeConfig = match pipeline {
+        Some(p) if p.has_section("tokenize") => p.section("tokenize")?,
+        _ => ore_tokenize::TokenizeConfig::default(),
+    };
+    let tokenizer = ore_tokenize::Tokenizer::build(&config)?;
+    Ok(Box::new(move |text: &str| {
+        tokenizer.segmenter().segment(text).tokens
+    }))
+}
+
+/// The `model` backend of the Translator seam, for the back-translation
+/// op: the default tokenizer feeds the model.
+pub(crate) fn model_backend(
+    config: &ore_core::translate::ModelTranslatorConfig,
+) -> std::result::Result<Box<dyn ore_core::Translator>, ore_core::TranslateError> {
+    let tokenize = source_tokenizer(None)
+        .map_err(|e| ore_core::TranslateError::Setup(format!("tokenizer: {e}")))?;
+    let t = ore_model::translator::ModelTranslator::load(config, std::sync::Arc::from(tokenize))?;
+    Ok(Box::new(t))
+}
+
+pub(crate) fn translate(args: &TranslateArgs) -> Result<String> {
+    let mut inv: Invocation = args.stage.invocation();
+    if let Some(m) = &args.model {
+        inv.inputs.push(("model", vec![m.clone()]));
+    }
+    run_stage::<ore_model::Translate>(
+        &inv,
+        |c| {
+            if let Some(b) = args.beam {
+                c.beam = b;
+            }
+            if args.sample {
+                c.sample = true;
+            }
+            if let Some(t) = args.temperature {
+                c.temperature = t;
+            }
+            if let Some(m) = args.max_len {
+                c.max_len = m;
+            }
+            if args.column.is_some() {
+                c.column.clone_from(&args.column);
+            }
+            c.validate().map_err(|e| anyhow::anyhow!("{e}"))
+        },
+        |stage, _ctx: &StageContext, pipeline| Ok(stage.with_tokenizer(source_tokenizer(pipeline)?)),
+    )
+}

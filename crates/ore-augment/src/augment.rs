@@ -5,7 +5,7 @@
 use rustc_hash::FxHashSet;
 use serde_json::json;
 
-use crate::config::{AugmentConfig, Combine, OpConfig};
+use crate::config::{AugmentConfig, Combine, OpConfig, OpKind};
 use crate::lexicon::Lexicon;
 use crate::ops::{self, OpContext, Pools};
 use crate::rng::{Rng, op_seed, variant_seed};
@@ -35,7 +35,16 @@ pub struct Variant {
     pub sides: Vec<Seq>,
     /// Edits made, all ops and sides together.
     pub edits: usize,
+    /// A back-translation it needs has not been made yet (the stage makes
+    /// it and asks again); such a variant is never emitted.
+    pub pending: bool,
+    /// Why a back-translation failed it (reason, detail).
+    pub failure: Option<(&'static str, String)>,
 }
+
+/// Reasons for back-translated variants in `_rejects/`.
+pub const BACK_TRANSLATION_EMPTY: &str = "back_translation_empty";
+pub const BACK_TRANSLATION_IDENTICAL: &str = "back_translation_identical";
 
 /// What became of one attempted variant.
 #[derive(Debug, Clone)]
@@ -55,6 +64,8 @@ pub struct Augmenter {
     pub config: AugmentConfig,
     pub lexicon: Lexicon,
     pub pools: Option<Pools>,
+    /// The translators of the `back_translation` ops, and their answers.
+    pub back_translations: Option<crate::translate::BackTranslations>,
     stop_words: FxHashSet<String>,
 }
 
@@ -65,8 +76,54 @@ impl Augmenter {
             config,
             lexicon,
             pools,
+            back_translations: None,
             stop_words,
         }
+    }
+
+    pub fn with_back_translations(mut self, bt: crate::translate::BackTranslations) -> Self {
+        self.back_translations = Some(bt);
+        self
+    }
+
+    /// A back-translated text as a sequence: jieba's words for Chinese,
+    /// words and punctuation marks otherwise.
+    fn seq_of(&self, text: &str) -> Seq {
+        let mut tokens: Vec<String> = Vec::new();
+        match &self.lexicon.jieba {
+            Some(jieba) if text.chars().any(crate::seq::is_han) => {
+                tokens.extend(
+                    jieba
+                        .cut(text, true)
+                        .into_iter()
+                        .filter(|t| !t.word.trim().is_empty())
+                        .map(|t| t.word.to_string()),
+                );
+            }
+            _ => {
+                let mut word = String::new();
+                for c in text.chars() {
+                    if c.is_whitespace() || crate::seq::is_punct_char(c) {
+                        if !word.is_empty() {
+                            tokens.push(std::mem::take(&mut word));
+                        }
+                        if !c.is_whitespace() {
+                            tokens.push(c.to_string());
+                        }
+                    } else {
+                        word.push(c);
+                    }
+                }
+                if !word.is_empty() {
+                    tokens.push(word);
+                }
+            }
+        }
+        Seq::new(&crate::seq::Parts {
+            text,
+            tokens: tokens.iter().map(String::as_str).collect(),
+            ..Default::default()
+        })
     }
 
     fn context(&self) -> OpContext<'_> {
@@ -87,6 +144,13 @@ impl Augmenter {
         let mut out = Vec::new();
         let mut seen: Vec<Vec<String>> = vec![sides.iter().map(Seq::text).collect()];
         let mut emit = |v: Variant, out: &mut Vec<Outcome>| {
+            if v.pending {
+                return;
+            }
+            if let Some((reason, detail)) = v.failure.clone() {
+                out.push(Outcome::Rejected(v, reason, detail));
+                return;
+            }
             let texts: Vec<String> = v.sides.iter().map(Seq::text).collect();
             if seen.contains(&texts) {
                 out.push(Outcome::Identical { op: v.op });
@@ -145,9 +209,42 @@ impl Augmenter {
         let mut new: Vec<Seq> = sides.to_vec();
         let mut params = Vec::with_capacity(ops.len());
         let mut total = 0;
+        let (mut pending, mut failure) = (false, None);
         for &(j, op) in ops {
             let mut edits = Vec::with_capacity(new.len());
             for (s, seq) in new.iter_mut().enumerate() {
+                if op.kind == OpKind::BackTranslation {
+                    let Some(bt) = &self.back_translations else {
+                        edits.push(0);
+                        continue;
+                    };
+                    let text = seq.text();
+                    match bt.get(j, &text, stream(seed, j, s as u64)) {
+                        None => {
+                            pending = true;
+                            edits.push(0);
+                        }
+                        Some(back) if back.trim().is_empty() => {
+                            failure.get_or_insert((
+                                BACK_TRANSLATION_EMPTY,
+                                "the round trip came back empty".to_string(),
+                            ));
+                            edits.push(0);
+                        }
+                        Some(back) if back.trim() == text.trim() => {
+                            failure.get_or_insert((
+                                BACK_TRANSLATION_IDENTICAL,
+                                "the round trip came back unchanged".to_string(),
+                            ));
+                            edits.push(0);
+                        }
+                        Some(back) => {
+                            *seq = self.seq_of(back.trim());
+                            edits.push(1);
+                        }
+                    }
+                    continue;
+                }
                 let mut rng = Rng::new(stream(seed, j, s as u64));
                 edits.push(ops::apply(op, seq, &ctx, &mut rng));
             }
@@ -161,6 +258,9 @@ impl Augmenter {
             });
             if op.any_tone {
                 p["any_tone"] = json!(true);
+            }
+            if let (OpKind::BackTranslation, Some(bt)) = (op.kind, &self.back_translations) {
+                p["translators"] = bt.describe(j);
             }
             params.push(p);
         }
@@ -176,6 +276,8 @@ impl Augmenter {
             params: json!({ "ops": params, "variant": index }).to_string(),
             sides: new,
             edits: total,
+            pending,
+            failure,
         }
     }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AugmentError, Result};
 use crate::lexicon::{Needs, Resources};
+use crate::translate::TranslatorSpec;
 
 /// `[augment]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,6 +150,8 @@ pub enum OpKind {
     NerSynonym,
     MentionReplace,
     SegmentShuffle,
+    /// The text to a pivot language and back, through two translators.
+    BackTranslation,
 }
 
 /// What an op's `rate` is a fraction of.
@@ -186,6 +189,7 @@ impl OpKind {
             Self::NerSynonym => "ner_synonym",
             Self::MentionReplace => "mention_replace",
             Self::SegmentShuffle => "segment_shuffle",
+            Self::BackTranslation => "back_translation",
         }
     }
 
@@ -205,6 +209,7 @@ impl OpKind {
             Self::EdaSr | Self::EdaRi | Self::EdaRs | Self::EdaRd => (0.1, 1, 50),
             Self::LabelReplace => (0.2, 1, 20),
             Self::MentionReplace | Self::SegmentShuffle => (0.3, 1, 10),
+            Self::BackTranslation => (1.0, 1, 1),
         }
     }
 
@@ -224,6 +229,7 @@ impl OpKind {
             Self::PunctDelete => Unit::PunctTokens,
             Self::MentionReplace => Unit::Mentions,
             Self::SegmentShuffle => Unit::Segments,
+            Self::BackTranslation => Unit::Tokens,
         }
     }
 
@@ -269,6 +275,12 @@ pub struct OpConfig {
     /// `homophone`: also characters of the same syllable in another tone.
     #[serde(default)]
     pub any_tone: bool,
+    /// `back_translation`: the translator to the pivot language …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<TranslatorSpec>,
+    /// … and the one back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backward: Option<TranslatorSpec>,
 }
 
 fn one() -> f64 {
@@ -285,6 +297,8 @@ impl OpConfig {
             p: 1.0,
             weight: 1.0,
             any_tone: false,
+            forward: None,
+            backward: None,
         }
     }
 
@@ -336,6 +350,18 @@ impl AugmentConfig {
             if op.any_tone && op.kind != OpKind::Homophone {
                 return bad(format!("ops[{i}] ({name}): any_tone is for homophone only"));
             }
+            let translators = op.forward.is_some() || op.backward.is_some();
+            if op.kind == OpKind::BackTranslation {
+                if op.forward.is_none() || op.backward.is_none() {
+                    return bad(format!(
+                        "ops[{i}] (back_translation): give both `forward` and `backward`, e.g. forward = {{ backend = \"model\", model = \"datasets/translate/zh_en\" }}"
+                    ));
+                }
+            } else if translators {
+                return bad(format!(
+                    "ops[{i}] ({name}): forward/backward are for back_translation only"
+                ));
+            }
         }
         if self.combine == Combine::OneOf && self.ops.iter().all(|o| o.weight == 0.0) {
             return bad("combine = \"one_of\" needs an op with weight > 0".into());
@@ -355,7 +381,18 @@ impl AugmentConfig {
         Needs {
             synonyms: self.ops.iter().any(|o| o.kind.uses_synonyms()),
             homophones: self.ops.iter().any(|o| o.kind == OpKind::Homophone),
+            segmenter: self.ops.iter().any(|o| o.kind == OpKind::BackTranslation),
         }
+    }
+
+    /// Whether an op translates through a model folder, which only the
+    /// binary that links libtorch (`ore-torch`) can decode.
+    pub fn needs_model_backend(&self) -> bool {
+        self.ops.iter().any(|o| {
+            [&o.forward, &o.backward]
+                .iter()
+                .any(|t| matches!(t, Some(TranslatorSpec::Model(_))))
+        })
     }
 }
 

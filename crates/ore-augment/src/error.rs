@@ -15,6 +15,9 @@ pub enum AugmentError {
     /// An input the stage cannot augment (a missing column, eval rows, …).
     #[error("{path}: {message}")]
     Input { path: PathBuf, message: String },
+    /// A back-translation op's translator failed.
+    #[error("back_translation: {0}")]
+    Translate(#[from] ore_core::TranslateError),
 }
 
 pub type Result<T, E = AugmentError> = std::result::Result<T, E>;

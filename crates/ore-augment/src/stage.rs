@@ -600,7 +600,17 @@ impl AugmentStage {
             load_s.insert("pool".into(), json!(secs));
             pool_counts = Some(json!({"tokens": p.tokens(), "mentions": p.mentions()}));
         }
-        let augmenter = Augmenter::new(cfg.clone(), lexicon, pools.map(|(p, _)| p));
+        let mut augmenter = Augmenter::new(cfg.clone(), lexicon, pools.map(|(p, _)| p));
+        let mut translators = rustc_hash::FxHashMap::default();
+        for (j, op) in cfg.ops.iter().enumerate() {
+            if let (Some(f), Some(b)) = (&op.forward, &op.backward) {
+                translators.insert(j, (f.build()?, b.build()?));
+            }
+        }
+        if !translators.is_empty() {
+            augmenter = augmenter
+                .with_back_translations(crate::translate::BackTranslations::new(translators));
+        }
 
         let info = StageInfo::new("augment", cfg, seed);
         let names: Vec<&str> = if is_split_folder {
@@ -753,26 +763,46 @@ impl AugmentStage {
         } else {
             None
         };
-        Ok((0..n)
-            .into_par_iter()
-            .map(|i| {
-                if split.is_some_and(|s| s.get(i) != Some("train")) {
-                    return RowResult {
-                        outcomes: Vec::new(),
-                        passed: true,
+        let pass = || -> Vec<RowResult> {
+            (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    if split.is_some_and(|s| s.get(i) != Some("train")) {
+                        return RowResult {
+                            outcomes: Vec::new(),
+                            passed: true,
+                        };
+                    }
+                    let seqs: Option<Vec<Seq>> = sides.iter().map(|s| s.seq(i)).collect();
+                    let outcomes = match seqs {
+                        Some(seqs) => augmenter.variants(seed, &ids.example_id(i), &seqs),
+                        None => Vec::new(),
                     };
-                }
-                let seqs: Option<Vec<Seq>> = sides.iter().map(|s| s.seq(i)).collect();
-                let outcomes = match seqs {
-                    Some(seqs) => augmenter.variants(seed, &ids.example_id(i), &seqs),
-                    None => Vec::new(),
-                };
-                RowResult {
-                    outcomes,
-                    passed: false,
-                }
-            })
-            .collect())
+                    RowResult {
+                        outcomes,
+                        passed: false,
+                    }
+                })
+                .collect()
+        };
+        let Some(bt) = &augmenter.back_translations else {
+            return Ok(pass());
+        };
+        // Back-translation: each pass notes the round trips it lacks, which
+        // are then made in batches; a chain of two such ops needs one more
+        // pass, since the second translates what the first made.
+        let max_passes = 1 + augmenter.config.ops.len();
+        for _ in 0..max_passes {
+            let results = pass();
+            if !bt.has_missing() {
+                bt.clear();
+                return Ok(results);
+            }
+            bt.fill()?;
+        }
+        Err(AugmentError::Config(
+            "back_translation: round trips still missing after every pass".into(),
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]

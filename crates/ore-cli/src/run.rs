@@ -253,6 +253,14 @@ fn run_node(
     if TORCH_KINDS.contains(&kind.kind) {
         return run_torch_stage(pipeline, node, &common);
     }
+    // Back-translation through model folders decodes with libtorch.
+    if kind.kind == "augment"
+        && !ore_core::translate::has_model_backend()
+        && ore_core::contract::load_config::<ore_augment::AugmentStage>(pipeline, &node.section)
+            .is_ok_and(|c| c.needs_model_backend())
+    {
+        return run_torch_stage(pipeline, node, &common);
+    }
     let inv = Invocation::new(&common);
     let p = Some(pipeline);
     match kind.kind {

@@ -140,6 +140,8 @@ impl Default for Resources {
 pub struct Needs {
     pub synonyms: bool,
     pub homophones: bool,
+    /// jieba, to cut back-translated Chinese into tokens.
+    pub segmenter: bool,
 }
 
 /// Everything loaded for one run.
@@ -226,7 +228,7 @@ impl Lexicon {
             let chinese = (|| -> Timed<(Option<jieba_rs::Jieba>, Option<Pinyin>)> {
                 let mut times = Vec::new();
                 let mut jieba = None;
-                if needs.homophones || want_cilin {
+                if needs.homophones || want_cilin || needs.segmenter {
                     let t = Instant::now();
                     jieba = Some(jieba_rs::Jieba::new());
                     times.push(timed("jieba", t));
@@ -399,6 +401,7 @@ mod tests {
         let needs = Needs {
             synonyms: true,
             homophones: false,
+            segmenter: false,
         };
         let err = Lexicon::check(&res, needs).unwrap_err().to_string();
         assert!(

@@ -69,6 +69,8 @@ pub fn apply(op: &OpConfig, seq: &mut Seq, ctx: &OpContext<'_>, rng: &mut Rng) -
         OpKind::LabelReplace => ner::label_replace(seq, ctx, rng, budget),
         OpKind::MentionReplace => ner::mention_replace(seq, ctx, rng, budget),
         OpKind::SegmentShuffle => ner::segment_shuffle(seq, rng, budget),
+        // Made by the augmenter, which holds the translators.
+        OpKind::BackTranslation => 0,
     }
 }
 

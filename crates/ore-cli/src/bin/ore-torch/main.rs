@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[path = "../../augment.rs"]
+mod augment;
 #[path = "../../output.rs"]
 mod output;
 #[path = "../../serve.rs"]
@@ -43,6 +45,9 @@ enum Command {
     /// (greedy, beam search, or sampling seeded per row): a
     /// `translations` dataset.
     Translate(train::TranslateArgs),
+
+    /// `ore augment` with a back-translation op that decodes model folders.
+    Augment(augment::AugmentArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,5 +56,6 @@ fn main() -> ExitCode {
         Command::Train(args) => train::train(&args),
         Command::Eval(args) => train::eval(&args),
         Command::Translate(args) => train::translate(&args),
+        Command::Augment(args) => augment::run(&args),
     })
 }

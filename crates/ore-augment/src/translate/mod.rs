@@ -31,6 +31,9 @@ impl TranslatorSpec {
     }
 }
 
+/// The two translators of one op: to the pivot language and back.
+pub type RoundTrip = (Box<dyn Translator>, Box<dyn Translator>);
+
 /// A request of a `back_translation` op: (op index, side text, seed).
 type Key = (usize, String, u64);
 
@@ -41,7 +44,7 @@ type Key = (usize, String, u64);
 /// per op, and a second pass finds every answer.
 pub struct BackTranslations {
     /// By op index: (forward, backward).
-    translators: FxHashMap<usize, (Box<dyn Translator>, Box<dyn Translator>)>,
+    translators: FxHashMap<usize, RoundTrip>,
     done: Mutex<FxHashMap<Key, String>>,
     missing: Mutex<Vec<Key>>,
 }
@@ -55,7 +58,7 @@ impl std::fmt::Debug for BackTranslations {
 }
 
 impl BackTranslations {
-    pub fn new(translators: FxHashMap<usize, (Box<dyn Translator>, Box<dyn Translator>)>) -> Self {
+    pub fn new(translators: FxHashMap<usize, RoundTrip>) -> Self {
         Self {
             translators,
             done: Mutex::new(FxHashMap::default()),

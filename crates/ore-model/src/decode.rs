@@ -72,7 +72,12 @@ pub fn decode(
     opts: &DecodeOptions,
     device: Device,
 ) -> Result<Vec<Vec<String>>> {
-    run(models, examples, opts, device, opts.beam <= 1, None)
+    let search = if opts.beam <= 1 {
+        Search::Greedy
+    } else {
+        Search::Beam
+    };
+    run(models, examples, opts, device, search)
 }
 
 /// Decodes every example by drawing each unit from the models' averaged
@@ -99,8 +104,7 @@ pub fn decode_sampled(
         examples,
         opts,
         device,
-        true,
-        Some((seeds, temperature)),
+        Search::Sample { seeds, temperature },
     )
 }
 
@@ -112,7 +116,20 @@ pub fn decode_with_beam_search(
     opts: &DecodeOptions,
     device: Device,
 ) -> Result<Vec<Vec<String>>> {
-    run(models, examples, opts, device, false, None)
+    run(models, examples, opts, device, Search::Beam)
+}
+
+/// How [`run`] picks each output unit.
+#[derive(Debug, Clone, Copy)]
+enum Search<'a> {
+    Greedy,
+    /// Beam search with `opts.beam` beams (one: the greedy output).
+    Beam,
+    /// Drawn at `temperature`, example `i` with its own `seeds[i]`.
+    Sample {
+        seeds: &'a [u64],
+        temperature: f64,
+    },
 }
 
 fn run(
@@ -120,8 +137,7 @@ fn run(
     examples: &[Example],
     opts: &DecodeOptions,
     device: Device,
-    use_greedy: bool,
-    sampling: Option<(&[u64], f64)>,
+    search: Search<'_>,
 ) -> Result<Vec<Vec<String>>> {
     let names: Vec<String> = (0..models.len()).map(|i| format!("member {i}")).collect();
     check_members(models, &names)?;
@@ -132,12 +148,10 @@ fn run(
     let mut out = vec![Vec::new(); examples.len()];
     let beam = opts.beam.max(1);
     let progress = ore_core::Progress::new(Some(examples.len() as u64), "examples");
-    progress.set_message(if sampling.is_some() {
-        "sampling".into()
-    } else if beam > 1 {
-        format!("beam {beam}")
-    } else {
-        "greedy".into()
+    progress.set_message(match search {
+        Search::Sample { .. } => "sampling".into(),
+        _ if beam > 1 => format!("beam {beam}"),
+        _ => "greedy".into(),
     });
     tch::no_grad(|| {
         for b in data::batches(&encoded, &data_config, None) {
@@ -146,17 +160,17 @@ fn run(
                 .iter()
                 .map(|m| m.model.encode(&src, &lengths, false))
                 .collect();
-            let ids = if let Some((seeds, temperature)) = sampling {
-                let rngs = b
-                    .index
-                    .iter()
-                    .map(|&i| crate::data::Rng::new(seeds[i]))
-                    .collect();
-                sampled(models, encoded, rngs, temperature, opts, device)
-            } else if use_greedy {
-                greedy(models, encoded, b.rows(), opts, device)
-            } else {
-                beam_search(models, encoded, b.rows(), beam, opts, device)
+            let ids = match search {
+                Search::Sample { seeds, temperature } => {
+                    let rngs = b
+                        .index
+                        .iter()
+                        .map(|&i| crate::data::Rng::new(seeds[i]))
+                        .collect();
+                    sampled(models, encoded, rngs, temperature, opts, device)
+                }
+                Search::Greedy => greedy(models, encoded, b.rows(), opts, device),
+                Search::Beam => beam_search(models, encoded, b.rows(), beam, opts, device),
             };
             for (row, hyp) in b.index.iter().zip(ids) {
                 out[*row] = hyp
@@ -228,6 +242,11 @@ fn apply_bans(logp: &Tensor, hyps: &[Vec<i64>], n: usize) {
     }
 }
 
+/// The argmax of each row of `logp`.
+fn argmax_ids(logp: &Tensor) -> Vec<i64> {
+    Vec::<i64>::try_from(&logp.argmax(-1, false).to_device(Device::Cpu)).unwrap_or_default()
+}
+
 fn greedy(
     models: &[&Trained],
     encoded: Vec<(Memory, State)>,
@@ -235,38 +254,11 @@ fn greedy(
     opts: &DecodeOptions,
     device: Device,
 ) -> Vec<Vec<i64>> {
-    let (memories, mut states): (Vec<Memory>, Vec<State>) = encoded.into_iter().unzip();
-    let mut hyps = vec![Vec::new(); rows];
-    let mut done = vec![false; rows];
-    let mut prev = Tensor::full([rows as i64], BOS_ID, (Kind::Int64, device));
-    for t in 0..opts.max_len {
-        let logp = ensemble_step(models, &memories, &mut states, &prev);
-        apply_bans(&logp, &hyps, opts.no_repeat_ngram);
-        if t < opts.min_len {
-            let _ = logp.narrow(1, EOS_ID, 1).fill_(f64::NEG_INFINITY);
-        }
-        let next = logp.argmax(-1, false);
-        let ids: Vec<i64> = Vec::<i64>::try_from(&next.to_device(Device::Cpu)).unwrap_or_default();
-        for (i, &id) in ids.iter().enumerate() {
-            if done[i] {
-                continue;
-            }
-            if id == EOS_ID {
-                done[i] = true;
-            } else {
-                hyps[i].push(id);
-            }
-        }
-        if done.iter().all(|&d| d) {
-            break;
-        }
-        prev = next;
-    }
-    hyps
+    unit_by_unit(models, encoded, rows, opts, device, argmax_ids)
 }
 
 /// As [`greedy`], each row's next unit drawn from `softmax(logp / T)`
-/// with its own generator.
+/// with its own generator (`T <= 0`: the argmax).
 fn sampled(
     models: &[&Trained],
     encoded: Vec<(Memory, State)>,
@@ -276,6 +268,44 @@ fn sampled(
     device: Device,
 ) -> Vec<Vec<i64>> {
     let rows = rngs.len();
+    unit_by_unit(models, encoded, rows, opts, device, |logp| {
+        if temperature <= 0.0 {
+            return argmax_ids(logp);
+        }
+        let probs = (logp / temperature)
+            .softmax(-1, Kind::Float)
+            .to_device(Device::Cpu)
+            .contiguous();
+        let vocab = probs.size()[1] as usize;
+        let flat: Vec<f32> = Vec::<f32>::try_from(probs.view([-1])).unwrap_or_default();
+        (0..rows)
+            .map(|i| {
+                let row = &flat[i * vocab..(i + 1) * vocab];
+                let total: f64 = row.iter().map(|&p| f64::from(p)).sum();
+                let mut left = rngs[i].next_f64() * total;
+                for (id, &p) in row.iter().enumerate() {
+                    left -= f64::from(p);
+                    if left <= 0.0 {
+                        return id as i64;
+                    }
+                }
+                EOS_ID
+            })
+            .collect()
+    })
+}
+
+/// Decodes one unit per row and step, the unit chosen by `pick` from the
+/// step's log-probabilities (bans and `min_len` applied), until every row
+/// has ended or `max_len` is reached.
+fn unit_by_unit(
+    models: &[&Trained],
+    encoded: Vec<(Memory, State)>,
+    rows: usize,
+    opts: &DecodeOptions,
+    device: Device,
+    mut pick: impl FnMut(&Tensor) -> Vec<i64>,
+) -> Vec<Vec<i64>> {
     let (memories, mut states): (Vec<Memory>, Vec<State>) = encoded.into_iter().unzip();
     let mut hyps = vec![Vec::new(); rows];
     let mut done = vec![false; rows];
@@ -286,30 +316,7 @@ fn sampled(
         if t < opts.min_len {
             let _ = logp.narrow(1, EOS_ID, 1).fill_(f64::NEG_INFINITY);
         }
-        let ids: Vec<i64> = if temperature > 0.0 {
-            let probs = (logp / temperature)
-                .softmax(-1, Kind::Float)
-                .to_device(Device::Cpu)
-                .contiguous();
-            let vocab = probs.size()[1] as usize;
-            let flat: Vec<f32> = Vec::<f32>::try_from(probs.view([-1])).unwrap_or_default();
-            (0..rows)
-                .map(|i| {
-                    let row = &flat[i * vocab..(i + 1) * vocab];
-                    let total: f64 = row.iter().map(|&p| f64::from(p)).sum();
-                    let mut left = rngs[i].next_f64() * total;
-                    for (id, &p) in row.iter().enumerate() {
-                        left -= f64::from(p);
-                        if left <= 0.0 {
-                            return id as i64;
-                        }
-                    }
-                    EOS_ID
-                })
-                .collect()
-        } else {
-            Vec::<i64>::try_from(&logp.argmax(-1, false).to_device(Device::Cpu)).unwrap_or_default()
-        };
+        let ids = pick(&logp);
         for (i, &id) in ids.iter().enumerate() {
             if done[i] {
                 continue;

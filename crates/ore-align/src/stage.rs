@@ -94,9 +94,7 @@ fn summary_line(manifest: &Manifest, output: &Path) -> String {
     );
     if manifest.rows.rejected > 0 {
         let _ = write!(line, "; {} rejected", manifest.rows.rejected);
-        for (reason, n) in &manifest.rows.rejected_by_reason {
-            let _ = write!(line, " ({reason}: {n})");
-        }
+        line.push_str(&manifest.rows.by_reason_text());
     }
     let _ = writeln!(line, " in {:.1} s", manifest.wall_time_s);
     line
@@ -142,6 +140,22 @@ struct Pair<'a> {
     tgt: &'a Page,
     bead: Bead,
     method: &'static str,
+    /// The bead's lines of each page, joined.
+    src_text: String,
+    tgt_text: String,
+}
+
+impl<'a> Pair<'a> {
+    fn new(src: &'a Page, tgt: &'a Page, bead: Bead, method: &'static str) -> Self {
+        Self {
+            src_text: align::join(&src.lines[bead.src.clone()]),
+            tgt_text: align::join(&tgt.lines[bead.tgt.clone()]),
+            src,
+            tgt,
+            bead,
+            method,
+        }
+    }
 }
 
 /// One rejected row.
@@ -228,30 +242,28 @@ impl AlignStage {
                 }
             })
             .collect();
-        let placeholder = LengthModel::EUROPEAN;
-        let id_beads: Vec<Vec<Bead>> = paired
+        let mut id_pairs: Vec<Vec<Pair<'_>>> = paired
             .iter()
             .zip(&by_id)
             .map(|(&(i, j), &ids)| {
-                if ids {
-                    align::by_ids(&src_pages[i], &tgt_pages[j], &placeholder)
-                } else {
-                    Vec::new()
+                let (s, t) = (&src_pages[i], &tgt_pages[j]);
+                if !ids {
+                    return Vec::new();
                 }
+                align::by_ids(s, t)
+                    .into_iter()
+                    .map(|b| Pair::new(s, t, b, "id"))
+                    .collect()
             })
             .collect();
         // Only pairs that pass the text checks inform the model: an
         // untranslated paragraph has the lengths of a copy.
-        let mut lengths: Vec<(usize, usize)> = Vec::new();
-        for (beads, &(i, j)) in id_beads.iter().zip(&paired) {
-            for b in beads {
-                let src = align::join(&src_pages[i].lines[b.src.clone()]);
-                let tgt = align::join(&tgt_pages[j].lines[b.tgt.clone()]);
-                if cfg.text_reason(&src, &tgt).is_none() {
-                    lengths.push((align::length(&src), align::length(&tgt)));
-                }
-            }
-        }
+        let lengths: Vec<(usize, usize)> = id_pairs
+            .iter()
+            .flatten()
+            .filter(|p| cfg.text_reason(&p.src_text, &p.tgt_text).is_none())
+            .map(|p| (align::length(&p.src_text), align::length(&p.tgt_text)))
+            .collect();
         let page_ratio = {
             let (a, b) = paired.iter().fold((0usize, 0usize), |(a, b), &(i, j)| {
                 (
@@ -288,50 +300,40 @@ impl AlignStage {
         let mut pairs: Vec<Pair<'_>> = Vec::new();
         let (mut unaligned_src, mut unaligned_tgt) = (0u64, 0u64);
         let (mut pages_by_id, mut pages_by_order) = (0u64, 0u64);
-        for ((&(i, j), &ids), beads) in paired.iter().zip(&by_id).zip(id_beads) {
+        for ((&(i, j), &ids), page_pairs) in paired.iter().zip(&by_id).zip(&mut id_pairs) {
             let (s, t) = (&src_pages[i], &tgt_pages[j]);
-            let beads = if ids {
+            let mut page_pairs = std::mem::take(page_pairs);
+            if ids {
                 pages_by_id += 1;
-                beads
-                    .into_iter()
-                    .map(|mut b| {
-                        b.score = model.score(
-                            align::length(&align::join(&s.lines[b.src.clone()])),
-                            align::length(&align::join(&t.lines[b.tgt.clone()])),
-                        );
-                        b
-                    })
-                    .collect()
+                for p in &mut page_pairs {
+                    p.bead.score =
+                        model.score(align::length(&p.src_text), align::length(&p.tgt_text));
+                }
             } else {
                 pages_by_order += 1;
-                align::by_order(s, t, &model)
-            };
-            for k in align::unaligned(s.lines.len(), beads.iter().map(|b| b.src.clone())) {
+                page_pairs = align::by_order(s, t, &model)
+                    .into_iter()
+                    .map(|b| Pair::new(s, t, b, "order"))
+                    .collect();
+            }
+            for k in align::unaligned(s.lines.len(), page_pairs.iter().map(|p| p.bead.src.clone()))
+            {
                 unaligned_src += 1;
                 rejects.push(line_reject("src", s, k));
             }
-            for k in align::unaligned(t.lines.len(), beads.iter().map(|b| b.tgt.clone())) {
+            for k in align::unaligned(t.lines.len(), page_pairs.iter().map(|p| p.bead.tgt.clone()))
+            {
                 unaligned_tgt += 1;
                 rejects.push(line_reject("tgt", t, k));
             }
-            let method = if ids { "id" } else { "order" };
-            for bead in beads {
-                pairs.push(Pair {
-                    src: s,
-                    tgt: t,
-                    bead,
-                    method,
-                });
-            }
+            pairs.extend(page_pairs);
         }
 
         // Quality: untranslated, too long, or lengths too far apart.
         let mut kept = Vec::with_capacity(pairs.len());
         for p in pairs {
-            let src = align::join(&p.src.lines[p.bead.src.clone()]);
-            let tgt = align::join(&p.tgt.lines[p.bead.tgt.clone()]);
             let reason = cfg
-                .text_reason(&src, &tgt)
+                .text_reason(&p.src_text, &p.tgt_text)
                 .or((p.bead.score < cfg.min_score).then_some("low_score"));
             match reason {
                 Some(reason) => rejects.push(Reject {
@@ -339,11 +341,11 @@ impl AlignStage {
                     doc_id: p.src.doc_id.clone(),
                     url: p.src.url.clone(),
                     segment: Some(segment_name(&p.bead)),
-                    src: Some(src),
-                    tgt: Some(tgt),
+                    src: Some(p.src_text),
+                    tgt: Some(p.tgt_text),
                     reason,
                 }),
-                None => kept.push((p, src, tgt)),
+                None => kept.push(p),
             }
         }
 
@@ -497,19 +499,15 @@ fn example_id(p: &Pair<'_>) -> String {
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes()))
 }
 
-fn pairs_batch(
-    chunk: &[(Pair<'_>, String, String)],
-    schema: &SchemaRef,
-    tokenize: &Tokenize,
-) -> Result<RecordBatch> {
+fn pairs_batch(chunk: &[Pair<'_>], schema: &SchemaRef, tokenize: &Tokenize) -> Result<RecordBatch> {
     let n = chunk.len();
-    let strings = |f: &dyn Fn(&(Pair<'_>, String, String)) -> String| -> ArrayRef {
+    let strings = |f: &dyn Fn(&Pair<'_>) -> String| -> ArrayRef {
         Arc::new(StringArray::from_iter_values(chunk.iter().map(f)))
     };
-    let tokens = |side: usize| -> ArrayRef {
+    let tokens = |text: for<'p> fn(&'p Pair<'_>) -> &'p str| -> ArrayRef {
         let mut b = ListBuilder::new(StringBuilder::new());
-        for (_, s, t) in chunk {
-            for tok in tokenize(if side == 0 { s } else { t }) {
+        for p in chunk {
+            for tok in tokenize(text(p)) {
                 b.values().append_value(tok);
             }
             b.append(true);
@@ -517,23 +515,23 @@ fn pairs_batch(
         Arc::new(b.finish())
     };
     let columns: Vec<ArrayRef> = vec![
-        strings(&|(p, _, _)| example_id(p)),
-        strings(&|(p, _, _)| p.src.doc_id.clone()),
-        strings(&|(_, s, _)| s.clone()),
-        strings(&|(_, _, t)| t.clone()),
-        tokens(0),
-        tokens(1),
+        strings(&example_id),
+        strings(&|p| p.src.doc_id.clone()),
+        strings(&|p| p.src_text.clone()),
+        strings(&|p| p.tgt_text.clone()),
+        tokens(|p| &p.src_text),
+        tokens(|p| &p.tgt_text),
         Arc::new(StringArray::new_null(n)),
         Arc::new(StringArray::new_null(n)),
         Arc::new(UInt64Array::new_null(n)),
-        strings(&|(p, _, _)| p.src.doc_id.clone()),
-        strings(&|(p, _, _)| p.tgt.doc_id.clone()),
-        strings(&|(p, _, _)| p.src.url.clone()),
-        strings(&|(p, _, _)| p.tgt.url.clone()),
-        strings(&|(p, _, _)| segment_name(&p.bead)),
-        strings(&|(p, _, _)| p.method.to_string()),
+        strings(&|p| p.src.doc_id.clone()),
+        strings(&|p| p.tgt.doc_id.clone()),
+        strings(&|p| p.src.url.clone()),
+        strings(&|p| p.tgt.url.clone()),
+        strings(&|p| segment_name(&p.bead)),
+        strings(&|p| p.method.to_string()),
         Arc::new(Float64Array::from_iter_values(
-            chunk.iter().map(|(p, _, _)| p.bead.score),
+            chunk.iter().map(|p| p.bead.score),
         )),
     ];
     Ok(RecordBatch::try_new(schema.clone(), columns)?)

@@ -87,9 +87,7 @@ fn summary_line(manifest: &Manifest, output: &Path) -> String {
     );
     if manifest.rows.rejected > 0 {
         line.push_str(&format!(", {} rejected", manifest.rows.rejected));
-        for (reason, n) in &manifest.rows.rejected_by_reason {
-            line.push_str(&format!(" ({reason}: {n})"));
-        }
+        line.push_str(&manifest.rows.by_reason_text());
     }
     if get("passed_through") > 0 {
         line.push_str(&format!(

@@ -75,6 +75,15 @@ pub struct RowCounts {
 }
 
 impl RowCounts {
+    /// The rejected rows by reason, as ` (REASON: N)` each, for summary
+    /// lines.
+    pub fn by_reason_text(&self) -> String {
+        self.rejected_by_reason
+            .iter()
+            .map(|(reason, n)| format!(" ({reason}: {n})"))
+            .collect()
+    }
+
     /// Checks that every row is accounted for, naming `stage` if not.
     pub fn check(&self, stage: &str) -> Result<()> {
         let by_reason: u64 = self.rejected_by_reason.values().sum();
@@ -117,9 +126,7 @@ impl Manifest {
             output.display(),
             rows.rejected
         );
-        for (reason, n) in &rows.rejected_by_reason {
-            let _ = write!(out, " ({reason}: {n})");
-        }
+        out.push_str(&rows.by_reason_text());
         for (key, value) in &self.summary {
             let _ = write!(out, ", {key} {value}");
         }

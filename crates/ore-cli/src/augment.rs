@@ -70,29 +70,10 @@ pub(crate) fn run(args: &AugmentArgs) -> Result<String> {
 }
 
 /// A back-translation through model folders needs libtorch: the same
-/// command line goes to `ore-torch` beside this binary, which replaces
-/// this process (on Unix) and links the model backend.
+/// command line goes to `ore-torch` beside this binary, which links the
+/// model backend.
 fn hand_to_torch() -> Result<()> {
-    let exe = std::env::current_exe()?;
-    let torch = exe.with_file_name(format!("ore-torch{}", std::env::consts::EXE_SUFFIX));
-    if !torch.is_file() {
-        bail!(
-            "back_translation with a model backend needs {}, which is missing: build it with `make build`",
-            torch.display()
-        );
-    }
-    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let mut command = std::process::Command::new(&torch);
-    command.args(&args);
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        let err = command.exec();
-        bail!("cannot run {}: {err}", torch.display())
-    }
-    #[cfg(not(unix))]
-    {
-        let status = command.status()?;
-        std::process::exit(status.code().unwrap_or(1));
-    }
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(2).collect();
+    crate::torch::run_torch("augment", &args)?;
+    Ok(())
 }

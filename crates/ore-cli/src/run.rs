@@ -283,7 +283,7 @@ fn run_node(
 
 /// `ore-torch KIND --config P --section S [--set …]`, its output passed on.
 fn run_torch_stage(pipeline: &Pipeline, node: &Node, common: &CommonArgs) -> Result<String> {
-    let torch = crate::torch_binary(node.kind.kind)?;
+    let torch = crate::torch::torch_binary(node.kind.kind)?;
     let mut args: Vec<OsString> = vec![
         node.kind.kind.into(),
         "--config".into(),

@@ -19,6 +19,10 @@ mod serve;
 mod stage_args;
 #[path = "../../stages.rs"]
 mod stages;
+// `augment` hands over to ore-torch only when run as `ore`.
+#[allow(dead_code)]
+#[path = "../../torch.rs"]
+mod torch;
 mod train;
 
 /// The libtorch half of `ore`; run it as `ore train` or `ore eval`.

@@ -42,6 +42,11 @@ pub struct AlignConfig {
     /// A pair whose two sides are the same text (an untranslated
     /// paragraph) goes to `_rejects/` (`untranslated`).
     pub drop_identical: bool,
+    /// A pair whose source text repeats an earlier pair's (whitespace and
+    /// case aside: a help page's stock sentence on many pages) goes to
+    /// `_rejects/` (`duplicate`), so a split by page leaves no copy of a
+    /// test sentence in training.
+    pub dedup: bool,
     /// A pair whose source has no character of this script (`han`,
     /// `latin`, or `""`: no check) is rejected too (`untranslated`): the
     /// source page kept that paragraph in the target language.
@@ -62,6 +67,7 @@ impl Default for AlignConfig {
             length_ratio: 0.0,
             length_variance: 0.0,
             drop_identical: true,
+            dedup: true,
             src_script: "han".into(),
             max_chars: 2000,
         }

@@ -331,10 +331,24 @@ impl AlignStage {
 
         // Quality: untranslated, too long, or lengths too far apart.
         let mut kept = Vec::with_capacity(pairs.len());
+        let mut seen: std::collections::HashSet<String> = Default::default();
+        let mut duplicates = 0u64;
         for p in pairs {
             let reason = cfg
                 .text_reason(&p.src_text, &p.tgt_text)
-                .or((p.bead.score < cfg.min_score).then_some("low_score"));
+                .or((p.bead.score < cfg.min_score).then_some("low_score"))
+                .or_else(|| {
+                    let repeat = cfg.dedup
+                        && !seen.insert(
+                            p.src_text
+                                .chars()
+                                .filter(|c| !c.is_whitespace())
+                                .flat_map(char::to_lowercase)
+                                .collect(),
+                        );
+                    duplicates += u64::from(repeat);
+                    repeat.then_some("duplicate")
+                });
             match reason {
                 Some(reason) => rejects.push(Reject {
                     side: "pair",
@@ -370,6 +384,7 @@ impl AlignStage {
         out.set_summary("pages_by_order", json!(pages_by_order));
         out.set_summary("unaligned_src", json!(unaligned_src));
         out.set_summary("unaligned_tgt", json!(unaligned_tgt));
+        out.set_summary("duplicates", json!(duplicates));
         out.set_summary(
             "length_model",
             json!({"ratio": model.ratio, "variance": model.variance, "estimated_from_id_pairs": lengths.len()}),

@@ -65,7 +65,8 @@ pub fn check_members(models: &[&Trained], names: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Decodes every example; returns the output units of each, in order.
+/// Decodes every example; returns the output units of each, in order
+/// (subword pieces glued back into tokens).
 pub fn decode(
     models: &[&Trained],
     examples: &[Example],
@@ -173,10 +174,11 @@ fn run(
                 Search::Beam => beam_search(models, encoded, b.rows(), beam, opts, device),
             };
             for (row, hyp) in b.index.iter().zip(ids) {
-                out[*row] = hyp
-                    .iter()
-                    .map(|&id| first.vocabs.tgt.unit(id).to_string())
-                    .collect();
+                out[*row] = first.vocabs.tgt_tokens(
+                    hyp.iter()
+                        .map(|&id| first.vocabs.tgt.unit(id).to_string())
+                        .collect(),
+                );
             }
             progress.inc(b.rows() as u64);
         }
@@ -203,6 +205,11 @@ fn ensemble_step(
         });
     }
     let sum = sum.unwrap_or_else(|| Tensor::zeros([1], (Kind::Float, prev.device())));
+    // `<pad>`, `<unk>` and `<bos>` are never an output: a model whose
+    // training targets held `<unk>` still says the likeliest real unit.
+    if sum.dim() == 2 {
+        let _ = sum.narrow(1, 0, BOS_ID + 1).fill_(f64::NEG_INFINITY);
+    }
     if models.len() == 1 {
         sum
     } else {

@@ -27,7 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub use ore_train::{config, data, io, log, vocab};
+pub use ore_train::{bpe, config, data, io, log, vocab};
 
 pub mod decode;
 pub mod error;

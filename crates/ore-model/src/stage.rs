@@ -13,6 +13,7 @@ use ore_core::{
 use serde_json::json;
 
 use ore_core::{InputSpec, StageDef};
+use ore_train::dictionary::Dictionary;
 use ore_train::eval::{
     EvalConfig, EvalStage, Findings, METRICS_FILE, ModelInput, REPORT_DIR, detokenize, lead,
     predictions_batch, resolve_lang, score, select_rows, tune_lead,
@@ -117,7 +118,11 @@ impl Stage for Train {
                 }
             }
         };
-        let (train_set, valid_set) = data::load_split(&source, tokenize)?;
+        let (mut train_set, mut valid_set) = data::load_split(&source, tokenize)?;
+        if config.data.swap_sides {
+            train_set = train_set.into_iter().map(data::Example::swapped).collect();
+            valid_set = valid_set.into_iter().map(data::Example::swapped).collect();
+        }
         let (input_hash_meta, held_out) = match &source {
             Source::HeldOut { path, fraction } => {
                 (Dataset::open(path)?.content_hash()?, Some(*fraction))
@@ -243,7 +248,17 @@ impl Stage for Eval {
             input_hash: &first.meta.input_hash,
             held_out_fraction: first.meta.held_out_fraction,
         };
-        let rows = select_rows(&config.split, &input, model, tokenize)?;
+        let mut rows = select_rows(&config.split, &input, model, tokenize)?;
+        if first.meta.train.data.swap_sides {
+            // The model translates tgt -> src: score it that way round.
+            for set in [&mut rows.eval, &mut rows.tune] {
+                *set = std::mem::take(set)
+                    .into_iter()
+                    .map(data::Example::swapped)
+                    .collect();
+            }
+            rows.note.push_str("; sides swapped (data.swap_sides)");
+        }
         if rows.eval.is_empty() {
             return Err(ModelError::invalid(&rows.input, "no examples to evaluate"));
         }
@@ -270,6 +285,18 @@ impl Stage for Eval {
             None => (tune_lead(&metrics, &rows.tune, units, lang)?, true),
         };
         let lead_report = score(&metrics, &lead(&rows.eval, lead_k, units, lang), &refs)?;
+        let dictionary_report = match &config.dictionary {
+            Some(path) => {
+                let from = match lang {
+                    ore_eval::Lang::En => ore_eval::Lang::Zh,
+                    ore_eval::Lang::Zh => ore_eval::Lang::En,
+                };
+                let dict = Dictionary::load(path, from)?;
+                let hyps: Vec<String> = rows.eval.iter().map(|e| dict.translate(&e.src)).collect();
+                Some(score(&metrics, &hyps, &refs)?)
+            }
+            None => None,
+        };
         let mut member_reports = Vec::new();
         if members.len() > 1 {
             for (m, name) in members.iter().zip(&names) {
@@ -308,6 +335,7 @@ impl Stage for Eval {
             lead_k,
             lead_tuned,
             lead: &lead_report,
+            dictionary: dictionary_report.as_ref(),
             members: &member_reports,
             decoding: &decoding,
         };
@@ -342,6 +370,12 @@ impl Stage for Eval {
             "lead_rougeL_f",
             json!((lead_report.rouge_l.fmeasure * 10000.0).round() / 10000.0),
         );
+        if let Some(r) = &dictionary_report {
+            out.set_summary(
+                "dictionary_bleu",
+                json!((r.bleu.score * 100.0).round() / 100.0),
+            );
+        }
         out.set_summary("data", json!(rows.note));
         out.set_started(started);
         Ok(out.commit()?)
@@ -351,7 +385,7 @@ impl Stage for Eval {
         let s = &manifest.summary;
         let f = |k: &str| s.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
         format!(
-            "eval: {} examples ({}), BLEU {:.2}, ROUGE-L F1 {:.4}; lead-{} baseline BLEU {:.2}, ROUGE-L {:.4} — {} (report in {}/{REPORT_DIR}/report.md) in {:.1} s\n",
+            "eval: {} examples ({}), BLEU {:.2}, ROUGE-L F1 {:.4}; lead-{} baseline BLEU {:.2}, ROUGE-L {:.4}{} — {} (report in {}/{REPORT_DIR}/report.md) in {:.1} s\n",
             manifest.rows.output,
             s.get("data").and_then(|v| v.as_str()).unwrap_or(""),
             f("bleu"),
@@ -359,6 +393,10 @@ impl Stage for Eval {
             s.get("lead_k").cloned().unwrap_or_default(),
             f("lead_bleu"),
             f("lead_rougeL_f"),
+            match s.get("dictionary_bleu").and_then(|v| v.as_f64()) {
+                Some(b) => format!("; dictionary baseline BLEU {b:.2}"),
+                None => String::new(),
+            },
             ctx.output.display(),
             ctx.output.display(),
             manifest.wall_time_s

@@ -3,7 +3,8 @@
 //! clipping, a learning-rate schedule, evaluation on validation data with
 //! early stopping, checkpoints and `--resume`.
 //!
-//! A model folder holds `config.json`, `vocab.src.txt`, `vocab.tgt.txt`,
+//! A model folder holds `config.json`, `vocab.src.txt`, `vocab.tgt.txt`
+//! (and `bpe.src.txt`, `bpe.tgt.txt` for subword units),
 //! `model.safetensors` (the best weights so far), `checkpoint/` (the last
 //! weights, the optimiser's moments and `state.json`), `log.csv`,
 //! `log.parquet` and `curves.png`. Every file is replaced atomically, so a
@@ -16,8 +17,9 @@ use ore_core::Progress;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor, nn};
 
-use crate::config::{Schedule, TrainConfig};
-use crate::data::{self, Batch, Encoded, Example, Vocabs};
+use crate::bpe::Bpe;
+use crate::config::{Schedule, TrainConfig, Units};
+use crate::data::{self, Batch, Encoded, Example, Subwords, Vocabs};
 use crate::error::{ModelError, Result};
 use crate::log::{self, LogRow};
 use crate::model::Seq2Seq;
@@ -28,6 +30,9 @@ pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const SRC_VOCAB_FILE: &str = "vocab.src.txt";
 pub const TGT_VOCAB_FILE: &str = "vocab.tgt.txt";
+/// The subword merges of `data.units = "bpe"`, one file a side.
+pub const SRC_BPE_FILE: &str = "bpe.src.txt";
+pub const TGT_BPE_FILE: &str = "bpe.tgt.txt";
 const CHECKPOINT_DIR: &str = "checkpoint";
 const STATE_FILE: &str = "state.json";
 
@@ -320,9 +325,18 @@ impl Trained {
         })?;
         let meta: ModelMeta = serde_json::from_str(&text)
             .map_err(|e| ModelError::invalid(&meta_path, e.to_string()))?;
+        let subwords = if meta.train.data.units == Units::Bpe {
+            Some(Subwords {
+                src: Bpe::load(&dir.join(SRC_BPE_FILE))?,
+                tgt: Bpe::load(&dir.join(TGT_BPE_FILE))?,
+            })
+        } else {
+            None
+        };
         let vocabs = Vocabs {
             src: Vocab::load(&dir.join(SRC_VOCAB_FILE))?,
             tgt: Vocab::load(&dir.join(TGT_VOCAB_FILE))?,
+            subwords,
         };
         let mut trained = Self::build(meta, vocabs, device);
         let weights = weights.map_or_else(|| dir.join(WEIGHTS_FILE), Path::to_path_buf);
@@ -344,8 +358,18 @@ impl Trained {
         let json = serde_json::to_string_pretty(&self.meta)
             .map_err(|e| ModelError::invalid(dir, e.to_string()))?;
         crate::io::write_atomic(&dir.join(CONFIG_FILE), json.as_bytes())?;
+        if let Some(sw) = &self.vocabs.subwords {
+            sw.src.save(&dir.join(SRC_BPE_FILE))?;
+            sw.tgt.save(&dir.join(TGT_BPE_FILE))?;
+        }
         self.vocabs.src.save(&dir.join(SRC_VOCAB_FILE))?;
         Ok(self.vocabs.tgt.save(&dir.join(TGT_VOCAB_FILE))?)
+    }
+
+    /// Writes a whole model folder: config, vocabularies, merges, weights.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        self.save_files(dir)?;
+        self.save_weights(&dir.join(WEIGHTS_FILE))
     }
 
     /// Saves the weights to `path` atomically.
@@ -389,6 +413,7 @@ pub fn train(
             // The saved shape and data settings win; the run length is the caller's.
             trained.meta.train.epochs = config.epochs;
             trained.meta.train.max_steps = config.max_steps;
+            trained.meta.train.max_minutes = config.max_minutes;
             let config = trained.meta.train.clone();
             let mut opt = Adam::new(&trained.vs, &config.optim);
             opt.load(&ckpt.join("optimizer.safetensors"))?;
@@ -483,11 +508,21 @@ pub fn train(
             all_units += b.tgt_units;
             progress.inc(1);
             let at_epoch_end = state.batch_in_epoch == per_epoch;
-            let eval_now = if config.eval_every > 0 {
-                state.step % config.eval_every == 0 || state.step == total
-            } else {
-                at_epoch_end || state.step == total
-            };
+            let out_of_time = config
+                .max_minutes
+                .is_some_and(|m| elapsed_before + started.elapsed().as_secs_f64() >= m * 60.0);
+            if out_of_time && stopped.is_none() {
+                stopped = Some(format!(
+                    "time limit ({} min) reached",
+                    config.max_minutes.unwrap_or_default()
+                ));
+            }
+            let eval_now = out_of_time
+                || if config.eval_every > 0 {
+                    state.step % config.eval_every == 0 || state.step == total
+                } else {
+                    at_epoch_end || state.step == total
+                };
             if state.step % log_every == 0 || eval_now {
                 let secs = window_start.elapsed().as_secs_f64().max(1e-9);
                 let row = LogRow {
@@ -547,7 +582,10 @@ pub fn train(
                         if improved { " (best, saved)" } else { "" }
                     ));
                 }
-                if config.patience > 0 && state.evals_without_improvement >= config.patience {
+                if stopped.is_none()
+                    && config.patience > 0
+                    && state.evals_without_improvement >= config.patience
+                {
                     stopped = Some(format!(
                         "early stop: no improvement in {} evaluations",
                         config.patience

@@ -13,7 +13,7 @@ use tch::Device;
 use crate::data::Example;
 use crate::decode::{DecodeOptions, decode, decode_sampled};
 use crate::train::Trained;
-use crate::vocab::UNK;
+use ore_train::eval::detokenize;
 
 /// Text to the tokens a model's source side was trained on.
 pub type SharedTokenizer = std::sync::Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>;
@@ -92,40 +92,6 @@ impl ModelTranslator {
     }
 }
 
-/// Output units as text: Chinese units joined directly (a space between
-/// two Latin or digit units), English words with spaces but none before
-/// closing punctuation or after opening brackets; `<unk>` units dropped.
-pub fn join_units(units: &[String], lang: Lang) -> String {
-    let units: Vec<&String> = units.iter().filter(|u| u.as_str() != UNK).collect();
-    let mut out = String::new();
-    let mut prev: Option<&str> = None;
-    for u in units {
-        let first = u.chars().next().unwrap_or(' ');
-        let space = match (lang, prev) {
-            (_, None) => false,
-            (Lang::Zh, Some(p)) => {
-                first.is_ascii_alphanumeric()
-                    && p.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
-            }
-            (Lang::En, Some(p)) => {
-                let closing = matches!(
-                    first,
-                    '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '}' | '%'
-                ) || u.starts_with('\'') && u.len() <= 3
-                    || u == "n't";
-                let opening = matches!(p, "(" | "[" | "{" | "$" | "\"" | "“");
-                !closing && !opening
-            }
-        };
-        if space {
-            out.push(' ');
-        }
-        out.push_str(u);
-        prev = Some(u.as_str());
-    }
-    out
-}
-
 impl Translator for ModelTranslator {
     fn describe(&self) -> serde_json::Value {
         self.describe.clone()
@@ -168,34 +134,6 @@ impl Translator for ModelTranslator {
             decode(&members, &examples, &opts, self.device)
         }
         .map_err(|e| TranslateError::Request(format!("{}: {e}", self.config.model.display())))?;
-        Ok(units.iter().map(|u| join_units(u, self.lang)).collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v(s: &[&str]) -> Vec<String> {
-        s.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn units_become_readable_text() {
-        assert_eq!(
-            join_units(
-                &v(&["Choose", "Tools", "-", "Options", "(", "all", ")", "."]),
-                Lang::En
-            ),
-            "Choose Tools - Options (all)."
-        );
-        assert_eq!(
-            join_units(&v(&["it", "'s", "<unk>", "done", ","]), Lang::En),
-            "it's done,"
-        );
-        assert_eq!(
-            join_units(&v(&["选", "择", "Writer", "10", "。"]), Lang::Zh),
-            "选择Writer 10。"
-        );
+        Ok(units.iter().map(|u| detokenize(u, self.lang)).collect())
     }
 }

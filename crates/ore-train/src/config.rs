@@ -14,6 +14,9 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Stop after this many optimiser steps, whatever the epoch (`--max-steps`).
     pub max_steps: Option<u64>,
+    /// Stop after this many minutes of training (checked after each step;
+    /// the best weights so far are kept).
+    pub max_minutes: Option<f64>,
     /// Evaluate on the validation data every N steps (0: at each epoch end).
     pub eval_every: u64,
     /// Stop when validation loss has not improved for this many evaluations
@@ -41,6 +44,7 @@ impl Default for TrainConfig {
             optim: OptimConfig::default(),
             epochs: 10,
             max_steps: None,
+            max_minutes: None,
             eval_every: 0,
             patience: 3,
             teacher_forcing: 1.0,
@@ -56,9 +60,17 @@ impl Default for TrainConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
-    /// `tokens` (the token lists) or `chars` (characters of Han tokens,
-    /// whole tokens otherwise: character-level units for Chinese).
+    /// `tokens` (the token lists), `chars` (characters of Han tokens,
+    /// whole tokens otherwise: character-level units for Chinese) or `bpe`
+    /// (subword pieces learnt on the training tokens: rare words are
+    /// spelt from frequent pieces, so outputs need no `<unk>`).
     pub units: Units,
+    /// `bpe`: merges learnt (one list for both sides when the vocabulary
+    /// is shared, else one a side).
+    pub bpe_merges: usize,
+    /// Learn `tgt` -> `src` instead (an en->zh translator from zh-en
+    /// pairs); eval and translation follow the model's direction.
+    pub swap_sides: bool,
     /// One vocabulary for source and target (needed for tied embeddings
     /// across both sides, and natural for same-language tasks).
     pub shared_vocab: bool,
@@ -80,6 +92,8 @@ impl Default for DataConfig {
     fn default() -> Self {
         Self {
             units: Units::Tokens,
+            bpe_merges: 8000,
+            swap_sides: false,
             shared_vocab: true,
             min_count: 1,
             max_vocab: 30_000,
@@ -98,6 +112,7 @@ impl Default for DataConfig {
 pub enum Units {
     Tokens,
     Chars,
+    Bpe,
 }
 
 /// The shape of the encoder-decoder.
@@ -203,7 +218,15 @@ pub enum Schedule {
 impl TrainConfig {
     /// Checks ranges that serde cannot; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 10] = [
+        let checks: [(bool, &str); 12] = [
+            (
+                self.max_minutes.is_none_or(|m| m > 0.0),
+                "max_minutes must be positive",
+            ),
+            (
+                self.data.units != Units::Bpe || self.data.bpe_merges > 0,
+                "data.bpe_merges must be at least 1 with data.units = \"bpe\"",
+            ),
             (
                 self.data.batch_size > 0,
                 "data.batch_size must be at least 1",

@@ -17,6 +17,7 @@ use arrow_schema::{DataType, Field};
 use ore_core::schema::examples::{EXAMPLE_ID, SOURCE_ID, SRC, SRC_TOKENS, TGT, TGT_TOKENS};
 use ore_core::{Dataset, StrColumn};
 
+use crate::bpe::{self, Bpe};
 use crate::config::{DataConfig, Units};
 use crate::error::{Result, TrainError};
 use crate::vocab::{BOS_ID, EOS_ID, PAD_ID, Vocab};
@@ -32,6 +33,19 @@ pub struct Example {
     pub tgt_text: String,
     /// The source text (the lead baseline cuts it).
     pub src_text: String,
+}
+
+impl Example {
+    /// The same pair the other way round (`data.swap_sides`).
+    pub fn swapped(self) -> Self {
+        Self {
+            src: self.tgt,
+            tgt: self.src,
+            tgt_text: self.src_text,
+            src_text: self.tgt_text,
+            ..self
+        }
+    }
 }
 
 /// Splits text into tokens when a dataset has no token columns (the CLI
@@ -196,10 +210,11 @@ pub fn load_split(
     }
 }
 
-/// Characters of tokens holding Han, whole tokens otherwise.
+/// Characters of tokens holding Han, whole tokens otherwise; for `bpe`,
+/// which needs learnt merges ([`Vocabs::src_units`]), the tokens.
 pub fn units(tokens: &[String], units: Units) -> Vec<String> {
     match units {
-        Units::Tokens => tokens.to_vec(),
+        Units::Tokens | Units::Bpe => tokens.to_vec(),
         Units::Chars => tokens
             .iter()
             .flat_map(|t| {
@@ -217,23 +232,88 @@ fn is_han(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' | '\u{20000}'..='\u{2ffff}')
 }
 
-/// Source and target vocabularies (the same one when shared).
+/// Source and target vocabularies (the same one when shared), with the
+/// subword merges of `bpe` units.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vocabs {
     pub src: Vocab,
     pub tgt: Vocab,
+    pub subwords: Option<Subwords>,
+}
+
+/// The merges each side's tokens are cut into pieces with (one list for
+/// both sides when the vocabulary is shared).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subwords {
+    pub src: Bpe,
+    pub tgt: Bpe,
+}
+
+impl Subwords {
+    /// Learns `config.bpe_merges` merges on the training tokens.
+    pub fn learn(examples: &[Example], config: &DataConfig) -> Self {
+        let count = |side: fn(&Example) -> &[String]| {
+            examples
+                .iter()
+                .flat_map(move |e| side(e).iter().map(|t| (t.as_str(), 1)))
+        };
+        fn src(e: &Example) -> &[String] {
+            &e.src
+        }
+        fn tgt(e: &Example) -> &[String] {
+            &e.tgt
+        }
+        if config.shared_vocab {
+            let both = Bpe::learn(count(src).chain(count(tgt)), config.bpe_merges);
+            Self {
+                src: both.clone(),
+                tgt: both,
+            }
+        } else {
+            Self {
+                src: Bpe::learn(count(src), config.bpe_merges),
+                tgt: Bpe::learn(count(tgt), config.bpe_merges),
+            }
+        }
+    }
+}
+
+fn side_units(tokens: &[String], kind: Units, bpe: Option<&Bpe>) -> Vec<String> {
+    match (kind, bpe) {
+        (Units::Bpe, Some(bpe)) => bpe.segment_all(tokens),
+        _ => units(tokens, kind),
+    }
 }
 
 impl Vocabs {
+    /// A source token list as the model's units.
+    pub fn src_units(&self, tokens: &[String], kind: Units) -> Vec<String> {
+        side_units(tokens, kind, self.subwords.as_ref().map(|s| &s.src))
+    }
+
+    /// A target token list as the model's units.
+    pub fn tgt_units(&self, tokens: &[String], kind: Units) -> Vec<String> {
+        side_units(tokens, kind, self.subwords.as_ref().map(|s| &s.tgt))
+    }
+
+    /// Output units back to tokens (pieces of `bpe` glued together).
+    pub fn tgt_tokens(&self, units: Vec<String>) -> Vec<String> {
+        match self.subwords {
+            Some(_) => bpe::join_pieces(&units),
+            None => units,
+        }
+    }
+
     pub fn build(examples: &[Example], config: &DataConfig) -> Self {
-        let src_units: Vec<Vec<String>> = examples
-            .iter()
-            .map(|e| units(&e.src, config.units))
-            .collect();
-        let tgt_units: Vec<Vec<String>> = examples
-            .iter()
-            .map(|e| units(&e.tgt, config.units))
-            .collect();
+        let subwords = (config.units == Units::Bpe).then(|| Subwords::learn(examples, config));
+        let side = |bpe: Option<&Bpe>, tokens: fn(&Example) -> &Vec<String>| -> Vec<Vec<String>> {
+            examples
+                .iter()
+                .map(|e| side_units(tokens(e), config.units, bpe))
+                .collect()
+        };
+        let src_units = side(subwords.as_ref().map(|s| &s.src), |e| &e.src);
+        let tgt_units = side(subwords.as_ref().map(|s| &s.tgt), |e| &e.tgt);
         fn flat(v: &[Vec<String>]) -> Vec<&str> {
             v.iter().flatten().map(String::as_str).collect()
         }
@@ -244,9 +324,11 @@ impl Vocabs {
             Self {
                 src: v.clone(),
                 tgt: v,
+                subwords,
             }
         } else {
             Self {
+                subwords,
                 src: Vocab::build(
                     flat(&src_units).into_iter(),
                     config.min_count,
@@ -278,7 +360,8 @@ pub fn encode(examples: &[Example], vocabs: &Vocabs, config: &DataConfig) -> Vec
         .iter()
         .enumerate()
         .map(|(index, e)| {
-            let mut src: Vec<i64> = units(&e.src, config.units)
+            let mut src: Vec<i64> = vocabs
+                .src_units(&e.src, config.units)
                 .iter()
                 .take(config.max_src_len)
                 .map(|u| vocabs.src.id(u))
@@ -286,7 +369,8 @@ pub fn encode(examples: &[Example], vocabs: &Vocabs, config: &DataConfig) -> Vec
             if src.is_empty() {
                 src.push(crate::vocab::UNK_ID);
             }
-            let tgt = units(&e.tgt, config.units)
+            let tgt = vocabs
+                .tgt_units(&e.tgt, config.units)
                 .iter()
                 .take(config.max_tgt_len)
                 .map(|u| vocabs.tgt.id(u))

@@ -54,6 +54,9 @@ pub struct EvalConfig {
     pub device: String,
     /// Examples decoded at once.
     pub batch_size: usize,
+    /// A translator's baseline: also score word-by-word translation of the
+    /// source tokens through this CC-CEDICT file (`.txt` or `.txt.gz`).
+    pub dictionary: Option<PathBuf>,
 }
 
 impl Default for EvalConfig {
@@ -69,6 +72,7 @@ impl Default for EvalConfig {
             lead_k: None,
             device: "auto".into(),
             batch_size: 64,
+            dictionary: None,
         }
     }
 }
@@ -267,25 +271,38 @@ pub fn resolve_lang(lang: &str, refs: &[&str]) -> Result<Lang> {
     }
 }
 
-/// Units back to text: Chinese joins units directly (a space only between
-/// two Latin/digit units); other languages join with spaces.
+/// Output units as text a person reads: Chinese units joined directly (a
+/// space only between two Latin or digit units), English words with spaces
+/// but none before closing punctuation or after an opening bracket; any
+/// `<unk>` dropped.
 pub fn detokenize(units: &[String], lang: Lang) -> String {
-    match lang {
-        Lang::En => units.join(" "),
-        Lang::Zh => {
-            let mut out = String::new();
-            let mut prev_ascii = false;
-            for u in units {
-                let ascii = u.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
-                if ascii && prev_ascii {
-                    out.push(' ');
-                }
-                out.push_str(u);
-                prev_ascii = u.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+    let mut out = String::new();
+    let mut prev: Option<&str> = None;
+    for u in units.iter().filter(|u| u.as_str() != crate::vocab::UNK) {
+        let first = u.chars().next().unwrap_or(' ');
+        let space = match (lang, prev) {
+            (_, None) => false,
+            (Lang::Zh, Some(p)) => {
+                first.is_ascii_alphanumeric()
+                    && p.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
             }
-            out
+            (Lang::En, Some(p)) => {
+                let closing = matches!(
+                    first,
+                    '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '}' | '%'
+                ) || u.starts_with('\'') && u.len() <= 3
+                    || u == "n't";
+                let opening = matches!(p, "(" | "[" | "{" | "$" | "\"" | "“");
+                !closing && !opening
+            }
+        };
+        if space {
+            out.push(' ');
         }
+        out.push_str(u);
+        prev = Some(u.as_str());
     }
+    out
 }
 
 /// The first `k` source units of each example, as text.
@@ -365,6 +382,8 @@ pub struct Findings<'a> {
     pub lead_k: usize,
     pub lead_tuned: bool,
     pub lead: &'a Report,
+    /// Word-by-word translation through a dictionary (`dictionary`).
+    pub dictionary: Option<&'a Report>,
     /// Each member of an ensemble alone.
     pub members: &'a [(String, Report)],
     /// The decoding settings as recorded.
@@ -378,6 +397,7 @@ impl Findings<'_> {
             "data": self.rows.note,
             "system": self.system,
             "lead_baseline": {"k": self.lead_k, "tuned": self.lead_tuned, "scores": self.lead},
+            "dictionary_baseline": self.dictionary.map(|r| serde_json::json!({"scores": r})),
             "members": self.members.iter().map(|(n, r)| serde_json::json!({"model": n, "scores": r})).collect::<Vec<_>>(),
             "decoding": self.decoding,
         })
@@ -434,6 +454,9 @@ impl Findings<'_> {
             ),
             self.lead,
         );
+        if let Some(r) = self.dictionary {
+            row("word-by-word dictionary baseline (CC-CEDICT)", r);
+        }
         md
     }
 }

@@ -20,8 +20,10 @@
 //! # Ok::<(), ore_train::TrainError>(())
 //! ```
 
+pub mod bpe;
 pub mod config;
 pub mod data;
+pub mod dictionary;
 pub mod error;
 pub mod eval;
 pub mod io;

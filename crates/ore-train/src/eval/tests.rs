@@ -25,9 +25,21 @@ fn detokenize_joins_chinese_directly_and_spaces_latin_runs() {
     );
     assert_eq!(
         detokenize(&words("Open the file ."), Lang::En),
-        "Open the file ."
+        "Open the file."
     );
     assert_eq!(detokenize(&[], Lang::Zh), "");
+    assert_eq!(
+        detokenize(&words("Choose Tools - Options ( all ) ."), Lang::En),
+        "Choose Tools - Options (all)."
+    );
+    assert_eq!(
+        detokenize(&words("it 's <unk> done ,"), Lang::En),
+        "it's done,"
+    );
+    assert_eq!(
+        detokenize(&words("选 择 Writer 10 。"), Lang::Zh),
+        "选择Writer 10。"
+    );
 }
 
 #[test]

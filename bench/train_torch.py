@@ -6,6 +6,13 @@ cross-entropy with padding ignored. Prints one JSON object like
 crates/ore-model/examples/train_bench.rs.
 
     python bench/train_torch.py [--threads N] [--steps N] [--vocab N] [--batch N] [--len N]
+    python bench/train_torch.py --backtranslate N [--threads N]
+
+`--backtranslate N`: N sentences of 30 words there and back through two
+models of the same shapes, as a PyTorch script would do it: words to ids,
+greedy batches of 64 (each row ends at its `<eos>`; `<pad>`, `<unk>` and
+`<bos>` never chosen, as in ore), ids to words joined by spaces. Prints
+sentences/s of the round trip, like train_bench --backtranslate.
 """
 
 import argparse
@@ -73,6 +80,61 @@ class Seq2Seq(nn.Module):
         return torch.stack(hyps, 1)
 
 
+@torch.no_grad()
+def translate(model, words, index, texts, max_len, batch=64):
+    """Greedy translation of texts, batch by batch, each row to its <eos>."""
+    out = []
+    for i in range(0, len(texts), batch):
+        rows = [[index.get(w, 1) for w in t.split()] or [1] for t in texts[i : i + batch]]
+        order = sorted(range(len(rows)), key=lambda r: -len(rows[r]))
+        lengths = torch.tensor([len(rows[r]) for r in order])
+        src = torch.zeros(len(rows), int(lengths[0]), dtype=torch.long)
+        for j, r in enumerate(order):
+            src[j, : len(rows[r])] = torch.tensor(rows[r])
+        enc, keys, pad, state = model.encode(src, lengths)
+        prev = torch.full((len(rows),), BOS, dtype=torch.long)
+        done = torch.zeros(len(rows), dtype=torch.bool)
+        hyps = []
+        for _ in range(max_len):
+            emb = model.embedding(prev.unsqueeze(1))
+            dec, state = model.decoder(emb, state)
+            logp = model.project(model.attend(enc, keys, pad, dec)).squeeze(1).log_softmax(-1)
+            logp[:, :3] = float("-inf")
+            prev = logp.argmax(-1)
+            hyps.append(prev)
+            done |= prev == EOS
+            if bool(done.all()):
+                break
+        ids = torch.stack(hyps, 1).tolist()
+        texts_out = [None] * len(rows)
+        for j, r in enumerate(order):
+            seq = ids[j]
+            if EOS in seq:
+                seq = seq[: seq.index(EOS)]
+            texts_out[r] = " ".join(words[k] for k in seq)
+        out.extend(texts_out)
+    return out
+
+
+def backtranslate(n, threads):
+    torch.set_num_threads(threads)
+    v, length = 8000, 30
+    words = ["<pad>", "<unk>", "<bos>", "<eos>"] + [f"w{i}" for i in range(v - 4)]
+    index = {w: i for i, w in enumerate(words)}
+    models = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        models.append(Seq2Seq(v, 128, 256, 0.2).eval())
+    gen = torch.Generator().manual_seed(5)
+    texts = [" ".join(f"w{int(k)}" for k in torch.randint(0, v - 4, (length,), generator=gen)) for _ in range(n)]
+    t = time.perf_counter()
+    pivot = translate(models[0], words, index, texts, length)
+    back = translate(models[1], words, index, pivot, length)
+    secs = time.perf_counter() - t
+    print(json.dumps({"backtranslate_sentences_per_s": n / secs, "sentences": n, "round_trip_s": secs,
+                      "words_back": sum(len(b.split()) for b in back)}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -80,7 +142,10 @@ def main():
     ap.add_argument("--vocab", type=int, default=8000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--len", type=int, default=30)
+    ap.add_argument("--backtranslate", type=int, default=0)
     args = ap.parse_args()
+    if args.backtranslate:
+        return backtranslate(args.backtranslate, args.threads)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     b, n, v = args.batch, args.len, args.vocab

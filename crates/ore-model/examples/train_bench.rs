@@ -4,6 +4,12 @@
 //! model and data). Prints one JSON object.
 //!
 //!     train_bench [--threads N] [--steps N] [--vocab N] [--batch N] [--len N]
+//!     train_bench --backtranslate N [--threads N]
+//!
+//! `--backtranslate N`: N sentences of 30 words there and back through two
+//! model folders by the `model` backend of the Translator seam (text to
+//! tokens, greedy batches of 64, units to text), as the `back_translation`
+//! op calls it; sentences/s of the round trip.
 
 use std::time::Instant;
 
@@ -24,9 +30,96 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The round trip of `n` random sentences through two random models saved
+/// as model folders, by `ModelTranslator`.
+fn backtranslate(n: usize, threads: usize) {
+    use ore_core::translate::{ModelTranslatorConfig, Translator};
+    use ore_model::translator::ModelTranslator;
+    let (vocab_size, len) = (8000usize, 30usize);
+    tch::set_num_threads(threads as i32);
+    let units: Vec<String> = (0..vocab_size - 4).map(|i| format!("w{i}")).collect();
+    let vocab = Vocab::build(units.iter().map(String::as_str), 1, vocab_size);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = TrainConfig {
+        data: DataConfig {
+            max_src_len: len,
+            max_tgt_len: len,
+            ..DataConfig::default()
+        },
+        model: ModelConfig {
+            embedding: 128,
+            hidden: 256,
+            ..ModelConfig::default()
+        },
+        ..TrainConfig::default()
+    };
+    let mut folders = Vec::new();
+    for (seed, name) in [(1i64, "forward"), (2, "backward")] {
+        tch::manual_seed(seed);
+        let meta = ModelMeta {
+            ore_version: String::new(),
+            train: config.clone(),
+            seed: seed as u64,
+            src_vocab: vocab_size,
+            tgt_vocab: vocab_size,
+            input: String::new(),
+            input_hash: String::new(),
+            train_examples: 0,
+            valid_examples: 0,
+            held_out_fraction: None,
+        };
+        let vocabs = data::Vocabs {
+            src: vocab.clone(),
+            tgt: vocab.clone(),
+            subwords: None,
+        };
+        let path = dir.path().join(name);
+        Trained::build(meta, vocabs, Device::Cpu)
+            .save(&path)
+            .expect("save model");
+        folders.push(path);
+    }
+    let mut rng = Rng::new(5);
+    let texts: Vec<String> = (0..n)
+        .map(|_| {
+            (0..len)
+                .map(|_| units[(rng.next_u64() % units.len() as u64) as usize].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let seeds = vec![0u64; n];
+    let tokenize: ore_model::translator::SharedTokenizer =
+        std::sync::Arc::new(|t: &str| t.split_whitespace().map(String::from).collect::<Vec<_>>());
+    let load = |model: &std::path::Path| {
+        let config = ModelTranslatorConfig {
+            model: model.to_path_buf(),
+            max_len: len,
+            batch_size: 64,
+            ..ModelTranslatorConfig::default()
+        };
+        ModelTranslator::load(&config, tokenize.clone()).expect("load translator")
+    };
+    let (forward, backward) = (load(&folders[0]), load(&folders[1]));
+    let t = Instant::now();
+    let pivot = forward.translate(&texts, &seeds).expect("forward");
+    let back = backward.translate(&pivot, &seeds).expect("backward");
+    let secs = t.elapsed().as_secs_f64();
+    let words: usize = back.iter().map(|b| b.split_whitespace().count()).sum();
+    println!(
+        "{{\"backtranslate_sentences_per_s\": {:.1}, \"sentences\": {n}, \"round_trip_s\": {secs:.3}, \"words_back\": {words}}}",
+        n as f64 / secs
+    );
+}
+
 fn main() {
     let started = Instant::now();
     let threads = arg("--threads", 2);
+    let bt = arg("--backtranslate", 0);
+    if bt > 0 {
+        backtranslate(bt, threads);
+        return;
+    }
     let steps = arg("--steps", 30);
     let vocab_size = arg("--vocab", 8000);
     let batch = arg("--batch", 32);
@@ -74,6 +167,7 @@ fn main() {
     let vocabs = data::Vocabs {
         src: vocab.clone(),
         tgt: vocab,
+        subwords: None,
     };
     let meta = ModelMeta {
         ore_version: String::new(),

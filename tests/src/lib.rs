@@ -322,3 +322,27 @@ pub fn serve_site(tmp: &Path, root: Option<&Path>) -> Site {
     }
     panic!("site server did not start");
 }
+
+/// Crawls `http://127.0.0.1:PORT/PREFIX` (following only links under it,
+/// index pages link-only) into `d/out`.
+pub fn crawl_prefix(d: &Path, port: u16, prefix: &str, out: &str) {
+    let seed = format!("http://127.0.0.1:{port}/{prefix}");
+    let include = format!(
+        "^http://127\\.0\\.0\\.1:{port}/{}",
+        prefix.replace('.', "\\.")
+    );
+    stdout_ok(&ore(
+        d,
+        &[
+            "crawl",
+            "--seed",
+            &seed,
+            "--include",
+            &include,
+            "--link-only",
+            "/$",
+            "--output",
+            out,
+        ],
+    ));
+}

@@ -11,29 +11,10 @@ use std::path::Path;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, Float64Array};
 use ore_core::Manifest;
-use ore_tests::{Site, ore, read_all, repo_root, serve_site, source, stdout_ok, write_docs};
-
-fn crawl(d: &Path, port: u16, prefix: &str, out: &str) {
-    let seed = format!("http://127.0.0.1:{port}/{prefix}");
-    let include = format!(
-        "^http://127\\.0\\.0\\.1:{port}/{}",
-        prefix.replace('.', "\\.")
-    );
-    stdout_ok(&ore(
-        d,
-        &[
-            "crawl",
-            "--seed",
-            &seed,
-            "--include",
-            &include,
-            "--link-only",
-            "/$",
-            "--output",
-            out,
-        ],
-    ));
-}
+use ore_tests::{
+    Site, crawl_prefix as crawl, ore, read_all, repo_root, serve_site, source, stdout_ok,
+    write_docs,
+};
 
 /// Every row of a dataset as column name -> string (floats printed).
 fn rows(path: &Path) -> Vec<HashMap<String, String>> {

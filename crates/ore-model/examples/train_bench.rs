@@ -30,6 +30,41 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The bench's shapes: embedding 128, hidden 256, dropout 0.2.
+fn bench_config(len: usize, batch: usize) -> TrainConfig {
+    TrainConfig {
+        data: DataConfig {
+            batch_size: batch,
+            max_src_len: len,
+            max_tgt_len: len,
+            ..DataConfig::default()
+        },
+        model: ModelConfig {
+            embedding: 128,
+            hidden: 256,
+            dropout: 0.2,
+            ..ModelConfig::default()
+        },
+        ..TrainConfig::default()
+    }
+}
+
+/// What a bench model's `config.json` holds: its shape, no data.
+fn bench_meta(config: &TrainConfig, vocab: usize, seed: u64, examples: usize) -> ModelMeta {
+    ModelMeta {
+        ore_version: String::new(),
+        train: config.clone(),
+        seed,
+        src_vocab: vocab,
+        tgt_vocab: vocab,
+        input: String::new(),
+        input_hash: String::new(),
+        train_examples: examples,
+        valid_examples: 0,
+        held_out_fraction: None,
+    }
+}
+
 /// The round trip of `n` random sentences through two random models saved
 /// as model folders, by `ModelTranslator`.
 fn backtranslate(n: usize, threads: usize) {
@@ -40,34 +75,11 @@ fn backtranslate(n: usize, threads: usize) {
     let units: Vec<String> = (0..vocab_size - 4).map(|i| format!("w{i}")).collect();
     let vocab = Vocab::build(units.iter().map(String::as_str), 1, vocab_size);
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = TrainConfig {
-        data: DataConfig {
-            max_src_len: len,
-            max_tgt_len: len,
-            ..DataConfig::default()
-        },
-        model: ModelConfig {
-            embedding: 128,
-            hidden: 256,
-            ..ModelConfig::default()
-        },
-        ..TrainConfig::default()
-    };
+    let config = bench_config(len, 64);
     let mut folders = Vec::new();
     for (seed, name) in [(1i64, "forward"), (2, "backward")] {
         tch::manual_seed(seed);
-        let meta = ModelMeta {
-            ore_version: String::new(),
-            train: config.clone(),
-            seed: seed as u64,
-            src_vocab: vocab_size,
-            tgt_vocab: vocab_size,
-            input: String::new(),
-            input_hash: String::new(),
-            train_examples: 0,
-            valid_examples: 0,
-            held_out_fraction: None,
-        };
+        let meta = bench_meta(&config, vocab_size, seed as u64, 0);
         let vocabs = data::Vocabs {
             src: vocab.clone(),
             tgt: vocab.clone(),
@@ -149,38 +161,13 @@ fn main() {
             }
         })
         .collect();
-    let config = TrainConfig {
-        data: DataConfig {
-            batch_size: batch,
-            max_src_len: len,
-            max_tgt_len: len,
-            ..DataConfig::default()
-        },
-        model: ModelConfig {
-            embedding: 128,
-            hidden: 256,
-            dropout: 0.2,
-            ..ModelConfig::default()
-        },
-        ..TrainConfig::default()
-    };
+    let config = bench_config(len, batch);
     let vocabs = data::Vocabs {
         src: vocab.clone(),
         tgt: vocab,
         subwords: None,
     };
-    let meta = ModelMeta {
-        ore_version: String::new(),
-        train: config.clone(),
-        seed: 0,
-        src_vocab: vocab_size,
-        tgt_vocab: vocab_size,
-        input: String::new(),
-        input_hash: String::new(),
-        train_examples: examples.len(),
-        valid_examples: 0,
-        held_out_fraction: None,
-    };
+    let meta = bench_meta(&config, vocab_size, 0, examples.len());
     let trained = Trained::build(meta, vocabs.clone(), Device::Cpu);
     let mut opt = Adam::new(&trained.vs, &config.optim);
     let encoded = data::encode(&examples, &vocabs, &config.data);

@@ -26,6 +26,7 @@ use std::sync::Mutex;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Result, TrainError};
+use crate::io::{escape_unit, unescape_unit};
 
 /// Ends every piece but a token's last.
 pub const CONTINUES: &str = "@@";
@@ -234,9 +235,9 @@ impl Bpe {
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut text = format!("{HEADER}\n");
         for (a, b) in &self.merges {
-            text.push_str(&escape(a));
+            text.push_str(&escape_unit(a));
             text.push(' ');
-            text.push_str(&escape(b));
+            text.push_str(&escape_unit(b));
             text.push('\n');
         }
         crate::io::write_atomic(path, text.as_bytes())
@@ -259,35 +260,10 @@ impl Bpe {
                     format!("line {}: expected `left right`", n + 2),
                 ));
             };
-            merges.push((unescape(a), unescape(b)));
+            merges.push((unescape_unit(a), unescape_unit(b)));
         }
         Ok(Self::from_merges(merges))
     }
-}
-
-/// Spaces and backslashes escaped, so a pair splits at its one space.
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace(' ', "\\s")
-        .replace('\n', "\\n")
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('s') => out.push(' '),
-                Some('n') => out.push('\n'),
-                Some(other) => out.push(other),
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Pieces back to tokens: a piece ending in [`CONTINUES`] is glued to the

@@ -29,3 +29,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn commit(tmp: &Path, path: &Path) -> Result<()> {
     std::fs::rename(tmp, path).map_err(|e| TrainError::io(path, e))
 }
+
+/// A unit as one line of a vocabulary or merge file: backslashes, newlines
+/// and spaces escaped (`\\`, `\n`, `\s`), so a line holds one unit and a
+/// merge line splits at its one real space.
+pub fn escape_unit(unit: &str) -> String {
+    unit.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace(' ', "\\s")
+}
+
+/// The inverse of [`escape_unit`].
+pub fn unescape_unit(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('s') => out.push(' '),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -87,7 +87,7 @@ impl Vocab {
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut text = String::new();
         for u in &self.units {
-            text.push_str(&u.replace('\\', "\\\\").replace('\n', "\\n"));
+            text.push_str(&crate::io::escape_unit(u));
             text.push('\n');
         }
         crate::io::write_atomic(path, text.as_bytes())
@@ -95,7 +95,7 @@ impl Vocab {
 
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
-        let units: Vec<String> = text.lines().map(unescape).collect();
+        let units: Vec<String> = text.lines().map(crate::io::unescape_unit).collect();
         if units.len() < SPECIALS.len() || units[..SPECIALS.len()] != SPECIALS {
             return Err(TrainError::Invalid {
                 path: path.to_path_buf(),
@@ -105,23 +105,6 @@ impl Vocab {
         }
         Ok(Self::from_units(units))
     }
-}
-
-fn unescape(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some(other) => out.push(other),
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

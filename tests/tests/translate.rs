@@ -207,7 +207,11 @@ fn translators_from_a_help_slice_back_translate_row_by_row() {
         first.len(),
         first.values().take(5).map(|v| &v.1).collect::<Vec<_>>()
     );
-    assert!(chinese * 100 >= first.len() * 95, "{chinese} of {}", first.len());
+    assert!(
+        chinese * 100 >= first.len() * 95,
+        "{chinese} of {}",
+        first.len()
+    );
     for (parent, src, params) in first.values() {
         assert!(!src.trim().is_empty());
         assert_ne!(&pairs[parent], src);

@@ -93,7 +93,7 @@ fn pipeline(batch_size: usize) -> String {
             r#"
 [{name}]
 stage = "train"
-input = "pairs"
+input = "split"
 max_steps = 600
 eval_every = 300
 patience = 0
@@ -119,6 +119,11 @@ lr = 0.005
 name = "bt"
 seed = 7
 output_root = "out"
+
+[split]
+input = "pairs"
+ratios = {{ train = 0.8, valid = 0.1, test = 0.1 }}
+group_columns = ["src_doc_id"]
 {}{}
 [translate]
 stage = "translate"
@@ -128,7 +133,7 @@ max_len = 40
 
 [eval]
 model = "zh_en"
-input = "pairs"
+input = "split"
 beam = 2
 dictionary = "{cedict}"
 
@@ -238,4 +243,8 @@ fn translators_from_a_help_slice_back_translate_row_by_row() {
         &["run", "bt7.toml", "--only", "bt", "--output", "bt7"],
     ));
     assert_eq!(variants(&d.join("bt7")), first, "{out}");
+
+    // A rerun finds every output up to date, eval of a split included.
+    let out = stdout_ok(&ore(d, &["run", "bt.toml"]));
+    assert!(out.contains(" 0 stages run"), "{out}");
 }

@@ -318,10 +318,14 @@ impl Stage for Eval {
             let hash = input_hash(path, InputKind::Model)?;
             out.add_input_hash(path, hash, model.meta.train_examples as u64);
         }
-        match &rows.dataset {
-            Some(d) => out.add_input(d)?,
-            None => out.add_input(&Dataset::open(&rows.input)?)?,
-        }
+        // The input as the pipeline names it (a split folder, not its
+        // `test/`), hashed as the runner hashes it, so a rerun finds the
+        // output up to date.
+        let input_rows = match &rows.dataset {
+            Some(d) => d.num_rows() as u64,
+            None => rows.eval.len() as u64,
+        };
+        out.add_input_hash(&input, input_hash(&input, InputKind::Dataset)?, input_rows);
         out.count_input(rows.eval.len() as u64);
         let batch = predictions_batch(&rows.eval, &hyps, &per_example)?;
         let n = batch.num_rows();

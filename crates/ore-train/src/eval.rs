@@ -273,33 +273,42 @@ pub fn resolve_lang(lang: &str, refs: &[&str]) -> Result<Lang> {
 
 /// Output units as text a person reads: Chinese units joined directly (a
 /// space only between two Latin or digit units), English words with spaces
-/// but none before closing punctuation or after an opening bracket; any
-/// `<unk>` dropped.
+/// but none before closing punctuation or after an opening bracket, and
+/// straight double quotes paired (`say "yes" now`); any `<unk>` dropped.
 pub fn detokenize(units: &[String], lang: Lang) -> String {
     let mut out = String::new();
     let mut prev: Option<&str> = None;
+    // An odd number of `"` so far: the next one closes.
+    let mut quote_open = false;
+    // The previous unit opened something: no space after it.
+    let mut after_opening = false;
     for u in units.iter().filter(|u| u.as_str() != crate::vocab::UNK) {
         let first = u.chars().next().unwrap_or(' ');
+        let is_quote = u == "\"";
         let space = match (lang, prev) {
             (_, None) => false,
             (Lang::Zh, Some(p)) => {
                 first.is_ascii_alphanumeric()
                     && p.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
             }
-            (Lang::En, Some(p)) => {
+            (Lang::En, Some(_)) => {
                 let closing = matches!(
                     first,
-                    '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '}' | '%'
+                    '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '}' | '%' | '”'
                 ) || u.starts_with('\'') && u.len() <= 3
-                    || u == "n't";
-                let opening = matches!(p, "(" | "[" | "{" | "$" | "\"" | "“");
-                !closing && !opening
+                    || u == "n't"
+                    || is_quote && quote_open;
+                !closing && !after_opening
             }
         };
         if space {
             out.push(' ');
         }
         out.push_str(u);
+        if is_quote {
+            quote_open = !quote_open;
+        }
+        after_opening = matches!(u.as_str(), "(" | "[" | "{" | "$" | "“") || is_quote && quote_open;
         prev = Some(u.as_str());
     }
     out

@@ -37,6 +37,10 @@ fn detokenize_joins_chinese_directly_and_spaces_latin_runs() {
         "it's done,"
     );
     assert_eq!(
+        detokenize(&words("Choose \" Handouts \" or \" Notes \" ."), Lang::En),
+        "Choose \"Handouts\" or \"Notes\"."
+    );
+    assert_eq!(
         detokenize(&words("选 择 Writer 10 。"), Lang::Zh),
         "选择Writer 10。"
     );

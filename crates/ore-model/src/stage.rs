@@ -322,7 +322,7 @@ impl Stage for Eval {
         // `test/`), hashed as the runner hashes it, so a rerun finds the
         // output up to date.
         let input_rows = match &rows.dataset {
-            Some(d) => d.num_rows() as u64,
+            Some(d) => d.num_rows(),
             None => rows.eval.len() as u64,
         };
         out.add_input_hash(&input, input_hash(&input, InputKind::Dataset)?, input_rows);

@@ -2,12 +2,14 @@
 //! built, run it, and find the project's Python (for files written by
 //! pyarrow, polars and DuckDB).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use ore_core::{DatasetWriter, WriteOptions};
 
@@ -345,4 +347,47 @@ pub fn crawl_prefix(d: &Path, port: u16, prefix: &str, out: &str) {
             out,
         ],
     ));
+}
+
+/// Every row of a dataset as column name -> string (floats printed; nulls
+/// and other types left out).
+pub fn string_rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut out = Vec::new();
+    for batch in read_all(path) {
+        let schema = batch.schema();
+        for r in 0..batch.num_rows() {
+            let mut row = HashMap::new();
+            for (f, col) in schema.fields().iter().zip(batch.columns()) {
+                let v = if let Some(s) = col.as_string_opt::<i32>() {
+                    if s.is_null(r) {
+                        continue;
+                    }
+                    s.value(r).to_string()
+                } else if let Some(x) = col.as_any().downcast_ref::<Float64Array>() {
+                    x.value(r).to_string()
+                } else {
+                    continue;
+                };
+                row.insert(f.name().clone(), v);
+            }
+            out.push(row);
+        }
+    }
+    out
+}
+
+/// The help's `text/shared/optionen/` pages (88 a language) served, crawled
+/// in zh-CN and en-US into `d/zh` and `d/en`, and aligned into `d/pairs`;
+/// returns align's summary line.
+pub fn align_help_slice(d: &Path) -> String {
+    let site = serve_site(d, None);
+    crawl_prefix(d, site.port, "zh-CN/text/shared/optionen/", "zh");
+    crawl_prefix(d, site.port, "en-US/text/shared/optionen/", "en");
+    drop(site);
+    stdout_ok(&ore(
+        d,
+        &[
+            "align", "--input", "zh", "--input", "en", "--output", "pairs",
+        ],
+    ))
 }

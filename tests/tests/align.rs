@@ -6,42 +6,13 @@
 //! ids where one side inserts a paragraph and the other drops one.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, Float64Array};
 use ore_core::Manifest;
 use ore_tests::{
-    Site, crawl_prefix as crawl, ore, read_all, repo_root, serve_site, source, stdout_ok,
-    write_docs,
+    align_help_slice, crawl_prefix as crawl, ore, read_all, repo_root, serve_site, source,
+    stdout_ok, string_rows, write_docs,
 };
-
-/// Every row of a dataset as column name -> string (floats printed).
-fn rows(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut out = Vec::new();
-    for batch in read_all(path) {
-        let schema = batch.schema();
-        for r in 0..batch.num_rows() {
-            let mut row = HashMap::new();
-            for (f, col) in schema.fields().iter().zip(batch.columns()) {
-                let v = if let Some(s) = col.as_string_opt::<i32>() {
-                    if s.is_null(r) {
-                        continue;
-                    } else {
-                        s.value(r).to_string()
-                    }
-                } else if let Some(x) = col.as_any().downcast_ref::<Float64Array>() {
-                    x.value(r).to_string()
-                } else {
-                    continue;
-                };
-                row.insert(f.name().clone(), v);
-            }
-            out.push(row);
-        }
-    }
-    out
-}
 
 #[test]
 fn real_help_pages_align_by_id_into_the_known_pairs() {
@@ -50,16 +21,7 @@ fn real_help_pages_align_by_id_into_the_known_pairs() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let site: Site = serve_site(d, None);
-    crawl(d, site.port, "zh-CN/text/shared/optionen/", "zh");
-    crawl(d, site.port, "en-US/text/shared/optionen/", "en");
-    drop(site);
-    let out = stdout_ok(&ore(
-        d,
-        &[
-            "align", "--input", "zh", "--input", "en", "--output", "pairs",
-        ],
-    ));
+    let out = align_help_slice(d);
     assert!(out.starts_with("align: "), "{out}");
 
     let m = Manifest::read(d.join("pairs")).unwrap();
@@ -69,7 +31,7 @@ fn real_help_pages_align_by_id_into_the_known_pairs() {
     assert!(get("pages_by_id") >= 85, "{out}");
     assert!(m.rows.output > 900, "{out}");
 
-    let got: HashMap<(String, String), (String, String)> = rows(&d.join("pairs"))
+    let got: HashMap<(String, String), (String, String)> = string_rows(&d.join("pairs"))
         .into_iter()
         .map(|r| {
             let file = r["src_url"].rsplit('/').next().unwrap().to_string();
@@ -81,17 +43,18 @@ fn real_help_pages_align_by_id_into_the_known_pairs() {
         .collect();
     // A pair whose source repeats an earlier pair's is in _rejects as a
     // `duplicate`, and that earlier pair is in the output.
-    let duplicates: HashMap<(String, String), (String, String)> = rows(&d.join("pairs/_rejects"))
-        .into_iter()
-        .filter(|r| r["reject_reason"] == "duplicate")
-        .map(|r| {
-            let file = r["url"].rsplit('/').next().unwrap().to_string();
-            (
-                (file, r["segment"].clone()),
-                (r["src"].clone(), r["tgt"].clone()),
-            )
-        })
-        .collect();
+    let duplicates: HashMap<(String, String), (String, String)> =
+        string_rows(&d.join("pairs/_rejects"))
+            .into_iter()
+            .filter(|r| r["reject_reason"] == "duplicate")
+            .map(|r| {
+                let file = r["url"].rsplit('/').next().unwrap().to_string();
+                (
+                    (file, r["segment"].clone()),
+                    (r["src"].clone(), r["tgt"].clone()),
+                )
+            })
+            .collect();
     let sources: std::collections::HashSet<&str> = got.values().map(|(s, _)| s.as_str()).collect();
     assert!(!duplicates.is_empty());
     let known =
@@ -111,7 +74,7 @@ fn real_help_pages_align_by_id_into_the_known_pairs() {
         n += 1;
     }
     assert_eq!(n, 100);
-    for r in rows(&d.join("pairs")) {
+    for r in string_rows(&d.join("pairs")) {
         assert!(
             r["src"]
                 .chars()
@@ -165,7 +128,7 @@ fn a_small_site_aligns_by_id_and_rejects_with_reasons() {
             "align", "--input", "zh", "--input", "en", "--output", "pairs",
         ],
     ));
-    let pairs = rows(&d.join("pairs"));
+    let pairs = string_rows(&d.join("pairs"));
     let got: Vec<(&str, &str, &str, &str)> = pairs
         .iter()
         .map(|r| {
@@ -234,7 +197,7 @@ fn a_small_site_aligns_by_id_and_rejects_with_reasons() {
         vec![("no_counterpart", 1), ("unaligned", 2), ("untranslated", 1)],
         "{out}"
     );
-    let rejects = rows(&d.join("pairs/_rejects"));
+    let rejects = string_rows(&d.join("pairs/_rejects"));
     let unaligned: Vec<(&str, &str)> = rejects
         .iter()
         .filter(|r| r["reject_reason"] == "unaligned")
@@ -278,7 +241,7 @@ fn pages_without_ids_align_by_order_skipping_an_insert_and_a_drop() {
             "align", "--input", "zh", "--input", "en", "--output", "pairs",
         ],
     ));
-    let got: Vec<(String, String, String)> = rows(&d.join("pairs"))
+    let got: Vec<(String, String, String)> = string_rows(&d.join("pairs"))
         .into_iter()
         .map(|r| {
             (
@@ -293,7 +256,7 @@ fn pages_without_ids_align_by_order_skipping_an_insert_and_a_drop() {
         .map(|&(i, j)| (zh[i].to_string(), en[j].to_string(), "order".to_string()))
         .collect();
     assert_eq!(got, want, "{out}");
-    let rejects = rows(&d.join("pairs/_rejects"));
+    let rejects = string_rows(&d.join("pairs/_rejects"));
     let left: Vec<(&str, &str)> = rejects
         .iter()
         .map(|r| {

@@ -120,8 +120,8 @@ impl Stage for Train {
         };
         let (mut train_set, mut valid_set) = data::load_split(&source, tokenize)?;
         if config.data.swap_sides {
-            train_set = train_set.into_iter().map(data::Example::swapped).collect();
-            valid_set = valid_set.into_iter().map(data::Example::swapped).collect();
+            data::swap_sides(&mut train_set);
+            data::swap_sides(&mut valid_set);
         }
         let (input_hash_meta, held_out) = match &source {
             Source::HeldOut { path, fraction } => {
@@ -251,12 +251,8 @@ impl Stage for Eval {
         let mut rows = select_rows(&config.split, &input, model, tokenize)?;
         if first.meta.train.data.swap_sides {
             // The model translates tgt -> src: score it that way round.
-            for set in [&mut rows.eval, &mut rows.tune] {
-                *set = std::mem::take(set)
-                    .into_iter()
-                    .map(data::Example::swapped)
-                    .collect();
-            }
+            data::swap_sides(&mut rows.eval);
+            data::swap_sides(&mut rows.tune);
             rows.note.push_str("; sides swapped (data.swap_sides)");
         }
         if rows.eval.is_empty() {

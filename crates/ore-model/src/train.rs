@@ -508,14 +508,12 @@ pub fn train(
             all_units += b.tgt_units;
             progress.inc(1);
             let at_epoch_end = state.batch_in_epoch == per_epoch;
-            let out_of_time = config
+            let limit = config
                 .max_minutes
-                .is_some_and(|m| elapsed_before + started.elapsed().as_secs_f64() >= m * 60.0);
-            if out_of_time && stopped.is_none() {
-                stopped = Some(format!(
-                    "time limit ({} min) reached",
-                    config.max_minutes.unwrap_or_default()
-                ));
+                .filter(|m| elapsed_before + started.elapsed().as_secs_f64() >= m * 60.0);
+            let out_of_time = limit.is_some();
+            if let (Some(m), None) = (limit, &stopped) {
+                stopped = Some(format!("time limit ({m} min) reached"));
             }
             let eval_now = out_of_time
                 || if config.eval_every > 0 {

@@ -117,13 +117,8 @@ impl Bpe {
             });
             learnt.push((names[a as usize].clone(), names[b as usize].clone()));
             let mut touched: FxHashSet<(u32, u32)> = FxHashSet::default();
-            let mut ws: Vec<u32> = holders
-                .remove(&pair)
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            ws.sort_unstable();
-            for wi in ws {
+            // Counts only add up, so the words' order does not matter.
+            for wi in holders.remove(&pair).unwrap_or_default() {
                 let w = weights[wi as usize];
                 let seq = &mut seqs[wi as usize];
                 for p in seq.windows(2) {

@@ -46,6 +46,22 @@ impl Example {
             ..self
         }
     }
+
+    fn src_tokens(&self) -> &[String] {
+        &self.src
+    }
+
+    fn tgt_tokens(&self) -> &[String] {
+        &self.tgt
+    }
+}
+
+/// Turns every example of `set` round (`data.swap_sides`).
+pub fn swap_sides(set: &mut Vec<Example>) {
+    *set = std::mem::take(set)
+        .into_iter()
+        .map(Example::swapped)
+        .collect();
 }
 
 /// Splits text into tokens when a dataset has no token columns (the CLI
@@ -257,12 +273,7 @@ impl Subwords {
                 .iter()
                 .flat_map(move |e| side(e).iter().map(|t| (t.as_str(), 1)))
         };
-        fn src(e: &Example) -> &[String] {
-            &e.src
-        }
-        fn tgt(e: &Example) -> &[String] {
-            &e.tgt
-        }
+        let (src, tgt) = (Example::src_tokens, Example::tgt_tokens);
         if config.shared_vocab {
             let both = Bpe::learn(count(src).chain(count(tgt)), config.bpe_merges);
             Self {
@@ -306,14 +317,14 @@ impl Vocabs {
 
     pub fn build(examples: &[Example], config: &DataConfig) -> Self {
         let subwords = (config.units == Units::Bpe).then(|| Subwords::learn(examples, config));
-        let side = |bpe: Option<&Bpe>, tokens: fn(&Example) -> &Vec<String>| -> Vec<Vec<String>> {
+        let side = |bpe: Option<&Bpe>, tokens: fn(&Example) -> &[String]| -> Vec<Vec<String>> {
             examples
                 .iter()
                 .map(|e| side_units(tokens(e), config.units, bpe))
                 .collect()
         };
-        let src_units = side(subwords.as_ref().map(|s| &s.src), |e| &e.src);
-        let tgt_units = side(subwords.as_ref().map(|s| &s.tgt), |e| &e.tgt);
+        let src_units = side(subwords.as_ref().map(|s| &s.src), Example::src_tokens);
+        let tgt_units = side(subwords.as_ref().map(|s| &s.tgt), Example::tgt_tokens);
         fn flat(v: &[Vec<String>]) -> Vec<&str> {
             v.iter().flatten().map(String::as_str).collect()
         }

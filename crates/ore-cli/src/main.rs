@@ -13,6 +13,7 @@ mod crawl;
 mod inspect;
 mod metrics;
 mod output;
+mod report;
 mod run;
 mod serve;
 mod split;
@@ -102,6 +103,13 @@ enum Command {
     /// overlap (13 words, 25 CJK characters), variants of one source_id.
     Audit(split::AuditArgs),
 
+    /// Write the pipeline's data report (`index.html`, `report.md`,
+    /// `report.json`) to `<output_root>/<name>/_report/`: rows per stage and
+    /// reject reason, diversity, noise, representativeness and timeliness of
+    /// the data, duplicate clusters, augmentation samples, the split audit,
+    /// training curves and scores with sample predictions traced to URLs.
+    Report(report::ReportArgs),
+
     /// Run polars SQL over a dataset folder or Parquet file (the table is
     /// `self`), e.g. `ore query datasets/demo/clean "SELECT lang_detected,
     /// count(*) FROM self GROUP BY 1"`.
@@ -163,6 +171,7 @@ fn main() -> ExitCode {
         Command::Split(args) => split::run(&args),
         Command::Audit(args) => split::audit(&args),
         Command::Query(args) => split::query(&args),
+        Command::Report(args) => report::run(&args),
         Command::Train(args) => run_torch("train", &args.args),
         Command::Eval(args) => run_torch("eval", &args.args),
         Command::Translate(args) => run_torch("translate", &args.args),

@@ -128,7 +128,8 @@ fn self_bleu_by_op(
     variants: &[Variant],
     texts: &HashMap<String, String>,
 ) -> BTreeMap<String, SelfBleu> {
-    let mut families: HashMap<&str, Vec<&Variant>> = HashMap::new();
+    // In id order, so that the float sums come out the same on every run.
+    let mut families: BTreeMap<&str, Vec<&Variant>> = BTreeMap::new();
     for v in variants {
         families.entry(v.parent.as_str()).or_default().push(v);
     }

@@ -1,8 +1,8 @@
 //! `ore import headlines`, `ore train` and `ore eval` end to end on People's
 //! Daily headline pairs: the loss falls, the model folder is complete, eval
 //! writes predictions and a `_metrics.json` that `ore metrics` agrees with, an
-//! ensemble of a model with itself scores as the model, and bad input gives
-//! one clear line.
+//! ensemble of a model with itself scores as the model, TensorBoard reads the
+//! training curves, and bad input gives one clear line.
 
 use std::path::Path;
 
@@ -76,6 +76,61 @@ fn log_rows(model: &Path) -> Vec<(u64, f64, Option<f64>)> {
         .collect()
 }
 
+/// The TensorBoard event files in a model folder.
+fn event_files(model: &Path) -> Vec<String> {
+    std::fs::read_dir(model)
+        .expect("model folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("events.out.tfevents."))
+        .collect()
+}
+
+/// TensorBoard itself reads the model folder's event file: the four scalar
+/// tags are there, and each series has log.csv's steps and values (to
+/// float32 and to the CSV's printed digits), with wall times `elapsed_s`
+/// apart.
+fn tensorboard_reads_the_log(d: &Path, model: &str) {
+    let Some(python) = ore_tests::python() else {
+        return;
+    };
+    let code = r#"
+import csv, math, sys
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+m = sys.argv[1]
+acc = EventAccumulator(m)
+acc.Reload()
+tags = set(acc.Tags()["scalars"])
+assert tags == {"train/loss", "train/lr", "train/tokens_per_s", "valid/loss"}, tags
+with open(m + "/log.csv") as f:
+    rows = list(csv.DictReader(f))
+def check(tag, column, rel, abs_):
+    want = [(int(r["step"]), float(r[column])) for r in rows if r[column] != ""]
+    got = [(e.step, e.value) for e in acc.Scalars(tag)]
+    assert len(want) > 0
+    assert [s for s, _ in got] == [s for s, _ in want], (tag, got, want)
+    for (s, g), (_, w) in zip(got, want):
+        assert math.isclose(g, w, rel_tol=rel, abs_tol=abs_), (tag, s, g, w)
+check("train/loss", "loss", 1e-6, 1e-6)
+check("valid/loss", "valid_loss", 1e-6, 1e-6)
+check("train/lr", "lr", 1e-5, 0.0)
+check("train/tokens_per_s", "tokens_per_s", 1e-6, 0.06)
+events = acc.Scalars("train/loss")
+t0 = events[0].wall_time - float(rows[0]["elapsed_s"])
+for e, r in zip(events, rows):
+    assert math.isclose(e.wall_time - t0, float(r["elapsed_s"]), abs_tol=2e-3), (e, r)
+"#;
+    let out = std::process::Command::new(&python)
+        .args(["-c", code, model])
+        .current_dir(d)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "TensorBoard did not read {model}'s event file as log.csv:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn headlines_train_and_eval_end_to_end() {
     let Some(pd) = source(PD) else { return };
@@ -116,6 +171,7 @@ fn headlines_train_and_eval_end_to_end() {
             "{file} missing from the model folder"
         );
     }
+    assert_eq!(event_files(&model).len(), 1, "one TensorBoard event file");
     let rows = log_rows(&model);
     let valid: Vec<f64> = rows.iter().filter_map(|r| r.2).collect();
     assert_eq!(valid.len(), 4, "{rows:?}");
@@ -249,6 +305,9 @@ assert datasets.load_dataset("parquet", data_files=f + "/*.parquet", split="trai
         "resume rewrote the earlier log"
     );
     assert_eq!(resumed.last().expect("rows").0, 100);
+    // The resumed run's event file replaced the first one and holds every row.
+    assert_eq!(event_files(&model).len(), 1, "{:?}", event_files(&model));
+    tensorboard_reads_the_log(d, "datasets/t/train");
 }
 
 #[test]

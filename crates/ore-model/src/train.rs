@@ -7,13 +7,15 @@
 //! (and `bpe.src.txt`, `bpe.tgt.txt` for subword units),
 //! `model.safetensors` (the best weights so far), `checkpoint/` (the last
 //! weights, the optimiser's moments and `state.json`), `log.csv`,
-//! `log.parquet` and `curves.png`. Every file is replaced atomically, so a
+//! `log.parquet`, `curves.png` and a TensorBoard event file
+//! (`events.out.tfevents.*.ore`). Every file is replaced atomically, so a
 //! killed run leaves a usable model and a checkpoint to resume from.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ore_core::Progress;
+use ore_train::tensorboard;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor, nn};
 
@@ -66,6 +68,10 @@ pub struct TrainState {
     pub evals_without_improvement: usize,
     pub lr_scale: f64,
     pub elapsed_s: f64,
+    /// When training began (Unix seconds): the TensorBoard wall time of a
+    /// log row is this plus its `elapsed_s`. Absent in older checkpoints.
+    #[serde(default)]
+    pub started_unix_s: Option<f64>,
     pub log: Vec<LogRow>,
     pub stopped: Option<String>,
 }
@@ -407,7 +413,10 @@ pub fn train(
         None
     };
     let (trained, mut opt, mut state, config) = match resume_state {
-        Some(state) => {
+        Some(mut state) => {
+            if state.started_unix_s.is_none() {
+                state.started_unix_s = Some(tensorboard::unix_now() - state.elapsed_s);
+            }
             let ckpt = output.join(CHECKPOINT_DIR);
             let mut trained = Trained::load(output, Some(&ckpt.join("last.safetensors")), device)?;
             // The saved shape and data settings win; the run length is the caller's.
@@ -437,6 +446,7 @@ pub fn train(
                         std::fs::remove_file(&p)
                     };
                 }
+                tensorboard::remove_event_files(output, None)?;
             }
             tch::manual_seed(opts.seed as i64);
             let vocabs = Vocabs::build(train, &config.data);
@@ -456,6 +466,7 @@ pub fn train(
             let opt = Adam::new(&trained.vs, &config.optim);
             let state = TrainState {
                 lr_scale: 1.0,
+                started_unix_s: Some(tensorboard::unix_now()),
                 ..TrainState::default()
             };
             (trained, opt, state, config.clone())
@@ -668,6 +679,10 @@ fn save_checkpoint(trained: &Trained, opt: &Adam, state: &TrainState, output: &P
         .map_err(|e| ModelError::invalid(&dir, e.to_string()))?;
     crate::io::write_atomic(&dir.join(STATE_FILE), json.as_bytes())?;
     log::write(output, &state.log)?;
+    let started = state
+        .started_unix_s
+        .unwrap_or_else(|| tensorboard::unix_now() - state.elapsed_s);
+    tensorboard::write(output, &state.log, started)?;
     Ok(log::plot(&output.join("curves.png"), &state.log)?)
 }
 

@@ -4,7 +4,8 @@
 //! - [`data`]: `examples` datasets (a `train/`+`valid/` split, or one
 //!   dataset with a held-out slice) to vocabularies and padded,
 //!   length-bucketed batches; [`vocab`]; [`config`] (the `[train]` section).
-//! - [`log`]: the training log as CSV/Parquet and a PNG of the curves.
+//! - [`log`]: the training log as CSV/Parquet and a PNG of the curves;
+//!   [`tensorboard`]: the same rows as a TensorBoard event file.
 //! - [`stage`] and [`eval`]: train and eval as the pipeline knows them
 //!   ([`TrainStage`], [`EvalStage`]: kind, config, inputs); eval's row
 //!   selection, detokenizing, lead baseline and report are in [`eval`].
@@ -29,6 +30,7 @@ pub mod eval;
 pub mod io;
 pub mod log;
 pub mod stage;
+pub mod tensorboard;
 pub mod translate;
 pub mod vocab;
 

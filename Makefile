@@ -28,7 +28,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help build demo status test test-no-torch lint bench purge datasets venv torch check-tools tokenize crawl clean split augment train eval
+.PHONY: help build demo status test test-no-torch lint bench purge datasets venv torch chromium check-tools tokenize crawl clean split augment train eval report
 
 help: ## List the targets
 	@echo "ore — make targets (PIPELINE=$(PIPELINE))"
@@ -113,8 +113,24 @@ tokenize: build ## Stage tokenize of PIPELINE: jieba + Unicode words, POS, entit
 split: build ## Stage split of PIPELINE: grouped, stratified train/valid/test plus a leakage audit (IN=/OUT= override; INDEX=DIR keeps a split index)
 	$(RUN_STAGE) split $(if $(INDEX),--set split.index=$(INDEX))
 
-test: build venv datasets ## Run every test (unit, integration, end to end against target/release/ore)
+report: build ## Write the data report of PIPELINE (index.html, report.md, report.json) to datasets/<name>/_report/
+	$(ORE) report $(PIPELINE_FILE)
+
+# Headless Chromium renders the report in tests/tests/report.rs: Debian's
+# `chromium` package and a CJK font for its screenshots, installed once
+# (apt-get needs root, else sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium: $(VENV)/.chromium-stamp ## Install headless Chromium (Debian's `chromium`, a CJK font) for the report test
+
+$(VENV)/.chromium-stamp: | $(VENV)/bin/python
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei; } \
+	  || { echo "error: could not install chromium (apt-get install -y chromium fonts-wqy-zenhei)" >&2; exit 1; }
+	@command -v chromium >/dev/null || { echo "error: chromium is not on PATH after installing it" >&2; exit 1; }
+	touch $@
+
+test: build venv datasets chromium ## Run every test (unit, integration, end to end against target/release/ore)
 	ORE_TEST_PYTHON=$(abspath $(PY)) ORE_REQUIRE_PYTHON=1 ORE_REQUIRE_DATA=1 ORE_BIN=$(abspath $(ORE)) \
+	  ORE_TEST_CHROMIUM=$$(command -v chromium) ORE_REQUIRE_CHROMIUM=1 \
 	  $(CARGO) test --$(PROFILE) --locked --workspace --no-fail-fast
 	$(MAKE) test-no-torch
 

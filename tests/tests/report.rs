@@ -231,7 +231,10 @@ fn report_of_a_real_pipeline_renders_every_section_in_chromium() {
     for file in ["report.json", "report.md", "index.html"] {
         let again = std::fs::read_to_string(d.join("again").join(file)).unwrap();
         let first = std::fs::read_to_string(report.join(file)).unwrap();
-        assert!(again == first, "{file}: a second report of the same outputs differs");
+        assert!(
+            again == first,
+            "{file}: a second report of the same outputs differs"
+        );
     }
     stdout_ok(&ore(d, &["report", "p.toml"]));
     let leftovers: Vec<_> = std::fs::read_dir(d.join("out/rep"))

@@ -268,7 +268,7 @@ pub fn scores_section(stages: &[Stage]) -> Result<Section> {
             ));
         }
         for (metric, _, _) in METRICS {
-            groups.push(format!("{} {metric}", st.section));
+            groups.push(format!("{metric}\n{}", st.section));
         }
         for (name, scores) in &systems {
             let values: Vec<Option<f64>> = METRICS
@@ -284,7 +284,7 @@ pub fn scores_section(stages: &[Stage]) -> Result<Section> {
                     chart
                         .entry(series_name.clone())
                         .or_default()
-                        .push((format!("{} {metric}", st.section), *v));
+                        .push((format!("{metric}\n{}", st.section), *v));
                 }
             }
             figures.push(json!({

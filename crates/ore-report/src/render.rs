@@ -48,7 +48,7 @@ pub fn html(report: &Report) -> String {
 fn html_block(out: &mut String, block: &Block) {
     match block {
         Block::Heading(t) => {
-            let _ = writeln!(out, "<h3>{}</h3>", escape(t));
+            let _ = writeln!(out, "<h3>{}</h3>", inline(t));
         }
         Block::Para(t) => {
             let _ = writeln!(out, "<p>{}</p>", inline(t));
@@ -103,7 +103,7 @@ fn html_cell(out: &mut String, cell: &Cell) {
 /// backtick stays as it is).
 fn inline(text: &str) -> String {
     let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return escape(text);
     }
     parts

@@ -413,18 +413,21 @@ pub fn grouped_bars(title: &str, y_label: &str, groups: &[String], series: &[Ser
                 bar.max(1.0) - 1.0,
                 frame.bottom - y,
                 color(s),
-                escape(label),
+                escape(&label.replace('\n', " ")),
                 escape(&ser.name),
                 fmt_num(v)
             );
         }
+        // One line of the label a text line (`BLEU\neval_zh_en`).
         let cx = frame.left + (g as f64 + 0.5) * slot;
-        let _ = write!(
-            out,
-            r#"<text x="{cx:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            frame.bottom + 16.0,
-            escape(&truncate(label, (slot / 7.0).max(4.0) as usize))
-        );
+        for (k, line) in label.lines().take(3).enumerate() {
+            let _ = write!(
+                out,
+                r#"<text x="{cx:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+                frame.bottom + 16.0 + 14.0 * k as f64,
+                escape(&truncate(line, (slot / 6.5).max(4.0) as usize))
+            );
+        }
     }
     let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
     legend(&mut out, &names, height - 12.0);
@@ -550,6 +553,13 @@ pub(crate) mod tests {
             assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
         }
         assert!(charts[0].contains("a&lt;b &amp; &quot;c&quot;"));
+        // A group label's lines are text lines of their own.
+        let two = grouped_bars("t", "y", &["BLEU\neval_zh".into()], &series[..1]);
+        assert!(
+            two.contains(">BLEU</text>") && two.contains(">eval_zh</text>"),
+            "{two}"
+        );
+        assert_well_formed(&two);
     }
 
     #[test]

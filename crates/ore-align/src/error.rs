@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub enum AlignError {
     #[error(transparent)]
     Core(#[from] ore_core::Error),
-    #[error("align config: {0}")]
+    #[error("config: {0}")]
     Config(String),
     /// An input that is not a crawl's `documents` (a missing column, …).
     #[error("{path}: {message}")]

@@ -20,8 +20,10 @@
 pub mod align;
 pub mod config;
 pub mod error;
+pub mod examples;
 pub mod stage;
 
 pub use config::{AlignConfig, Method};
 pub use error::{AlignError, Result};
+pub use examples::{ExamplesConfig, ExamplesStage, Task};
 pub use stage::AlignStage;

@@ -219,7 +219,7 @@ impl Augmenter {
                         continue;
                     };
                     let text = seq.text();
-                    match bt.get(j, &text, stream(seed, j, s as u64)) {
+                    match round_trip_lines(bt, j, &text, stream(seed, j, s as u64)) {
                         None => {
                             pending = true;
                             edits.push(0);
@@ -354,6 +354,33 @@ pub fn edit_rate(original: &str, variant: &str) -> f64 {
         }
     }
     row[b.len()] as f64 / a.len().max(1) as f64
+}
+
+/// The round trip of a text line by line (translators learn from
+/// sentences and paragraphs, not whole pages), its lines joined again; `None`
+/// while a line's round trip has not been made yet (every missing line is
+/// noted). A one-line text is one request with the op's seed; line `k > 0`
+/// draws with a seed derived from it.
+fn round_trip_lines(
+    bt: &crate::translate::BackTranslations,
+    j: usize,
+    text: &str,
+    seed: u64,
+) -> Option<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut complete = true;
+    for (k, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let line_seed = if k == 0 {
+            seed
+        } else {
+            stream(seed, k, u64::MAX)
+        };
+        match bt.get(j, line.trim(), line_seed) {
+            Some(back) => out.push(back.trim().to_string()),
+            None => complete = false,
+        }
+    }
+    complete.then(|| out.join("\n"))
 }
 
 #[cfg(test)]

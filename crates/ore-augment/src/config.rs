@@ -385,6 +385,26 @@ impl AugmentConfig {
         }
     }
 
+    /// Points each `model` translator that names a pipeline section (a
+    /// bare name such as `zh_en`) at that section's model folder: one of
+    /// `translators`, the stage's declared model inputs, whose folder has
+    /// that name. The runner then orders augment after the training of its
+    /// translators and reruns it when one changes.
+    pub fn resolve_translators(&mut self, translators: &[std::path::PathBuf]) {
+        for op in &mut self.ops {
+            for spec in [&mut op.forward, &mut op.backward].into_iter().flatten() {
+                if let TranslatorSpec::Model(c) = spec
+                    && c.model.components().count() == 1
+                    && let Some(dir) = translators
+                        .iter()
+                        .find(|d| d.file_name() == Some(c.model.as_os_str()))
+                {
+                    c.model = dir.clone();
+                }
+            }
+        }
+    }
+
     /// Whether an op translates through a model folder, which only the
     /// binary that links libtorch (`ore-torch`) can decode.
     pub fn needs_model_backend(&self) -> bool {

@@ -36,13 +36,25 @@ const SPLITS: [&str; 3] = ["train", "valid", "test"];
 #[derive(Debug)]
 pub struct AugmentStage {
     config: AugmentConfig,
+    /// The model folders of the `translators` input, which `model`
+    /// translators naming a section resolve to.
+    translators: Vec<std::path::PathBuf>,
 }
 
 impl ore_core::StageDef for AugmentStage {
     const KIND: &'static str = "augment";
-    const INPUTS: &'static [ore_core::InputSpec] = &[ore_core::InputSpec::dataset(&[
-        "split", "examples", "tokenize",
-    ])];
+    const INPUTS: &'static [ore_core::InputSpec] = &[
+        ore_core::InputSpec::dataset(&["split", "examples", "tokenize"]),
+        // The model sections that `back_translation` ops name (`translators
+        // = ["zh_en", "en_zh"]`, then `model = "zh_en"` in an op).
+        ore_core::InputSpec {
+            key: "translators",
+            kind: ore_core::InputKind::Model,
+            required: false,
+            many: true,
+            defaults: &[],
+        },
+    ];
     /// Every variant's choices derive from the run seed.
     const SEEDED: bool = true;
     type Config = AugmentConfig;
@@ -54,10 +66,27 @@ impl ore_core::Stage for AugmentStage {
     fn build(config: AugmentConfig) -> Result<Self> {
         config.validate()?;
         Lexicon::check(&config.resources, config.needs())?;
-        Ok(Self { config })
+        Ok(Self {
+            config,
+            translators: Vec::new(),
+        })
     }
 
     fn run(&self, ctx: &ore_core::StageContext) -> Result<Manifest> {
+        let translators = ctx.inputs("translators");
+        if !translators.is_empty() {
+            let stage = Self {
+                config: self.config.clone(),
+                translators: translators.to_vec(),
+            };
+            return stage.run_on(
+                ctx.input("input")?,
+                &ctx.output,
+                ctx.seed,
+                ctx.write.clone(),
+                ctx.progress,
+            );
+        }
         self.run_on(
             ctx.input("input")?,
             &ctx.output,
@@ -600,7 +629,9 @@ impl AugmentStage {
         }
         let mut augmenter = Augmenter::new(cfg.clone(), lexicon, pools.map(|(p, _)| p));
         let mut translators = rustc_hash::FxHashMap::default();
-        for (j, op) in cfg.ops.iter().enumerate() {
+        let mut resolved = cfg.clone();
+        resolved.resolve_translators(&self.translators);
+        for (j, op) in resolved.ops.iter().enumerate() {
             if let (Some(f), Some(b)) = (&op.forward, &op.backward) {
                 translators.insert(j, (f.build()?, b.build()?));
             }

@@ -19,21 +19,26 @@ pub(crate) struct AlignArgs {
     method: Option<String>,
 }
 
-/// Hands the stage the pipeline's tokenizer (its `[tokenize]` section,
-/// else the default one) for the token-list columns.
-pub(crate) fn with_tokenizer(
-    stage: AlignStage,
-    _: &StageContext,
-    pipeline: Option<&Pipeline>,
-) -> Result<AlignStage> {
+/// The pipeline's tokenizer (its `[tokenize]` section, else the default
+/// one), for the token-list columns of align and examples.
+pub(crate) fn tokenizer(pipeline: Option<&Pipeline>) -> Result<ore_align::stage::Tokenize> {
     let config: ore_tokenize::TokenizeConfig = match pipeline {
         Some(p) if p.has_section("tokenize") => p.section("tokenize")?,
         _ => ore_tokenize::TokenizeConfig::default(),
     };
     let tokenizer = ore_tokenize::Tokenizer::build(&config)?;
-    Ok(stage.with_tokenizer(Box::new(move |text: &str| {
+    Ok(Box::new(move |text: &str| {
         tokenizer.segmenter().segment(text).tokens
-    })))
+    }))
+}
+
+/// Hands the stage the pipeline's tokenizer.
+pub(crate) fn with_tokenizer(
+    stage: AlignStage,
+    _: &StageContext,
+    pipeline: Option<&Pipeline>,
+) -> Result<AlignStage> {
+    Ok(stage.with_tokenizer(tokenizer(pipeline)?))
 }
 
 pub(crate) fn run(args: &AlignArgs) -> Result<String> {

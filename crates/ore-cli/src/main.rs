@@ -10,6 +10,7 @@ mod align;
 mod augment;
 mod clean;
 mod crawl;
+mod examples;
 mod inspect;
 mod metrics;
 mod output;
@@ -21,6 +22,7 @@ mod stage_args;
 mod stages;
 mod tokenize;
 mod torch;
+mod trace;
 
 use torch::run_torch;
 
@@ -85,6 +87,15 @@ enum Command {
     /// the element ids both pages carry, else by paragraph order and length
     /// (Gale–Church). `--input SRC --input TGT`, source language first.
     Align(align::AlignArgs),
+
+    /// Build the examples of a generation task from documents: headline
+    /// (page body → title), summary (rest → first paragraph) or
+    /// translation (two crawls → aligned pairs).
+    Examples(examples::ExamplesArgs),
+
+    /// The lineage of one row: prediction → example → parent example and
+    /// op → document → URL and fetch time, with each stage's manifest.
+    Trace(trace::TraceArgs),
 
     /// Augment the training examples: synonym swap (HIT Cilin, WordNet,
     /// MyThes), character noise, Chinese homophones, EDA word ops and
@@ -167,6 +178,8 @@ fn main() -> ExitCode {
         Command::Tokenize(args) => tokenize::run(&args),
         Command::Import(args) => tokenize::import(&args),
         Command::Align(args) => align::run(&args),
+        Command::Examples(args) => examples::run(&args),
+        Command::Trace(args) => trace::run(&args),
         Command::Augment(args) => augment::run(&args),
         Command::Split(args) => split::run(&args),
         Command::Audit(args) => split::audit(&args),

@@ -273,6 +273,12 @@ fn run_node(
         "align" => {
             execute::<ore_align::AlignStage>(p, &inv, as_configured, crate::align::with_tokenizer)
         }
+        "examples" => execute::<ore_align::ExamplesStage>(
+            p,
+            &inv,
+            as_configured,
+            crate::examples::with_tokenizer,
+        ),
         "split" => execute::<ore_split::SplitStage>(p, &inv, as_configured, as_built),
         "import-headlines" => {
             execute::<ore_tokenize::HeadlinesImport>(p, &inv, as_configured, as_built)

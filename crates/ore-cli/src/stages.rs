@@ -12,6 +12,7 @@ pub(crate) const KINDS: &[StageKind] = &[
     StageKind::of::<ore_clean::Cleaner>(),
     StageKind::of::<ore_tokenize::TokenizeStage>(),
     StageKind::of::<ore_align::AlignStage>(),
+    StageKind::of::<ore_align::ExamplesStage>(),
     StageKind::of::<ore_split::SplitStage>(),
     StageKind::of::<ore_augment::AugmentStage>(),
     StageKind::of::<ore_train::TrainStage>(),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 mod stats;
 mod table;
-mod values;
+pub(crate) mod values;
 
 use stats::{Accumulator, ColumnStats};
 use values::{human_bytes, thousands, type_name};

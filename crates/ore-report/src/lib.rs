@@ -124,3 +124,47 @@ pub fn write(report: &Report, dir: &Path) -> Result<PathBuf> {
     }
     Ok(dir.to_path_buf())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(name: &str) -> Report {
+        let mut s = doc::Section::new("stages", "1. Stages");
+        s.para(name);
+        Report {
+            pipeline: name.into(),
+            pipeline_file: "p.toml".into(),
+            sections: vec![s],
+        }
+    }
+
+    #[test]
+    fn a_new_report_replaces_the_old_one_and_leaves_no_temp_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("p").join("_report");
+        write(&report("first"), &out).expect("first");
+        std::fs::write(out.join("stale.txt"), "from an older report").expect("write");
+        write(&report("second"), &out).expect("second");
+        let html = std::fs::read_to_string(out.join("index.html")).expect("html");
+        assert!(html.contains("second") && !html.contains("first"));
+        assert!(
+            !out.join("stale.txt").exists(),
+            "the old folder is replaced whole"
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("p"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["_report"]);
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json"))
+                .expect("valid JSON");
+        assert_eq!(json["pipeline"], "second");
+        assert!(
+            std::fs::read_to_string(out.join("report.md"))
+                .expect("md")
+                .contains("## 1. Stages")
+        );
+    }
+}

@@ -214,6 +214,7 @@ pub fn section(stages: &[Stage], data: &[AugmentData]) -> Section {
                 ]
             })
             .collect();
+        s.para("Rows of the output by `aug_op` (`original`: every row without one, eval splits passed through included), with each op's edits and its identical variants (dropped) from the manifest.");
         s.table(
             &[
                 "aug_op",

@@ -18,11 +18,19 @@ pub(crate) struct ReportArgs {
     /// `<output_root>/<pipeline name>/_report/`.
     #[arg(long, value_name = "DIR")]
     output: Option<PathBuf>,
+
+    /// Override a pipeline key as `ore run` does (`--set
+    /// pipeline.output_root=/data`), to report on outputs written with it.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 pub(crate) fn run(args: &ReportArgs) -> Result<String> {
     let start = Instant::now();
-    let pipeline = Pipeline::load(&args.pipeline)?;
+    let mut pipeline = Pipeline::load(&args.pipeline)?;
+    for assignment in &args.set {
+        pipeline.set(assignment)?;
+    }
     let report = ore_report::build(&pipeline)?;
     let dir = args
         .output

@@ -21,21 +21,24 @@ step "ore status $pipeline_file"
 # A look at each output (any Parquet reader opens these folders as they are).
 if [ "$name" = demo ]; then
     step "outputs"
-    "$ore" inspect "$out/crawl" --head 2 --stats
-    "$ore" inspect "$out/clean" --head 1
-    "$ore" inspect "$out/tokenize" --head 2
-    "$ore" inspect "$out/tokenize/_vocab" --head 10
-    "$ore" inspect "$out/pd_tokens" --head 2
-    "$ore" inspect "$out/examples" --head 2
-    "$ore" inspect "$out/split/test" --head 2
-    "$ore" query "$out/split" "SELECT split, count(*) AS examples, count(DISTINCT source_id) AS articles FROM self GROUP BY 1 ORDER BY 2 DESC"
+    "$ore" inspect "$out/crawl_zh" --head 2 --stats
+    "$ore" inspect "$out/tokenize" --head 1
+    "$ore" inspect "$out/align" --head 2
+    "$ore" inspect "$out/headlines" --head 2
+    "$ore" query "$out/split" "SELECT split, count(*) AS examples, count(DISTINCT source_id) AS pages FROM self GROUP BY 1 ORDER BY 2 DESC"
     "$ore" query "$out/augment/train" "SELECT coalesce(aug_op, 'original') AS op, count(*) AS rows FROM self GROUP BY 1 ORDER BY 2 DESC"
-    "$ore" query "$out/pd_aug" "SELECT aug_op, text FROM self WHERE aug_op IS NOT NULL LIMIT 4"
+    "$ore" query "$out/augment/train" "SELECT aug_op, tgt, src FROM self WHERE aug_op = 'back_translation' LIMIT 3"
     "$ore" inspect "$out/train/log.parquet" --head 3
     "$ore" inspect "$out/eval" --head 3
     cat "$out/eval/_report/report.md"
+    step "lineage of the first prediction (ore trace)"
+    first=$("$ore" query "$out/eval" "SELECT example_id FROM self LIMIT 1" --json | sed -n 's/.*"example_id": *"\([^"]*\)".*/\1/p' | head -n 1)
+    [ -n "$first" ] && "$ore" trace "$first" --config "$pipeline_file"
 fi
 
-echo
-echo "demo done: outputs under $out/ (open any of them with: $ore inspect PATH);"
-echo "the eval report is $out/eval/_report/report.md, its scores $out/eval/_metrics.json"
+step "where everything is"
+echo "outputs:      $out/<stage>/ (open any with: $ore inspect PATH)"
+echo "data report:  $out/_report/index.html (and report.md; rebuild with: make report)"
+[ -d "$out/eval" ] && echo "scores:       $out/eval/_metrics.json, $out/eval/_report/report.md"
+[ -d "$out/train" ] && echo "curves:       tensorboard --logdir $out/train"
+echo "lineage:      $ore trace EXAMPLE_ID"

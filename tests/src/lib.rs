@@ -391,3 +391,45 @@ pub fn align_help_slice(d: &Path) -> String {
         ],
     ))
 }
+
+/// Headless Chromium from `$ORE_TEST_CHROMIUM` (set by `make test`), or
+/// `None` (the caller skips, saying why) unless `$ORE_REQUIRE_CHROMIUM` is
+/// set, in which case a missing binary fails.
+pub fn chromium() -> Option<PathBuf> {
+    match std::env::var_os("ORE_TEST_CHROMIUM").map(PathBuf::from) {
+        Some(p) if p.is_file() => Some(p),
+        _ if std::env::var_os("ORE_REQUIRE_CHROMIUM").is_some() => panic!(
+            "ORE_REQUIRE_CHROMIUM is set but ORE_TEST_CHROMIUM does not name a chromium binary (`make chromium` installs it)"
+        ),
+        _ => {
+            eprintln!(
+                "skipped the rendering checks: set ORE_TEST_CHROMIUM to a chromium binary (make test does)"
+            );
+            None
+        }
+    }
+}
+
+/// Runs headless Chromium (`bin`) with a fresh profile under `tmp`,
+/// returning its stdout; panics with its stderr when it fails.
+pub fn run_chromium(bin: &Path, tmp: &Path, args: &[&str]) -> Vec<u8> {
+    let profile = tempfile::tempdir_in(tmp).expect("chromium profile folder");
+    let out = Command::new(bin)
+        .args(["--headless", "--no-sandbox", "--disable-gpu"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The DOM of a local HTML page after Chromium has rendered it.
+pub fn render_dom(bin: &Path, tmp: &Path, page: &Path) -> String {
+    let url = format!("file://{}", page.display());
+    String::from_utf8_lossy(&run_chromium(bin, tmp, &["--dump-dom", &url])).into_owned()
+}

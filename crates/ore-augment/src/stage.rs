@@ -667,6 +667,11 @@ impl AugmentStage {
         } else {
             out.add_input(&parts[0].1)?;
         }
+        // The translators' model folders, hashed as the runner hashes them.
+        for model in &self.translators {
+            let hash = ore_core::runner::input_hash(model, ore_core::InputKind::Model)?;
+            out.add_input_hash(model, hash, 0);
+        }
         for (subset, dataset) in &parts {
             let augment = subset.is_none_or(|s| s == "train");
             let path = dataset.root().to_path_buf();

@@ -64,6 +64,12 @@ pub(crate) struct RunArgs {
     /// Worker threads for every stage (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+
+    /// Do not write the data report (`<output_root>/<name>/_report/`) that
+    /// a run of the whole pipeline (no --only/--from) ends with when a stage
+    /// ran or the report is missing; `ore report P.toml` writes it any time.
+    #[arg(long)]
+    no_report: bool,
 }
 
 /// Arguments of `ore status`.
@@ -189,6 +195,27 @@ pub(crate) fn run(args: &RunArgs) -> Result<String> {
         );
         return Ok(report);
     }
+    let report_dir = ore_report::default_dir(&pipeline);
+    let whole = args.only.is_none() && args.from.is_none();
+    let wrote_report = if whole && !args.no_report && (ran > 0 || !report_dir.is_dir()) {
+        let t = Instant::now();
+        let built = ore_report::build(&pipeline)
+            .and_then(|r| ore_report::write(&r, &report_dir))
+            .with_context(|| {
+                format!(
+                    "the data report (the stages' outputs are committed; `ore report {}` retries it)",
+                    args.pipeline.display()
+                )
+            })?;
+        println!(
+            "\n==> report: {} in {:.1} s",
+            built.display(),
+            t.elapsed().as_secs_f64()
+        );
+        Some(built)
+    } else {
+        None
+    };
     let _ = writeln!(
         report,
         "{}: {ran} stages run, {skipped} up to date, in {:.2} s",
@@ -201,6 +228,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<String> {
         .filter(|n| selected.contains(&n.section))
     {
         let _ = writeln!(report, "  {:<12} {}", node.section, node.output.display());
+    }
+    if let Some(dir) = wrote_report {
+        let _ = writeln!(
+            report,
+            "  {:<12} {}",
+            "report",
+            dir.join("index.html").display()
+        );
     }
     Ok(report)
 }

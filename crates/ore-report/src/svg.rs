@@ -24,7 +24,8 @@ impl Series {
 const WIDTH: f64 = 760.0;
 const PALETTE: &[&str] = &[
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac",
+    "#9c755f", "#bab0ac", "#a0cbe8", "#ffbe7d", "#8cd17d", "#b6992d", "#f1ce63", "#86bcb6",
+    "#d37295", "#fabfd2", "#d4a6c8", "#79706e",
 ];
 
 /// The colour of series `i`.
@@ -97,22 +98,41 @@ fn open(out: &mut String, height: f64, title: &str) {
     );
 }
 
+/// Where each legend entry goes: `(x, row)`, rows wrapping at the width.
+fn legend_layout(names: &[&str]) -> Vec<(f64, usize)> {
+    let mut out = Vec::with_capacity(names.len());
+    let (mut x, mut row) = (60.0, 0);
+    for name in names {
+        let w = 24.0 + 7.0 * name.chars().count().min(40) as f64;
+        if x + w > WIDTH - 10.0 && x > 60.0 {
+            x = 60.0;
+            row += 1;
+        }
+        out.push((x, row));
+        x += w;
+    }
+    out
+}
+
+/// The height the legend's rows after the first add.
+fn legend_extra(names: &[&str]) -> f64 {
+    legend_layout(names)
+        .last()
+        .map_or(0.0, |(_, row)| *row as f64 * 16.0)
+}
+
+/// The legend, its first row at `y`.
 fn legend(out: &mut String, names: &[&str], y: f64) {
-    let mut x = 60.0;
-    for (i, name) in names.iter().enumerate() {
-        let label = escape(name);
+    for (i, (name, (x, row))) in names.iter().zip(legend_layout(names)).enumerate() {
+        let y = y + row as f64 * 16.0;
         let _ = write!(
             out,
-            r#"<rect x="{x}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{}">{label}</text>"#,
+            r#"<rect x="{x}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{y}">{}</text>"#,
             y - 9.0,
             color(i),
             x + 14.0,
-            y
+            escape(&truncate(name, 40))
         );
-        x += 24.0 + 7.0 * name.chars().count() as f64;
-        if x > WIDTH - 80.0 {
-            break;
-        }
     }
 }
 
@@ -185,7 +205,9 @@ impl Frame {
 pub fn stacked_hbars(title: &str, rows: &[String], series: &[Series]) -> String {
     let bar = 22.0;
     let top = 34.0;
-    let height = top + rows.len() as f64 * (bar + 8.0) + 40.0;
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    let base = top + rows.len() as f64 * (bar + 8.0) + 40.0;
+    let height = base + legend_extra(&names);
     let mut out = String::new();
     open(&mut out, height, title);
     let left = 150.0;
@@ -227,8 +249,7 @@ pub fn stacked_hbars(title: &str, rows: &[String], series: &[Series]) -> String 
             fmt_num(totals[r])
         );
     }
-    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-    legend(&mut out, &names, height - 12.0);
+    legend(&mut out, &names, base - 12.0);
     out.push_str("</svg>");
     out
 }
@@ -261,7 +282,9 @@ pub fn histogram(
     edges: &[f64],
     series: &[Series],
 ) -> String {
-    let height = 260.0;
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    let base = 260.0;
+    let height = base + legend_extra(&names);
     let mut out = String::new();
     open(&mut out, height, title);
     let max = series
@@ -275,7 +298,7 @@ pub fn histogram(
         left: 60.0,
         right: WIDTH - 20.0,
         top: 30.0,
-        bottom: height - 62.0,
+        bottom: base - 62.0,
         x: (x0, if x1 > x0 { x1 } else { x0 + 1.0 }),
         y: (0.0, if max > 0.0 { max * 1.05 } else { 1.0 }),
     };
@@ -301,8 +324,7 @@ pub fn histogram(
             );
         }
     }
-    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-    legend(&mut out, &names, height - 8.0);
+    legend(&mut out, &names, base - 8.0);
     out.push_str("</svg>");
     out
 }
@@ -315,7 +337,9 @@ pub fn lines(
     y_label: &str,
     series: &[(String, Vec<(f64, f64)>)],
 ) -> String {
-    let height = 280.0;
+    let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
+    let base = 280.0;
+    let height = base + legend_extra(&names);
     let mut out = String::new();
     open(&mut out, height, title);
     let points = || {
@@ -339,7 +363,7 @@ pub fn lines(
         left: 60.0,
         right: WIDTH - 20.0,
         top: 30.0,
-        bottom: height - 62.0,
+        bottom: base - 62.0,
         x: (x0, if x1 > x0 { x1 } else { x0 + 1.0 }),
         y: ((y0 - pad).max(0.0_f64.min(y0)), y1 + pad),
     };
@@ -371,8 +395,7 @@ pub fn lines(
             }
         }
     }
-    let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
-    legend(&mut out, &names, height - 8.0);
+    legend(&mut out, &names, base - 8.0);
     out.push_str("</svg>");
     out
 }
@@ -380,7 +403,9 @@ pub fn lines(
 /// Vertical bars in groups: one group a label, one bar a series
 /// (`series[s].values[group]`; a non-finite value leaves a gap).
 pub fn grouped_bars(title: &str, y_label: &str, groups: &[String], series: &[Series]) -> String {
-    let height = 300.0;
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    let base = 300.0;
+    let height = base + legend_extra(&names);
     let mut out = String::new();
     open(&mut out, height, title);
     let max = series
@@ -392,7 +417,7 @@ pub fn grouped_bars(title: &str, y_label: &str, groups: &[String], series: &[Ser
         left: 60.0,
         right: WIDTH - 20.0,
         top: 30.0,
-        bottom: height - 80.0,
+        bottom: base - 80.0,
         x: (0.0, groups.len().max(1) as f64),
         y: (0.0, if max > 0.0 { max * 1.1 } else { 1.0 }),
     };
@@ -429,8 +454,7 @@ pub fn grouped_bars(title: &str, y_label: &str, groups: &[String], series: &[Ser
             );
         }
     }
-    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-    legend(&mut out, &names, height - 12.0);
+    legend(&mut out, &names, base - 12.0);
     out.push_str("</svg>");
     out
 }
@@ -553,6 +577,14 @@ pub(crate) mod tests {
             assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
         }
         assert!(charts[0].contains("a&lt;b &amp; &quot;c&quot;"));
+        // A long legend wraps: every entry is drawn, the chart grows.
+        let many: Vec<Series> = (0..15)
+            .map(|i| Series::new(format!("reject_reason_{i}"), vec![1.0]))
+            .collect();
+        let wide = stacked_hbars("t", &["a".into()], &many);
+        assert!(wide.contains(">reject_reason_14</text>"), "{wide}");
+        assert!(legend_extra(&many.iter().map(|s| s.name.as_str()).collect::<Vec<_>>()) > 0.0);
+        assert_well_formed(&wide);
         // A group label's lines are text lines of their own.
         let two = grouped_bars("t", "y", &["BLEU\neval_zh".into()], &series[..1]);
         assert!(

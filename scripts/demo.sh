@@ -21,7 +21,7 @@ step "ore status $pipeline_file"
 # A look at each output (any Parquet reader opens these folders as they are).
 if [ "$name" = demo ]; then
     step "outputs"
-    "$ore" inspect "$out/crawl_zh" --head 2 --stats
+    "$ore" inspect "$out/crawl" --head 2 --stats
     "$ore" inspect "$out/tokenize" --head 1
     "$ore" inspect "$out/align" --head 2
     "$ore" inspect "$out/headlines" --head 2

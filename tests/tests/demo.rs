@@ -125,7 +125,7 @@ fn the_demo_job_runs_end_to_end_on_a_slice_of_the_help() {
     let first = stdout_ok(&run(d, &[]));
     let out = d.join("out/demo");
     let sections = [
-        "crawl_zh",
+        "crawl",
         "crawl_en",
         "clean",
         "tokenize",
@@ -149,7 +149,7 @@ fn the_demo_job_runs_end_to_end_on_a_slice_of_the_help() {
     let m: BTreeMap<&str, Manifest> = sections.iter().map(|s| (*s, manifest(s))).collect();
     let expect: &[(&str, &[&str])] = &[
         (
-            "crawl_zh",
+            "crawl",
             &["doc_id", "url", "fetched_at", "title", "text"],
         ),
         (
@@ -211,7 +211,7 @@ fn the_demo_job_runs_end_to_end_on_a_slice_of_the_help() {
     }
     // … and between stages: what one writes, the next reads.
     for (from, to) in [
-        ("crawl_zh", "clean"),
+        ("crawl", "clean"),
         ("clean", "tokenize"),
         ("tokenize", "headlines"),
         ("headlines", "split"),
@@ -219,7 +219,7 @@ fn the_demo_job_runs_end_to_end_on_a_slice_of_the_help() {
     ] {
         assert_eq!(m[from].rows.output, m[to].rows.input, "{from} → {to}");
     }
-    assert!(m["crawl_zh"].rows.output >= 150, "{:?}", m["crawl_zh"].rows);
+    assert!(m["crawl"].rows.output >= 150, "{:?}", m["crawl"].rows);
     assert!(
         m["headlines"].rows.output >= 100,
         "{:?}",
@@ -292,7 +292,7 @@ fn the_demo_job_runs_end_to_end_on_a_slice_of_the_help() {
     let chain = trace["chain"].as_array().unwrap();
     assert_eq!(chain[0]["what"], "prediction", "{trace}");
     let last = chain.last().unwrap();
-    assert_eq!(last["section"], "crawl_zh", "{trace}");
+    assert_eq!(last["section"], "crawl", "{trace}");
     let url = last["row"]["url"].as_str().unwrap();
     assert!(
         url.starts_with(&format!(

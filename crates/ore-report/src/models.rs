@@ -309,25 +309,54 @@ pub fn scores_section(stages: &[Stage]) -> Result<Section> {
         let mut series_names: Vec<&String> = chart.keys().collect();
         // The model first, then the baselines.
         series_names.sort_by_key(|n| (n.as_str() != "model", n.to_string()));
-        let series: Vec<Series> = series_names
-            .iter()
-            .map(|n| {
-                let by_group: HashMap<&str, f64> =
-                    chart[*n].iter().map(|(g, v)| (g.as_str(), *v)).collect();
-                Series::new(
-                    n.as_str(),
-                    groups
-                        .iter()
-                        .map(|g| by_group.get(g.as_str()).copied().unwrap_or(f64::NAN))
-                        .collect(),
-                )
-            })
-            .collect();
-        s.chart(
-            "Scores by eval stage and metric",
-            svg::grouped_bars("Scores by eval stage and metric", "score", &groups, &series),
-            "the table above",
-        );
+        // Up to two eval stages share one chart; more (an ablation) get a
+        // chart a metric, so that each stage's label stays readable.
+        let mut charts: Vec<(String, Vec<&String>)> = Vec::new();
+        if evals.len() <= 2 {
+            charts.push((
+                "Scores by eval stage and metric".into(),
+                groups.iter().collect(),
+            ));
+        } else {
+            for (metric, _, _) in METRICS {
+                let prefix = format!("{metric}\n");
+                charts.push((
+                    format!("{metric} by eval stage"),
+                    groups.iter().filter(|g| g.starts_with(&prefix)).collect(),
+                ));
+            }
+        }
+        for (title, keys) in charts {
+            let series: Vec<Series> = series_names
+                .iter()
+                .map(|n| {
+                    let by_group: HashMap<&str, f64> =
+                        chart[*n].iter().map(|(g, v)| (g.as_str(), *v)).collect();
+                    Series::new(
+                        n.as_str(),
+                        keys.iter()
+                            .map(|g| by_group.get(g.as_str()).copied().unwrap_or(f64::NAN))
+                            .collect(),
+                    )
+                })
+                .collect();
+            let labels: Vec<String> = if evals.len() <= 2 {
+                keys.iter().map(|k| k.to_string()).collect()
+            } else {
+                keys.iter()
+                    .map(|k| {
+                        k.split_once('\n')
+                            .map_or(k.as_str(), |(_, st)| st)
+                            .to_string()
+                    })
+                    .collect()
+            };
+            s.chart(
+                &title,
+                svg::grouped_bars(&title, "score", &labels, &series),
+                "the table above",
+            );
+        }
     }
     let predictions = predictions(&mut s, stages, &evals)?;
     s.figures = json!({"scores": figures, "predictions": predictions});

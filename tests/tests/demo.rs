@@ -43,7 +43,8 @@ const TINY: &[&str] = &[
 /// The demo pipeline with its crawls pointed at `port`'s swriter/01 pages
 /// (the test serves the site itself) and its outputs under `out/`.
 fn demo_slice(port: u16) -> String {
-    let text = std::fs::read_to_string(repo_root().join("pipelines/demo.toml")).unwrap();
+    let text = std::fs::read_to_string(repo_root().join("pipelines/demo.toml"))
+        .expect("read pipelines/demo.toml");
     let mut out = String::new();
     for line in text.lines() {
         if line.starts_with("serve = ") {
@@ -84,7 +85,7 @@ fn run(d: &Path, extra: &[&str]) -> Output {
         .env("ORE_NO_PROGRESS", "1")
         .env("ORE_SOURCES", repo_root().join("datasets/sources"))
         .output()
-        .unwrap()
+        .expect("run ore")
 }
 
 /// The sections a run's output says it ran (`==> SECTION (kind): …`).

@@ -149,10 +149,7 @@ fn the_demo_job_runs_end_to_end_on_a_slice_of_the_help() {
     let manifest = |s: &str| Manifest::read(out.join(s)).unwrap_or_else(|e| panic!("{s}: {e}"));
     let m: BTreeMap<&str, Manifest> = sections.iter().map(|s| (*s, manifest(s))).collect();
     let expect: &[(&str, &[&str])] = &[
-        (
-            "crawl",
-            &["doc_id", "url", "fetched_at", "title", "text"],
-        ),
+        ("crawl", &["doc_id", "url", "fetched_at", "title", "text"]),
         (
             "crawl_en",
             &["doc_id", "url", "fetched_at", "title", "text"],

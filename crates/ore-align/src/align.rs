@@ -25,6 +25,16 @@ pub struct Bead {
     pub score: f64,
 }
 
+/// A text whitespace-free and lower-cased: the key two texts are compared
+/// by when repeats are found (align's and examples' `duplicate`, a title's
+/// line in its page).
+pub fn text_key(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Lengths in characters, ignoring whitespace.
 pub fn length(text: &str) -> usize {
     text.chars().filter(|c| !c.is_whitespace()).count()

@@ -25,6 +25,7 @@ use ore_core::{Dataset, Manifest, StageInfo, StageOutput, WriteOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::align::text_key;
 use crate::config::AlignConfig;
 use crate::error::{AlignError, Result};
 use crate::stage::{AlignStage, Tokenize};
@@ -207,21 +208,13 @@ pub enum Made {
     Rejected(&'static str),
 }
 
-/// Whitespace-free, lower-cased: how titles and lines are compared.
-fn key(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// The body of a page: its non-empty lines, without those that repeat the
 /// title.
 pub fn body_lines<'a>(text: &'a str, title: &str) -> Vec<&'a str> {
-    let title = key(title);
+    let title = text_key(title);
     text.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && (title.is_empty() || key(l) != title))
+        .filter(|l| !l.is_empty() && (title.is_empty() || text_key(l) != title))
         .collect()
 }
 
@@ -368,7 +361,7 @@ impl ExamplesStage {
                 let t = title.as_ref().and_then(|c| c.get(r));
                 match cfg.make(t, text.get(r).unwrap_or_default()) {
                     Made::Example { src, tgt } => {
-                        if cfg.dedup && !seen.insert((key(&src), key(&tgt))) {
+                        if cfg.dedup && !seen.insert((text_key(&src), text_key(&tgt))) {
                             duplicates += 1;
                             rejected.push(r);
                             reasons.push("duplicate");

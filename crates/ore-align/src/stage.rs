@@ -338,14 +338,7 @@ impl AlignStage {
                 .text_reason(&p.src_text, &p.tgt_text)
                 .or((p.bead.score < cfg.min_score).then_some("low_score"))
                 .or_else(|| {
-                    let repeat = cfg.dedup
-                        && !seen.insert(
-                            p.src_text
-                                .chars()
-                                .filter(|c| !c.is_whitespace())
-                                .flat_map(char::to_lowercase)
-                                .collect(),
-                        );
+                    let repeat = cfg.dedup && !seen.insert(align::text_key(&p.src_text));
                     duplicates += u64::from(repeat);
                     repeat.then_some("duplicate")
                 });

@@ -138,17 +138,19 @@ fn trace(graph: &Graph, id: &str) -> Result<Option<Vec<Hop>>> {
         let Some(set) = open(&node.output) else {
             continue;
         };
+        let mut hit = None;
         for column in ["example_id", "hyp", "doc_id"] {
-            if let Some(row) = find(&set, column, id)? {
-                start = Some((node, row));
+            hit = find(&set, column, id)?;
+            if hit.is_some() {
                 break;
             }
         }
-        if start.is_some() {
+        if let Some(row) = hit {
+            start = Some((node, set, row));
             break;
         }
     }
-    let Some((node, row)) = start else {
+    let Some((node, set, row)) = start else {
         return Ok(None);
     };
     let mut hops = Vec::new();
@@ -160,7 +162,6 @@ fn trace(graph: &Graph, id: &str) -> Result<Option<Vec<Hop>>> {
     } else {
         "example"
     };
-    let set = open(&node.output).context("output vanished")?;
     follow(
         &set,
         &row,

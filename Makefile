@@ -161,3 +161,8 @@ bench: build venv datasets $(VENV)/.bench-torch-stamp $(VENV)/.bench-augment-sta
 purge: ## Delete the outputs of PIPELINE (datasets/$(PIPELINE)/)
 	@if [ -d datasets/$(PIPELINE) ]; then rm -rf datasets/$(PIPELINE) && echo "deleted datasets/$(PIPELINE)/"; \
 	  else echo "nothing to delete: datasets/$(PIPELINE)/ does not exist"; fi
+
+# Debian's slurm-wlm and munge, for the Slurm test (make test) and `ore launch slurm`.
+slurm:
+	bash scripts/slurm-cluster.sh install
+.PHONY: slurm

@@ -2,6 +2,10 @@
 //! "上一页 / 下一页"): counted in a first pass over the input, removed in
 //! the next.
 
+use std::sync::Arc;
+
+use arrow_array::{Array, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use rustc_hash::{FxHashMap, FxHashSet};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -17,6 +21,16 @@ pub struct LineCounts {
 struct HostCounts {
     docs: u64,
     lines: FxHashMap<u64, u64>,
+}
+
+/// `host`, `line` (a line's hash; null for the host's document count),
+/// `count`: line counts or boilerplate lines as a sharded run keeps them.
+pub fn lines_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("host", DataType::Utf8, false),
+        Field::new("line", DataType::UInt64, true),
+        Field::new("count", DataType::UInt64, false),
+    ]))
 }
 
 /// The host of a URL, or "" when there is none.
@@ -42,6 +56,63 @@ impl LineCounts {
         for h in short_lines(text, config.max_line_chars) {
             *entry.lines.entry(h).or_default() += 1;
         }
+    }
+
+    /// The counts as rows of [`lines_schema`]: per host, one row with a
+    /// null `line` holding its number of documents, then one per line.
+    pub fn to_batch(&self) -> Result<RecordBatch, ArrowError> {
+        let (mut hosts, mut lines, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+        let mut sorted: Vec<(&String, &HostCounts)> = self.hosts.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        for (host, c) in sorted {
+            hosts.push(host.as_str());
+            lines.push(None);
+            counts.push(c.docs);
+            let mut each: Vec<(&u64, &u64)> = c.lines.iter().collect();
+            each.sort_unstable();
+            for (line, n) in each {
+                hosts.push(host.as_str());
+                lines.push(Some(*line));
+                counts.push(*n);
+            }
+        }
+        RecordBatch::try_new(
+            lines_schema(),
+            vec![
+                Arc::new(StringArray::from(hosts)),
+                Arc::new(UInt64Array::from(lines)),
+                Arc::new(UInt64Array::from(counts)),
+            ],
+        )
+    }
+
+    /// Adds counts written by [`LineCounts::to_batch`] (another shard's).
+    pub fn add_batch(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
+        let bad = || ArrowError::SchemaError("not a line counts batch".into());
+        let hosts = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(bad)?;
+        let lines = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .ok_or_else(bad)?;
+        let counts = batch
+            .column(2)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .ok_or_else(bad)?;
+        for i in 0..batch.num_rows() {
+            let entry = self.hosts.entry(hosts.value(i).to_string()).or_default();
+            if lines.is_null(i) {
+                entry.docs += counts.value(i);
+            } else {
+                *entry.lines.entry(lines.value(i)).or_default() += counts.value(i);
+            }
+        }
+        Ok(())
     }
 
     /// The boilerplate lines of each host.
@@ -100,6 +171,53 @@ impl Boilerplate {
             out.push_str(line);
         }
         (crate::normalize::collapse_whitespace(&out), removed)
+    }
+
+    /// The lines as rows of [`lines_schema`] (`count` 0).
+    pub fn to_batch(&self) -> Result<RecordBatch, ArrowError> {
+        let (mut hosts, mut lines) = (Vec::new(), Vec::new());
+        for (host, set) in &self.hosts {
+            for line in set {
+                hosts.push(host.as_str());
+                lines.push(Some(*line));
+            }
+        }
+        let n = hosts.len();
+        RecordBatch::try_new(
+            lines_schema(),
+            vec![
+                Arc::new(StringArray::from(hosts)),
+                Arc::new(UInt64Array::from(lines)),
+                Arc::new(UInt64Array::from(vec![0u64; n])),
+            ],
+        )
+    }
+
+    /// Adds lines written by [`Boilerplate::to_batch`].
+    pub fn add_batch(
+        &mut self,
+        batch: &RecordBatch,
+        max_line_chars: usize,
+    ) -> Result<(), ArrowError> {
+        let bad = || ArrowError::SchemaError("not a boilerplate lines batch".into());
+        let hosts = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(bad)?;
+        let lines = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .ok_or_else(bad)?;
+        self.max_line_chars = max_line_chars;
+        for i in 0..batch.num_rows() {
+            self.hosts
+                .entry(hosts.value(i).to_string())
+                .or_default()
+                .insert(lines.value(i));
+        }
+        Ok(())
     }
 
     /// Number of boilerplate lines found over all hosts.

@@ -65,7 +65,13 @@ pub fn load_index(dir: &Path, meta: &IndexMeta) -> Result<Vec<Entry>> {
             ),
         ));
     }
-    let data = Dataset::open(dir.join(DATA_DIR))?;
+    read_entries(&Dataset::open(dir.join(DATA_DIR))?, meta.num_perm, true)
+}
+
+/// The entries of a dataset of [`entries_batch`]es (an index's, or a clean
+/// shard's `_minhash/`), in order.
+pub fn read_entries(data: &Dataset, num_perm: usize, from_index: bool) -> Result<Vec<Entry>> {
+    let dir = data.root();
     let mut out = Vec::new();
     for batch in data.batches(8192) {
         let batch = batch?;
@@ -81,7 +87,7 @@ pub fn load_index(dir: &Path, meta: &IndexMeta) -> Result<Vec<Entry>> {
                 .chunks_exact(4)
                 .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect::<Vec<_>>();
-            if signature.len() != meta.num_perm {
+            if signature.len() != num_perm && !signature.is_empty() {
                 return Err(index_error(
                     dir,
                     format!("row {i}: signature of {} values", signature.len()),
@@ -92,7 +98,7 @@ pub fn load_index(dir: &Path, meta: &IndexMeta) -> Result<Vec<Entry>> {
                 text_hash,
                 n_chars: chars.value(i),
                 signature,
-                from_index: true,
+                from_index,
             });
         }
     }
@@ -108,6 +114,28 @@ fn index_schema() -> SchemaRef {
     ]))
 }
 
+/// Entries as rows: `doc_id`, `text_hash` (hex), `n_chars`, `signature`
+/// (little-endian u32s).
+pub fn entries_batch(chunk: &[&Entry]) -> Result<RecordBatch> {
+    let sigs: Vec<Vec<u8>> = chunk
+        .iter()
+        .map(|e| e.signature.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            chunk.iter().map(|e| e.doc_id.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            chunk.iter().map(|e| format!("{:032x}", e.text_hash)),
+        )),
+        Arc::new(UInt64Array::from_iter_values(
+            chunk.iter().map(|e| e.n_chars),
+        )),
+        Arc::new(BinaryArray::from_iter_values(sigs.iter())),
+    ];
+    Ok(RecordBatch::try_new(index_schema(), columns)?)
+}
+
 /// Writes the index: every kept entry (old and new), replacing the folder's
 /// entries atomically.
 pub fn save_index(dir: &Path, meta: &IndexMeta, entries: &[&Entry]) -> Result<()> {
@@ -115,23 +143,7 @@ pub fn save_index(dir: &Path, meta: &IndexMeta, entries: &[&Entry]) -> Result<()
     let mut writer =
         DatasetWriter::create(dir.join(DATA_DIR), index_schema(), WriteOptions::default())?;
     for chunk in entries.chunks(8192) {
-        let sigs: Vec<Vec<u8>> = chunk
-            .iter()
-            .map(|e| e.signature.iter().flat_map(|v| v.to_le_bytes()).collect())
-            .collect();
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                chunk.iter().map(|e| e.doc_id.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                chunk.iter().map(|e| format!("{:032x}", e.text_hash)),
-            )),
-            Arc::new(UInt64Array::from_iter_values(
-                chunk.iter().map(|e| e.n_chars),
-            )),
-            Arc::new(BinaryArray::from_iter_values(sigs.iter())),
-        ];
-        writer.write(&RecordBatch::try_new(index_schema(), columns)?)?;
+        writer.write(&entries_batch(chunk)?)?;
     }
     writer.commit()?;
     let meta_path: PathBuf = dir.join(META_FILE);

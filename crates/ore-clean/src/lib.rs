@@ -30,6 +30,7 @@ pub mod error;
 pub mod lang;
 pub mod normalize;
 pub mod quality;
+pub mod shards;
 pub mod stage;
 
 pub use config::CleanConfig;

@@ -17,6 +17,7 @@ use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array}
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use ore_core::shard::{ROWS_STEP, Shard};
 use ore_core::{Dataset, Manifest, Progress, StageInfo, StageOutput, StrColumn, WriteOptions};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -173,12 +174,27 @@ impl ore_core::Stage for Cleaner {
     }
 
     fn run(&self, ctx: &ore_core::StageContext) -> Result<Manifest> {
+        if let Some(shard) = ctx.shard {
+            return self.run_shard(ctx, shard);
+        }
         let paths = RunPaths {
             input: ctx.input("input")?,
             output: &ctx.output,
             index: self.config.index.as_deref(),
         };
         self.run(&paths, ctx.seed, ctx.write.clone())
+    }
+
+    /// Boilerplate removal needs every page of a host counted first: its
+    /// shards count lines (`lines`), the commit adds the counts up, then
+    /// the shards clean their rows (`rows`). Deduplication is the rows
+    /// step's commit ([`crate::shards::commit_rows`]).
+    fn shard_steps(&self) -> Option<Vec<&'static str>> {
+        Some(if self.config.boilerplate.enabled {
+            vec![crate::shards::LINES_STEP, ROWS_STEP]
+        } else {
+            vec![ROWS_STEP]
+        })
     }
 }
 
@@ -314,6 +330,11 @@ impl Cleaner {
         if !self.config.boilerplate.enabled {
             return Ok(Boilerplate::default());
         }
+        Ok(self.count_lines(input)?.finish(&self.config.boilerplate))
+    }
+
+    /// Per host, the documents each short line is in.
+    fn count_lines(&self, input: &Input<'_>) -> Result<LineCounts> {
         let progress = Progress::new(Some(input.dataset.num_rows()), "rows");
         progress.set_message("clean 1/3 lines");
         let mut counts = LineCounts::default();
@@ -334,7 +355,88 @@ impl Cleaner {
                 Ok(())
             })?;
         progress.finish();
-        Ok(counts.finish(&self.config.boilerplate))
+        Ok(counts)
+    }
+
+    /// One step of one shard of a sharded run ([`ore_core::shard`]): the
+    /// line counts of its slice, or its rows cleaned with the merged
+    /// boilerplate lines, with their MinHash entries beside them for the
+    /// commit to deduplicate.
+    fn run_shard(&self, ctx: &ore_core::StageContext, shard: Shard) -> Result<Manifest> {
+        let output = ctx.output.as_path();
+        let step = match ctx.step.as_deref() {
+            Some(step) => step,
+            None if self.config.boilerplate.enabled
+                && !crate::shards::boilerplate_merged(output) =>
+            {
+                crate::shards::LINES_STEP
+            }
+            None => ROWS_STEP,
+        };
+        let mut input = self.open_input(ctx.input("input")?)?;
+        input.dataset = input.dataset.shard(shard);
+        let info = StageInfo::new("clean", &self.config, ctx.seed).with_shard(Some(shard));
+        let target = ore_core::shard::shard_dir(output, step, shard);
+        if step == crate::shards::LINES_STEP {
+            let counts = self.count_lines(&input)?.to_batch()?;
+            let mut out = StageOutput::create(&target, counts.schema(), info, ctx.write.clone())?;
+            out.add_input(&input.dataset)?;
+            out.count_generated(counts.num_rows() as u64);
+            out.set_summary("rows_read", serde_json::json!(input.dataset.num_rows()));
+            out.write(&counts)?;
+            return Ok(out.commit()?);
+        }
+        let boilerplate = if self.config.boilerplate.enabled {
+            crate::shards::load_boilerplate(output, &self.config, ctx.seed)?
+        } else {
+            Boilerplate::default()
+        };
+        let d = &self.config.dedup;
+        let run = Run {
+            cleaner: self,
+            boilerplate,
+            layout: self.layout(input.dataset.schema()),
+            hasher: MinHasher::new(d.num_perm, ctx.seed, d.char_shingle, d.word_shingle),
+            input,
+            output,
+        };
+        let mut out = StageOutput::create(
+            &target,
+            run.layout.out_schema.clone(),
+            info,
+            ctx.write.clone(),
+        )?;
+        out.add_input(&run.input.dataset)?;
+        let mut entries = Vec::new();
+        let (fates, mut scratch) = run.filter_and_sign(&mut entries, out.scratch_file()?)?;
+        // Every survivor is kept for now; the commit sees all shards.
+        let verdicts: Vec<Verdict> = entries
+            .iter()
+            .map(|e| Verdict::Kept {
+                cluster: e.doc_id.clone(),
+            })
+            .collect();
+        run.write_rows(&fates, &verdicts, &mut scratch, &mut out)?;
+        let mut char_shingles = vec![false; entries.len()];
+        for fate in &fates {
+            if let Fate::Entry {
+                entry,
+                char_shingles: chars,
+            } = *fate
+            {
+                char_shingles[entry] = chars;
+            }
+        }
+        for (chunk, flags) in entries.chunks(8192).zip(char_shingles.chunks(8192)) {
+            let refs: Vec<&Entry> = chunk.iter().collect();
+            let batch = crate::shards::minhash_batch(&refs, flags)?;
+            out.write_side(crate::shards::MINHASH_DIR, &batch)?;
+        }
+        out.set_summary(
+            "boilerplate_lines",
+            serde_json::json!(run.boilerplate.len()),
+        );
+        Ok(out.commit()?)
     }
 
     /// The output schema: the input's columns (the text replaced by the
@@ -484,7 +586,8 @@ impl Run<'_> {
         let mut fates: Vec<Fate> = Vec::with_capacity(rows as usize);
         let progress = Progress::new(Some(rows), "rows");
         progress.set_message("clean 2/3 filter + minhash");
-        let mut row = 0u64;
+        // Ids of rows without one count from the whole input's first row.
+        let mut row = input.dataset.first_row();
         type Spilled = (RecordBatch, Vec<Option<String>>, Vec<Option<Measured>>);
         let (to_spill, spilled) = std::sync::mpsc::sync_channel::<Spilled>(2);
         let spill = std::thread::scope(|scope| -> Result<_> {
@@ -685,7 +788,8 @@ impl Run<'_> {
             let batch = batch.map_err(|e| spill_error(output, e))?;
             let n = batch.num_rows();
             out.count_input(n as u64);
-            let ids = cleaner.ids(&batch, input.path, input.has_ids, row as u64)?;
+            let first = input.dataset.first_row() + row as u64;
+            let ids = cleaner.ids(&batch, input.path, input.has_ids, first)?;
             let mut decisions: Vec<(Option<&'static str>, Option<&str>)> = Vec::with_capacity(n);
             for fate in &fates[row..row + n] {
                 decisions.push(match *fate {

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 mod align;
 mod augment;
 mod clean;
+mod commit;
 mod crawl;
 mod examples;
 mod inspect;
@@ -54,6 +55,13 @@ enum Command {
     /// changed with its old and new value, the seed or ore version
     /// changed). Changes nothing.
     Status(run::StatusArgs),
+
+    /// Join the shards of a sharded run (`--shard K/N` of a stage, or the
+    /// tasks of `ore launch`) into its output: checks that all N shards are
+    /// there, complete and run with one config on one input, merges them
+    /// (clean deduplicates across shards, tokenize adds up its vocabulary)
+    /// and renames the output into place at once.
+    Commit(commit::CommitArgs),
 
     /// Crawl web pages into a `documents` dataset (plus `_rejects/` with the
     /// reason of every URL that gave no document): polite (robots.txt,
@@ -171,6 +179,7 @@ fn main() -> ExitCode {
     output::finish(match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Status(args) => run::status(&args),
+        Command::Commit(args) => commit::run(&args),
         Command::Crawl(args) => crawl::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Metrics(args) => metrics::run(&args),

@@ -65,6 +65,12 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 
+    /// With --only: run one shard of the stage (`--shard K/N`, and `--step`
+    /// where its sharded run has several); `ore commit` joins the shards.
+    /// This is what each task of `ore launch` runs.
+    #[command(flatten)]
+    shard: crate::stage_args::ShardArgs,
+
     /// Do not write the data report (`<output_root>/<name>/_report/`) that
     /// a run of the whole pipeline (no --only/--from) ends with when a stage
     /// ran or the report is missing; `ore report P.toml` writes it any time.
@@ -109,6 +115,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<String> {
     // `--input`/`--output`/`--model` of --only are `--set`s of its section's
     // graph keys, so they reach `ore-torch` the same way.
     let mut set = args.set.clone();
+    if args.shard.shard.is_some() && args.only.is_none() {
+        bail!("--shard runs one stage: name it with --only STAGE");
+    }
     if let Some(only) = &args.only {
         if !pipeline.has_section(only) {
             // Named the same way as every other missing stage.
@@ -154,6 +163,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<String> {
         }
         let reasons = if args.force {
             vec!["--force".to_string()]
+        } else if let Some(shard) = args.shard.shard {
+            vec![format!("shard {shard}")]
         } else {
             graph.check(node, &rerun, &mut hashes)
         };
@@ -174,13 +185,20 @@ pub(crate) fn run(args: &RunArgs) -> Result<String> {
             node.kind.kind,
             reasons.join("; ")
         );
-        let summary =
-            run_node(&pipeline, &args.pipeline, &set, node, args.threads).with_context(|| {
-                format!(
-                    "stage `{}` failed (the outputs committed before it are kept)",
-                    node.section
-                )
-            })?;
+        let summary = run_node(
+            &pipeline,
+            &args.pipeline,
+            &set,
+            node,
+            args.threads,
+            &args.shard,
+        )
+        .with_context(|| {
+            format!(
+                "stage `{}` failed (the outputs committed before it are kept)",
+                node.section
+            )
+        })?;
         print!("{summary}");
         hashes.forget(&node.output);
         rerun.insert(node.section.clone());
@@ -276,6 +294,7 @@ fn run_node(
     set: &[String],
     node: &Node,
     threads: Option<usize>,
+    shard: &crate::stage_args::ShardArgs,
 ) -> Result<String> {
     let kind: &StageKind = &node.kind;
     let common = CommonArgs {
@@ -286,6 +305,12 @@ fn run_node(
         threads,
     };
     if TORCH_KINDS.contains(&kind.kind) {
+        if let Some(shard) = shard.shard {
+            bail!(
+                "stage `{}` does not run in shards (--shard {shard})",
+                node.section
+            );
+        }
         return run_torch_stage(pipeline, node, &common);
     }
     // Back-translation through model folders decodes with libtorch.
@@ -296,7 +321,8 @@ fn run_node(
     {
         return run_torch_stage(pipeline, node, &common);
     }
-    let inv = Invocation::new(&common);
+    let mut inv = Invocation::new(&common);
+    inv.shard = shard.clone();
     let p = Some(pipeline);
     match kind.kind {
         "crawl" => execute::<ore_crawl::Crawler>(p, &inv, as_configured, as_built),

@@ -56,6 +56,26 @@ pub(crate) struct StageArgs {
     /// Run seed (default: the pipeline's, else 0).
     #[arg(long, value_name = "N")]
     pub(crate) seed: Option<u64>,
+
+    #[command(flatten)]
+    pub(crate) shard: ShardArgs,
+}
+
+/// `--shard K/N` and `--step`: one slice of a sharded run.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct ShardArgs {
+    /// Process only the K-th of N slices of the input (0 <= K < N) and write
+    /// it into the output's shard area (`.NAME.shards/` beside it); once all
+    /// N have run, `ore commit OUTPUT` puts the output in place. A shard run
+    /// again replaces only its own part files.
+    #[arg(long, value_name = "K/N")]
+    pub(crate) shard: Option<ore_core::shard::Shard>,
+
+    /// With --shard, for a stage whose sharded run has several steps
+    /// (clean with boilerplate removal: `lines`, then `rows`): the step to
+    /// run (default: the next one the shard area needs).
+    #[arg(long, value_name = "STEP", requires = "shard")]
+    pub(crate) step: Option<String>,
 }
 
 impl StageArgs {
@@ -66,6 +86,7 @@ impl StageArgs {
             inv.inputs.push(("input", self.input.clone()));
         }
         inv.seed = self.seed;
+        inv.shard = self.shard.clone();
         inv
     }
 }
@@ -78,6 +99,7 @@ pub(crate) struct Invocation {
     pub(crate) inputs: Vec<(&'static str, Vec<PathBuf>)>,
     pub(crate) seed: Option<u64>,
     pub(crate) resume: bool,
+    pub(crate) shard: ShardArgs,
 }
 
 impl Invocation {
@@ -229,6 +251,23 @@ where
     ctx.resume = inv.resume;
 
     let stage = S::build(config).map_err(Into::into)?;
+    if let Some(shard) = inv.shard.shard {
+        let Some(steps) = stage.shard_steps() else {
+            bail!(
+                "ore {kind} does not run in shards (--shard {shard}): its output depends on all of its input at once"
+            );
+        };
+        if let Some(step) = &inv.shard.step
+            && !steps.contains(&step.as_str())
+        {
+            bail!(
+                "ore {kind}: no step `{step}` in its sharded run (steps: {})",
+                steps.join(", ")
+            );
+        }
+        ctx.shard = Some(shard);
+        ctx.step = inv.shard.step.clone();
+    }
     let stage = prepare(stage, &ctx, pipeline)?;
     let serve = pipeline.map(|p| p.serve(&section)).transpose()?.flatten();
     let _server = serve

@@ -110,6 +110,14 @@ pub trait Stage: StageDef + Sized {
     /// [`crate::StageOutput`] and returns the manifest it committed.
     fn run(&self, ctx: &StageContext) -> std::result::Result<Manifest, Self::Error>;
 
+    /// The steps of a run with `--shard K/N`, in order (each run for every
+    /// shard, then committed: [`crate::shard`]); `None` for a stage that
+    /// does not run in shards. Most stages have one step,
+    /// [`crate::shard::ROWS_STEP`].
+    fn shard_steps(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+
     /// What the command prints when the run is done: one line of rows in,
     /// out and rejected by reason, the summary figures and the time.
     fn summary(&self, manifest: &Manifest, ctx: &StageContext) -> String {
@@ -134,6 +142,10 @@ pub struct StageContext {
     /// Show progress bars.
     pub progress: bool,
     pub write: WriteOptions,
+    /// The slice of the input to process (`--shard K/N`), and the step
+    /// when the stage's sharded run has more than one.
+    pub shard: Option<crate::shard::Shard>,
+    pub step: Option<String>,
 }
 
 impl StageContext {
@@ -147,7 +159,27 @@ impl StageContext {
             resume: false,
             progress: true,
             write: WriteOptions::default(),
+            shard: None,
+            step: None,
         }
+    }
+
+    /// Where the run writes: the output, or its shard's folder in the
+    /// output's shard area when run with `--shard`.
+    pub fn target(&self, step: &str) -> PathBuf {
+        match self.shard {
+            Some(shard) => crate::shard::shard_dir(&self.output, step, shard),
+            None => self.output.clone(),
+        }
+    }
+
+    /// Opens input dataset `key`: its shard's slice when run with `--shard`.
+    pub fn open_input(&self, key: &str) -> Result<crate::Dataset> {
+        let dataset = crate::Dataset::open(self.input(key)?)?;
+        Ok(match self.shard {
+            Some(shard) => dataset.shard(shard),
+            None => dataset,
+        })
     }
 
     /// Sets the paths of input `key`.

@@ -89,7 +89,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn arrow(path: impl AsRef<Path>, message: impl ToString) -> Self {
+    pub fn arrow(path: impl AsRef<Path>, message: impl ToString) -> Self {
         Error::Arrow {
             path: path.as_ref().to_path_buf(),
             message: message.to_string(),

@@ -53,6 +53,7 @@ pub mod ordered;
 pub mod progress;
 pub mod runner;
 pub mod schema;
+pub mod shard;
 pub mod stage;
 pub mod translate;
 

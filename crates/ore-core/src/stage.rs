@@ -41,6 +41,12 @@ impl StageInfo {
             shard: None,
         }
     }
+
+    /// The same, for shard `shard` of a sharded run (recorded as `K/N`).
+    pub fn with_shard(mut self, shard: Option<crate::shard::Shard>) -> Self {
+        self.shard = shard.map(|s| s.to_string());
+        self
+    }
 }
 
 /// The output of one stage run.

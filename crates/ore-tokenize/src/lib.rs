@@ -33,4 +33,4 @@ pub use entities::{Entity, EntityTagger, entities_from_pos};
 pub use error::{Result, TokenizeError};
 pub use import::{ConllImport, HeadlinesImport, PkuImport};
 pub use segment::{Segmented, Segmenter};
-pub use stage::{TokenizeStage, Tokenizer};
+pub use stage::{TokenizeStage, Tokenizer, commit_shards};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{Field, Schema, SchemaRef};
 use ore_core::schema::tokens as col;
+use ore_core::shard::{ROWS_STEP, Shard, ShardCommit, ShardSet};
 use ore_core::{
     Dataset, InOrder, Manifest, Progress, RowGroupSource, StageInfo, StageOutput, StrColumn,
     WriteOptions,
@@ -148,6 +149,20 @@ impl Tokenizer {
         seed: u64,
         opts: WriteOptions,
     ) -> Result<Manifest> {
+        Self::build_and_run_shard(config, input, output, None, seed, opts)
+    }
+
+    /// [`Tokenizer::build_and_run`] on shard `shard` of the input, into the
+    /// output's shard area ([`ore_core::shard`]), with the vocabulary's
+    /// counts kept whole for [`commit_shards`] to add up and cut.
+    pub fn build_and_run_shard(
+        config: &TokenizeConfig,
+        input: &Path,
+        output: &Path,
+        shard: Option<Shard>,
+        seed: u64,
+        opts: WriteOptions,
+    ) -> Result<Manifest> {
         std::thread::scope(|scope| {
             let mut building = Some(scope.spawn(|| Tokenizer::build(config)));
             let built = std::sync::OnceLock::new();
@@ -165,7 +180,7 @@ impl Tokenizer {
                     .get()
                     .ok_or_else(|| TokenizeError::Config("the dictionaries failed to load".into()))
             };
-            run_stage(config, tokenizer, input, output, seed, opts)
+            run_stage(config, tokenizer, input, output, shard, seed, opts)
         })
     }
 }
@@ -207,14 +222,41 @@ impl ore_core::Stage for TokenizeStage {
     }
 
     fn run(&self, ctx: &ore_core::StageContext) -> Result<Manifest> {
-        Tokenizer::build_and_run(
+        Tokenizer::build_and_run_shard(
             &self.config,
             ctx.input("input")?,
             &ctx.output,
+            ctx.shard,
             ctx.seed,
             ctx.write.clone(),
         )
     }
+
+    fn shard_steps(&self) -> Option<Vec<&'static str>> {
+        Some(vec![ROWS_STEP])
+    }
+}
+
+/// The output of a sharded tokenize run: the shards' rows and rejects in
+/// order, and one vocabulary of their added-up counts, cut as configured.
+pub fn commit_shards(set: ShardSet) -> Result<Manifest> {
+    let config: TokenizeConfig = serde_json::from_value(set.manifest().config.clone())
+        .map_err(|e| TokenizeError::Config(format!("the shards' config does not parse: {e}")))?;
+    let mut commit = ShardCommit::begin(set)?;
+    commit.concat(&[VOCAB_DIR])?;
+    commit.sum_summary(&["tokens", "chars_tokenized"]);
+    if config.vocab.enabled {
+        let mut counter = VocabCounter::default();
+        for index in 0..commit.set().count() as usize {
+            for file in commit.set().files(index, VOCAB_DIR) {
+                counter.add_counts(&Dataset::open(&file)?)?;
+            }
+        }
+        let entries = counter.finish(&config.vocab);
+        commit.set_summary("vocab_size", serde_json::json!(entries.len()));
+        commit.write_side(VOCAB_DIR, &vocab_batch(&entries)?)?;
+    }
+    Ok(commit.finish()?)
 }
 
 /// Batches read ahead of segmentation: enough to keep the reader busy while
@@ -251,13 +293,19 @@ fn run_stage<'t>(
     mut tokenizer: impl FnMut() -> Result<&'t Tokenizer>,
     input: &Path,
     output: &Path,
+    shard: Option<Shard>,
     seed: u64,
     opts: WriteOptions,
 ) -> Result<Manifest> {
-    let dataset = Dataset::open(input)?;
+    let mut dataset = Dataset::open(input)?;
+    let mut target = output.to_path_buf();
+    if let Some(shard) = shard {
+        dataset = dataset.shard(shard);
+        target = ore_core::shard::shard_dir(output, ROWS_STEP, shard);
+    }
     let layout = Layout::of(config, dataset.schema(), input)?;
-    let info = StageInfo::new("tokenize", config, seed);
-    let mut out = StageOutput::create(output, layout.schema.clone(), info, opts)?;
+    let info = StageInfo::new("tokenize", config, seed).with_shard(shard);
+    let mut out = StageOutput::create(&target, layout.schema.clone(), info, opts)?;
     out.add_input(&dataset)?;
     let mut totals = Totals::default();
     segment_dataset(
@@ -273,7 +321,15 @@ fn run_stage<'t>(
     tokenizer()?;
 
     if config.vocab.enabled {
-        let entries = totals.vocab.finish(&config.vocab);
+        let entries = match shard {
+            // Every count, for the commit to add up before it cuts.
+            Some(_) => totals.vocab.finish(&crate::config::VocabConfig {
+                enabled: true,
+                min_count: 1,
+                max_size: 0,
+            }),
+            None => totals.vocab.finish(&config.vocab),
+        };
         out.set_summary("vocab_size", serde_json::json!(entries.len()));
         out.write_side(VOCAB_DIR, &vocab_batch(&entries)?)?;
     }

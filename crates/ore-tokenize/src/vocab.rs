@@ -46,6 +46,30 @@ impl VocabCounter {
         }
     }
 
+    /// Adds the counts of a `_vocab/` dataset (a shard's, uncut).
+    pub fn add_counts(&mut self, vocab: &ore_core::Dataset) -> ore_core::Result<()> {
+        for batch in vocab.batches_of(&["token", "count", "doc_freq"], 64 * 1024)? {
+            let batch = batch?;
+            let tokens = ore_core::StrColumn::of(&batch, "token", vocab.root())?;
+            let number = |i: usize| {
+                batch
+                    .column(i)
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .cloned()
+                    .ok_or_else(|| ore_core::Error::arrow(vocab.root(), "vocab counts are not u64"))
+            };
+            let (counts, dfs) = (number(1)?, number(2)?);
+            for i in 0..batch.num_rows() {
+                let Some(token) = tokens.get(i) else { continue };
+                let entry = self.counts.entry(token.to_string()).or_default();
+                entry.0 += counts.value(i);
+                entry.1 += dfs.value(i);
+            }
+        }
+        Ok(())
+    }
+
     /// Tokens seen at least `min_count` times, most frequent first (ties by
     /// token), at most `max_size` of them (0 = all).
     pub fn finish(self, config: &VocabConfig) -> Vec<(String, u64, u64)> {

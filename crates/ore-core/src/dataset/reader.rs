@@ -12,7 +12,7 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder,
+    ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
 
 use super::MANIFEST_FILE;
@@ -29,6 +29,44 @@ pub struct PartFile {
     /// The writer named in the footer (`parquet-cpp-arrow version 18.0.0`, `ore 0.1.0`, …).
     pub created_by: Option<String>,
     meta: ArrowReaderMetadata,
+    /// The rows of a shard ([`Dataset::shard`]): `(row group, first row,
+    /// end row)` within the file, for the groups the shard reads; `None`
+    /// for every row of every group.
+    selection: Option<Vec<(usize, u64, u64)>>,
+}
+
+impl PartFile {
+    /// The row groups read, as `(row group, first row, end row)` within
+    /// each group.
+    fn groups(&self) -> Vec<(usize, u64, u64)> {
+        match &self.selection {
+            Some(selection) => selection.clone(),
+            None => self
+                .meta
+                .metadata()
+                .row_groups()
+                .iter()
+                .enumerate()
+                .map(|(g, meta)| (g, 0, meta.num_rows().max(0) as u64))
+                .collect(),
+        }
+    }
+
+    /// Whether row group `group` is read only in part.
+    fn partial(&self, group: usize) -> bool {
+        let Some(selection) = &self.selection else {
+            return false;
+        };
+        let total = self
+            .meta
+            .metadata()
+            .row_groups()
+            .get(group)
+            .map_or(0, |g| g.num_rows().max(0) as u64);
+        selection
+            .iter()
+            .any(|&(g, start, end)| g == group && (start > 0 || end < total))
+    }
 }
 
 /// A dataset opened for reading.
@@ -39,6 +77,9 @@ pub struct Dataset {
     schema: SchemaRef,
     /// [`Dataset::content_hash`], once computed: it reads every byte.
     hash: std::sync::OnceLock<String>,
+    /// Rows of the whole dataset before the first row of this one (a
+    /// shard's place in its input).
+    first_row: u64,
 }
 
 impl Dataset {
@@ -79,7 +120,52 @@ impl Dataset {
             files,
             schema,
             hash: std::sync::OnceLock::new(),
+            first_row: 0,
         })
+    }
+
+    /// The `shard.index`-th of `shard.count` contiguous slices of the rows,
+    /// as equal in rows as they can be: whole part files and row groups
+    /// outside the slice are never read, and a row group on its edge is
+    /// read only for its rows inside. The slices in order hold every row
+    /// once, in the dataset's order.
+    pub fn shard(&self, shard: crate::shard::Shard) -> Dataset {
+        let total = self.num_rows();
+        let (start, end) = shard.rows(total);
+        let mut files = Vec::new();
+        let mut offset = 0u64;
+        for part in &self.files {
+            let mut selection = Vec::new();
+            for (group, first, last) in part.groups() {
+                let (g_start, g_end) = (offset, offset + (last - first));
+                offset = g_end;
+                let (lo, hi) = (g_start.max(start), g_end.min(end));
+                if lo < hi {
+                    selection.push((group, first + (lo - g_start), first + (hi - g_start)));
+                }
+            }
+            if selection.is_empty() {
+                continue;
+            }
+            let mut part = part.clone();
+            part.rows = selection.iter().map(|&(_, a, b)| b - a).sum();
+            part.row_groups = selection.len();
+            part.selection = Some(selection);
+            files.push(part);
+        }
+        Dataset {
+            root: self.root.clone(),
+            files,
+            schema: self.schema.clone(),
+            hash: std::sync::OnceLock::new(),
+            first_row: self.first_row + start,
+        }
+    }
+
+    /// The index, in the whole dataset, of this one's first row: 0 but for
+    /// a shard ([`Dataset::shard`]).
+    pub fn first_row(&self) -> u64 {
+        self.first_row
     }
 
     pub fn root(&self) -> &Path {
@@ -106,12 +192,9 @@ impl Dataset {
             .iter()
             .enumerate()
             .flat_map(|(file, part)| {
-                part.meta
-                    .metadata()
-                    .row_groups()
-                    .iter()
-                    .enumerate()
-                    .map(move |(group, meta)| (file, group, meta.num_rows().max(0) as u64))
+                part.groups()
+                    .into_iter()
+                    .map(move |(group, start, end)| (file, group, end - start))
             })
             .collect()
     }
@@ -127,6 +210,9 @@ impl Dataset {
     /// row group, from the file's statistics; `None` where they do not say.
     pub fn null_count(&self, file: usize, row_group: usize, field: &str) -> Option<u64> {
         let part = self.files.get(file)?;
+        if part.partial(row_group) {
+            return None;
+        }
         let group = part.meta.metadata().row_groups().get(row_group)?;
         let mut leaves = self.field_leaves(part, field);
         let leaf = leaves.next()?;
@@ -161,6 +247,16 @@ impl Dataset {
             .get(row_group)
             .ok_or_else(no_group)?;
         let rows = group.num_rows().max(0) as usize;
+        if part.partial(row_group) {
+            // Encoded chunks hold the whole group: a shard's part of it is
+            // encoded again.
+            let (_, start, end) = part
+                .groups()
+                .into_iter()
+                .find(|&(g, _, _)| g == row_group)
+                .ok_or_else(no_group)?;
+            return Ok(RowGroupSource::new(end - start, Vec::new()));
+        }
         let mut copies = Vec::with_capacity(copy.len());
         if !copy.is_empty() {
             let handle = Arc::new(File::open(&part.path).at(&part.path)?);
@@ -286,7 +382,8 @@ pub struct Batches<'a> {
     /// See [`Batches::aligned_to_row_groups`].
     by_row_group: bool,
     next_file: usize,
-    /// With `by_row_group`, the next row group of the file before `next_file`.
+    /// With `by_row_group`, the next of the selected row groups of the file
+    /// before `next_file` (an index into [`PartFile::groups`]).
     next_group: usize,
     current: Option<(usize, ParquetRecordBatchReader)>,
 }
@@ -362,8 +459,9 @@ impl Iterator for Batches<'_> {
             if self.by_row_group && self.next_file > 0 {
                 let index = self.next_file - 1;
                 let part = &self.dataset.files[index];
-                if self.next_group < part.row_groups {
-                    let group = self.next_group;
+                let groups = part.groups();
+                if self.next_group < groups.len() {
+                    let group = groups[self.next_group].0;
                     self.next_group += 1;
                     match self.reader_for(part, Some(group)) {
                         Ok(reader) => self.current = Some((index, reader)),
@@ -404,8 +502,34 @@ impl Batches<'_> {
         let mut builder =
             ParquetRecordBatchReaderBuilder::new_with_metadata(file, part.meta.clone())
                 .with_batch_size(self.batch_size.max(1));
-        if let Some(group) = group {
-            builder = builder.with_row_groups(vec![group]);
+        let groups: Vec<(usize, u64, u64)> = match group {
+            Some(group) => part
+                .groups()
+                .into_iter()
+                .filter(|&(g, _, _)| g == group)
+                .collect(),
+            None => part.groups(),
+        };
+        if group.is_some() || part.selection.is_some() {
+            builder = builder.with_row_groups(groups.iter().map(|g| g.0).collect());
+        }
+        if part.selection.is_some() {
+            // The rows of each group the shard reads, the groups one after
+            // another as the reader decodes them.
+            let metadata = part.meta.metadata();
+            let mut selectors = Vec::new();
+            for &(g, start, end) in &groups {
+                let total = metadata.row_group(g).num_rows().max(0) as usize;
+                let (start, end) = (start as usize, end as usize);
+                if start > 0 {
+                    selectors.push(RowSelector::skip(start));
+                }
+                selectors.push(RowSelector::select(end - start));
+                if end < total {
+                    selectors.push(RowSelector::skip(total - end));
+                }
+            }
+            builder = builder.with_row_selection(RowSelection::from(selectors));
         }
         if let Some(columns) = &self.columns {
             let mask = ProjectionMask::roots(part.meta.parquet_schema(), columns.iter().copied());
@@ -435,6 +559,7 @@ fn open_part(path: &Path) -> Result<PartFile> {
         row_groups: meta.metadata().num_row_groups(),
         created_by: file_meta.created_by().map(str::to_string),
         meta,
+        selection: None,
     })
 }
 

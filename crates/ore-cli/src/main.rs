@@ -13,6 +13,7 @@ mod commit;
 mod crawl;
 mod examples;
 mod inspect;
+mod launch;
 mod metrics;
 mod output;
 mod report;
@@ -62,6 +63,13 @@ enum Command {
     /// (clean deduplicates across shards, tokenize adds up its vocabulary)
     /// and renames the output into place at once.
     Commit(commit::CommitArgs),
+
+    /// Run a pipeline's stale stages on a cluster: every stage that runs in
+    /// shards as N tasks per step plus a commit, the others as one task,
+    /// chained by their inputs. `ore launch slurm` submits job arrays with
+    /// sbatch (failed tasks requeued); `ore launch ray` runs the plan as a
+    /// Ray job.
+    Launch(launch::LaunchArgs),
 
     /// Crawl web pages into a `documents` dataset (plus `_rejects/` with the
     /// reason of every URL that gave no document): polite (robots.txt,
@@ -180,6 +188,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Status(args) => run::status(&args),
         Command::Commit(args) => commit::run(&args),
+        Command::Launch(args) => launch::run(&args),
         Command::Crawl(args) => crawl::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Metrics(args) => metrics::run(&args),

@@ -2,7 +2,7 @@
 //! each skipped while its output's manifest records the same stage, ore
 //! version, config, seed and input hashes as now.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -266,6 +266,9 @@ pub(crate) fn status(args: &StatusArgs) -> Result<String> {
     let mut out = String::new();
     for node in graph.nodes() {
         let reasons = graph.check(node, &stale, &mut hashes);
+        for line in shard_progress(&node.output) {
+            let _ = writeln!(out, "{:<12} {line}", node.section);
+        }
         if reasons.is_empty() {
             let _ = writeln!(out, "{:<12} up to date", node.section);
         } else {
@@ -284,6 +287,54 @@ pub(crate) fn status(args: &StatusArgs) -> Result<String> {
         graph.nodes().len()
     );
     Ok(out)
+}
+
+/// What the shard area of `output` holds: per step, how many of the N
+/// shards are done, and whether the step's commit is still to come.
+fn shard_progress(output: &Path) -> Vec<String> {
+    let area = ore_core::shard::area(output);
+    let Ok(entries) = std::fs::read_dir(&area) else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    let mut steps: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    steps.sort();
+    for step in steps {
+        let name = step
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let Ok(shards) = std::fs::read_dir(&step) else {
+            continue;
+        };
+        let mut by_count: BTreeMap<u32, u32> = BTreeMap::new();
+        for shard in shards.flatten() {
+            let file = shard.file_name();
+            let Some((_, count)) = file
+                .to_str()
+                .and_then(|n| n.strip_prefix("shard-")?.split_once("-of-"))
+            else {
+                continue;
+            };
+            if let Ok(count) = count.parse::<u32>()
+                && shard.path().join(ore_core::MANIFEST_FILE).is_file()
+            {
+                *by_count.entry(count).or_default() += 1;
+            }
+        }
+        for (count, done) in by_count {
+            let next = if done == count {
+                format!("all done, waiting for `ore commit {}`", output.display())
+            } else {
+                "running or waiting".to_string()
+            };
+            lines.push(format!(
+                "shards of step `{name}`: {done}/{count} done; {next}"
+            ));
+        }
+    }
+    lines
 }
 
 /// Runs one stage: in this process, or in `ore-torch` for the stages that

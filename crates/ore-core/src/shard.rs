@@ -554,6 +554,48 @@ impl ShardCommit {
     }
 }
 
+/// A test hook for retries: with `ORE_FAULT_KILL=STAGE:STEP:K/N` and
+/// `ORE_FAULT_MARKER=FILE` in the environment, the first run of that shard
+/// (the one that finds no FILE) creates FILE and kills itself with SIGKILL
+/// with its output written but not yet committed, as a node failure or the
+/// OOM killer would. Anything else returns at once.
+pub fn fault_point(info: &crate::StageInfo, target: &Path) {
+    let (Some(spec), Some(marker)) = (
+        std::env::var_os("ORE_FAULT_KILL"),
+        std::env::var_os("ORE_FAULT_MARKER"),
+    ) else {
+        return;
+    };
+    let Some(shard) = &info.shard else {
+        return;
+    };
+    let step = target
+        .parent()
+        .and_then(Path::file_name)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if spec.to_string_lossy() != format!("{}:{step}:{shard}", info.stage) {
+        return;
+    }
+    let marker = PathBuf::from(marker);
+    if fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&marker)
+        .is_err()
+    {
+        return;
+    }
+    eprintln!(
+        "ORE_FAULT_KILL: killing shard {shard} of {} before its commit",
+        info.stage
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &std::process::id().to_string()])
+        .status();
+    std::process::abort();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

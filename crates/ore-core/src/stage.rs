@@ -518,6 +518,7 @@ impl StageOutput {
                 Ok(record)
             })
             .collect::<Result<Vec<_>>>()?;
+        crate::shard::fault_point(&self.info, self.staging.target());
         let manifest = Manifest {
             stage: self.info.stage.clone(),
             ore_version: ORE_VERSION.to_string(),

@@ -132,9 +132,9 @@ $(VENV)/.chromium-stamp: | $(VENV)/bin/python
 	@command -v chromium >/dev/null || { echo "error: chromium is not on PATH after installing it" >&2; exit 1; }
 	touch $@
 
-test: build venv datasets chromium ## Run every test (unit, integration, end to end against target/release/ore)
+test: build venv datasets chromium slurm ## Run every test (unit, integration, end to end against target/release/ore)
 	ORE_TEST_PYTHON=$(abspath $(PY)) ORE_REQUIRE_PYTHON=1 ORE_REQUIRE_DATA=1 ORE_BIN=$(abspath $(ORE)) \
-	  ORE_TEST_CHROMIUM=$$(command -v chromium) ORE_REQUIRE_CHROMIUM=1 \
+	  ORE_TEST_CHROMIUM=$$(command -v chromium) ORE_REQUIRE_CHROMIUM=1 ORE_REQUIRE_SLURM=1 \
 	  $(CARGO) test --$(PROFILE) --locked --workspace --no-fail-fast
 	$(MAKE) test-no-torch
 
@@ -163,6 +163,6 @@ purge: ## Delete the outputs of PIPELINE (datasets/$(PIPELINE)/)
 	  else echo "nothing to delete: datasets/$(PIPELINE)/ does not exist"; fi
 
 # Debian's slurm-wlm and munge, for the Slurm test (make test) and `ore launch slurm`.
-slurm:
+slurm: ## Install Debian's slurm-wlm and munge (the Slurm test starts its own one-node cluster)
 	bash scripts/slurm-cluster.sh install
 .PHONY: slurm

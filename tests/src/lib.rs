@@ -2,7 +2,7 @@
 //! built, run it, and find the project's Python (for files written by
 //! pyarrow, polars and DuckDB).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
@@ -432,4 +432,83 @@ pub fn run_chromium(bin: &Path, tmp: &Path, args: &[&str]) -> Vec<u8> {
 pub fn render_dom(bin: &Path, tmp: &Path, page: &Path) -> String {
     let url = format!("file://{}", page.display());
     String::from_utf8_lossy(&run_chromium(bin, tmp, &["--dump-dom", &url])).into_owned()
+}
+
+/// Every row of a dataset, keyed by column `key`, as the debug text of each
+/// of its values (any column type), with the schema's fields: for checking
+/// that two runs wrote the same rows whatever their order and part files.
+pub fn rows_by(path: &Path, key: &str) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
+    let mut rows = BTreeMap::new();
+    let mut fields = Vec::new();
+    for batch in read_all(path) {
+        let schema = batch.schema();
+        fields = schema
+            .fields()
+            .iter()
+            .map(|f| format!("{}: {}", f.name(), f.data_type()))
+            .collect();
+        let k = schema
+            .index_of(key)
+            .unwrap_or_else(|_| panic!("{}: no column {key}", path.display()));
+        for r in 0..batch.num_rows() {
+            let values: Vec<String> = batch
+                .columns()
+                .iter()
+                .map(|c| format!("{:?}", c.slice(r, 1)))
+                .collect();
+            let id = values[k].clone();
+            assert!(
+                rows.insert(id.clone(), values).is_none(),
+                "{}: {key} {id} twice",
+                path.display()
+            );
+        }
+    }
+    (fields, rows)
+}
+
+/// Asserts that two datasets hold the same rows (by `key`) with the same
+/// columns; returns the number of rows.
+pub fn assert_same_rows(a: &Path, b: &Path, key: &str) -> usize {
+    let (fa, ra) = rows_by(a, key);
+    let (fb, rb) = rows_by(b, key);
+    assert_eq!(fa, fb, "columns of {} and {}", a.display(), b.display());
+    assert_eq!(
+        ra.len(),
+        rb.len(),
+        "rows of {} and {}",
+        a.display(),
+        b.display()
+    );
+    for (id, row) in &ra {
+        assert_eq!(
+            Some(row),
+            rb.get(id),
+            "row {id} of {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+    ra.len()
+}
+
+/// The sections of `pipelines/demo.toml` named (with their sub-tables),
+/// for a test pipeline of some of its stages.
+pub fn demo_sections(names: &[&str]) -> String {
+    let text = std::fs::read_to_string(repo_root().join("pipelines/demo.toml"))
+        .expect("read pipelines/demo.toml");
+    let mut out = String::new();
+    let mut keep = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start_matches('[');
+        if line.starts_with('[') {
+            let name = trimmed.split(['.', ']']).next().unwrap_or_default();
+            keep = names.contains(&name);
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }

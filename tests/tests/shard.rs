@@ -1,0 +1,232 @@
+//! Sharded runs on one machine: `ore clean` and `ore tokenize` with
+//! `--shard K/N` and `ore commit` give the rows one run gives (rows,
+//! rejects, vocabulary), for several N, on a real crawl of the LibreOffice
+//! help; a shard run again replaces its own rows, a shard killed before
+//! its commit leaves nothing behind, and a commit refuses an incomplete or
+//! inconsistent set of shards with one line saying why.
+
+use std::path::Path;
+
+use ore_core::Manifest;
+use ore_tests::{
+    assert_same_rows, crawl_prefix, demo_sections, one_line_error, ore, serve_site, source,
+    stdout_ok,
+};
+
+/// The demo's clean and tokenize sections over `crawl`.
+fn pipeline(d: &Path) -> String {
+    let sections = demo_sections(&["clean", "tokenize"]);
+    let crawl = d.join("crawl");
+    format!(
+        "[pipeline]\nname = \"sh\"\nseed = 42\noutput_root = \"one\"\n\n{}",
+        sections.replace(
+            "input = \"crawl\"",
+            &format!("input = \"{}\"", crawl.display())
+        )
+    )
+}
+
+fn shards(d: &Path, stage: &str, input: &str, output: &str, n: u32) {
+    for k in 0..n {
+        stdout_ok(&ore(
+            d,
+            &[
+                stage,
+                "--config",
+                "p.toml",
+                "--input",
+                input,
+                "--output",
+                output,
+                "--shard",
+                &format!("{k}/{n}"),
+            ],
+        ));
+    }
+}
+
+#[test]
+fn sharded_clean_and_tokenize_equal_one_run() {
+    let Some(_) = source("libreoffice-help-zh-cn/usr/share/libreoffice/help/zh-CN") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let site = serve_site(d, None);
+    crawl_prefix(d, site.port, "zh-CN/text/swriter/", "crawl");
+    drop(site);
+    std::fs::write(d.join("p.toml"), pipeline(d)).unwrap();
+    stdout_ok(&ore(d, &["run", "p.toml"]));
+    let one = d.join("one/sh");
+    let cleaned = Manifest::read(one.join("clean")).unwrap();
+    assert!(cleaned.rows.output > 300, "{:?}", cleaned.rows);
+    assert!(
+        cleaned
+            .rows
+            .rejected_by_reason
+            .contains_key("near_duplicate")
+    );
+
+    for n in [1u32, 3, 7] {
+        let out = format!("c{n}");
+        // Boilerplate lines first: each shard counts, the commit adds up.
+        shards(d, "clean", "crawl", &out, n);
+        let merged = stdout_ok(&ore(d, &["commit", &out]));
+        assert!(merged.contains("boilerplate lines"), "{merged}");
+        let status = stdout_ok(&ore(
+            d,
+            &["status", "p.toml", "--set", &format!("clean.output={out}")],
+        ));
+        assert!(status.contains("shards of step `lines`"), "{status}");
+        shards(d, "clean", "crawl", &out, n);
+        let line = stdout_ok(&ore(d, &["commit", &out]));
+        assert!(line.contains(&format!("shards {n}")), "{line}");
+        assert_same_rows(&one.join("clean"), &d.join(&out), "doc_id");
+        assert_same_rows(
+            &one.join("clean/_rejects"),
+            &d.join(&out).join("_rejects"),
+            "doc_id",
+        );
+        let m = Manifest::read(d.join(&out)).unwrap();
+        assert_eq!(m.rows, cleaned.rows);
+        assert_eq!(m.inputs[0].content_hash, cleaned.inputs[0].content_hash);
+        assert!(!d.join(format!(".{out}.shards")).exists());
+
+        let tok = format!("t{n}");
+        shards(d, "tokenize", &out, &tok, n);
+        stdout_ok(&ore(d, &["commit", &tok]));
+        assert_same_rows(&one.join("tokenize"), &d.join(&tok), "doc_id");
+        assert_same_rows(
+            &one.join("tokenize/_vocab"),
+            &d.join(&tok).join("_vocab"),
+            "token",
+        );
+    }
+}
+
+#[test]
+fn shards_are_replaced_checked_and_killed_cleanly() {
+    let Some(_) = source("libreoffice-help-zh-cn/usr/share/libreoffice/help/zh-CN") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let site = serve_site(d, None);
+    crawl_prefix(d, site.port, "zh-CN/text/swriter/01/", "crawl");
+    drop(site);
+    std::fs::write(d.join("p.toml"), pipeline(d)).unwrap();
+    let one = stdout_ok(&ore(d, &["run", "p.toml", "--only", "clean"]));
+    assert!(one.contains("clean"), "{one}");
+
+    // Only some shards: the commit names the missing ones.
+    let tokenize = |k: &str, extra: &[&str]| {
+        let mut args = vec![
+            "tokenize",
+            "--config",
+            "p.toml",
+            "--input",
+            "one/sh/clean",
+            "--output",
+            "t",
+            "--shard",
+            k,
+        ];
+        args.extend_from_slice(extra);
+        ore(d, &args)
+    };
+    stdout_ok(&tokenize("0/3", &[]));
+    let err = one_line_error(&ore(d, &["commit", "t"]));
+    assert!(err.contains("shards 1/3, 2/3 of 3 are missing"), "{err}");
+
+    // A shard of another config is refused.
+    stdout_ok(&tokenize("1/3", &["--set", "tokenize.pos=false"]));
+    stdout_ok(&tokenize("2/3", &[]));
+    let err = one_line_error(&ore(d, &["commit", "t"]));
+    assert!(
+        err.contains("shard 1/3") && err.contains("another config"),
+        "{err}"
+    );
+
+    // Run again, shard 1 replaces its own folder; killed before its commit,
+    // shard 2 leaves its old folder as it was, and its rerun cleans up.
+    stdout_ok(&tokenize("1/3", &[]));
+    let killed = std::process::Command::new(ore_tests::ore_bin())
+        .args([
+            "tokenize",
+            "--config",
+            "p.toml",
+            "--input",
+            "one/sh/clean",
+            "--output",
+            "t",
+            "--shard",
+            "2/3",
+        ])
+        .current_dir(d)
+        .env("ORE_NO_PROGRESS", "1")
+        .env("ORE_FAULT_KILL", "tokenize:rows:2/3")
+        .env("ORE_FAULT_MARKER", d.join("marker"))
+        .output()
+        .unwrap();
+    assert!(!killed.status.success());
+    let steps = d.join(".t.shards/rows");
+    let leftovers = |steps: &Path| {
+        std::fs::read_dir(steps)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .count()
+    };
+    assert_eq!(leftovers(&steps), 1, "the killed shard's staging folder");
+    stdout_ok(&tokenize("2/3", &[]));
+    assert_eq!(leftovers(&steps), 0);
+    stdout_ok(&ore(d, &["commit", "t"]));
+    stdout_ok(&ore(
+        d,
+        &[
+            "tokenize",
+            "--config",
+            "p.toml",
+            "--input",
+            "one/sh/clean",
+            "--output",
+            "t1",
+        ],
+    ));
+    assert_same_rows(&d.join("t1"), &d.join("t"), "doc_id");
+    assert_same_rows(&d.join("t1/_vocab"), &d.join("t/_vocab"), "token");
+
+    // The runner runs one shard; stages that need all their input refuse.
+    stdout_ok(&ore(
+        d,
+        &["run", "p.toml", "--only", "tokenize", "--shard", "0/2"],
+    ));
+    assert!(
+        d.join("one/sh/.tokenize.shards/rows/shard-00000-of-00002")
+            .is_dir()
+    );
+    let err = one_line_error(&ore(
+        d,
+        &[
+            "split",
+            "--input",
+            "one/sh/clean",
+            "--output",
+            "s",
+            "--shard",
+            "0/2",
+        ],
+    ));
+    assert!(err.contains("does not run in shards"), "{err}");
+    let bad = ore(
+        d,
+        &[
+            "tokenize", "--input", "x", "--output", "y", "--shard", "2/2",
+        ],
+    );
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("--shard takes K/N with 0 <= K < N"), "{err}");
+    let err = one_line_error(&ore(d, &["commit", "nothing"]));
+    assert!(err.contains("no shards to commit"), "{err}");
+}

@@ -3,7 +3,7 @@ measure a stage on a larger input than the corpus itself (the fixed start-up
 costs, such as loading jieba's dictionary, then weigh as they would on a real
 corpus). Copy k > 0 of a row gets `doc_id` + `#k`, so ids stay unique.
 
-    python bench/repeat_dataset.py INPUT OUTPUT N
+    python bench/repeat_dataset.py INPUT OUTPUT N [ROW_GROUP_ROWS]
 """
 
 import os
@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 def main():
     src, out, copies = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    group_rows = int(sys.argv[4]) if len(sys.argv) > 4 else None
     table = ds.dataset(src, format="parquet", exclude_invalid_files=True).to_table()
     parts = []
     for k in range(copies):
@@ -30,7 +31,7 @@ def main():
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     pq.write_table(pa.concat_tables(parts), os.path.join(out, "part-00000.parquet"),
-                   compression="zstd")
+                   compression="zstd", row_group_size=group_rows)
 
 
 if __name__ == "__main__":

@@ -544,35 +544,69 @@ fn wait_slurm(ids: &[String], tasks: &[Task], dir: &Path) -> Result<String> {
 const RAY_DRIVER: &str = r#"# Written by `ore launch ray`: runs the plan in plan.json on a Ray cluster,
 # one remote task per shard (retried on failure), each step's commit after
 # its shards, each stage after the stages it reads.
-import json, subprocess, sys
+import json, os, socket, subprocess, sys, time
 import ray
+from ray.exceptions import RayError
 
 plan = json.load(open(sys.argv[1]))
-ray.init(address=plan.get("address") or None)
+# Each task runs in the driver's working directory (relative paths of the
+# pipeline file) with the driver's ORE_* and RUST_* settings: the workers of
+# a cluster started elsewhere (`ray start`, which `ray.init()` joins when one
+# is running) have their own working directory and environment.
+cwd = os.getcwd()
+env = {k: v for k, v in os.environ.items() if k.startswith(("ORE_", "RUST_"))}
+env["ORE_NO_PROGRESS"] = "1"
+address = plan.get("address") or None
+ray.init(address=address)
+
+# A task asking for more CPUs than the cluster has waits forever.
+have = ray.cluster_resources().get("CPU", 0)
+if have < plan["cpus"]:
+    msg = f"each task asks for {plan['cpus']} CPUs (--cpus-per-task) but the Ray cluster has {have:g}"
+    if address == "local" or (address is None and not os.environ.get("RAY_ADDRESS")):
+        sys.exit(f"error: {msg}")
+    print(f"warning: {msg}; the tasks wait until it grows", file=sys.stderr, flush=True)
 
 @ray.remote(max_retries=plan["retries"], retry_exceptions=True, num_cpus=plan["cpus"])
-def task(args, log):
+def task(args, log, cwd, env):
     with open(log, "a") as out:
-        rc = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT).returncode
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        print(f"== {stamp} on {socket.gethostname()}: {' '.join(args)}", file=out, flush=True)
+        rc = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+                            env={**os.environ, **env}).returncode
+        if rc != 0:
+            print(f"== exit {rc}", file=out, flush=True)
     if rc != 0:
         raise RuntimeError(f"{' '.join(args)} exited {rc} (log: {log})")
     return rc
 
+def submit(name, args, log):
+    return task.options(name=name).remote(args, log, cwd, env)
+
 done = []
-for i, t in enumerate(plan["tasks"]):
+
+def wait(i):
+    try:
+        ray.get(done[i])
+    except RayError as e:
+        cause = getattr(e, "cause", None) or e
+        sys.exit(f"error: {plan['tasks'][i]['name']} failed"
+                 f" (retried up to {plan['retries']} times): {cause}")
+
+for t in plan["tasks"]:
     # Stages run in plan order; a task waits for the tasks it depends on.
     for a in t["after"]:
-        ray.get(done[a])
+        wait(a)
     if t["shards"]:
         n = t["shards"]
-        refs = [task.remote([x.replace("{shard}", f"{k}/{n}") for x in t["args"]],
-                            f"{plan['logs']}/{t['name']}-{k}.log") for k in range(n)]
-        done.append(refs)
+        done.append([submit(f"{t['name']}[{k}/{n}]",
+                            [f"{k}/{n}" if x == "{shard}" else x for x in t["args"]],
+                            f"{plan['logs']}/{t['name']}-{k}.log") for k in range(n)])
     else:
-        done.append([task.remote(t["args"], f"{plan['logs']}/{t['name']}.log")])
+        done.append([submit(t["name"], t["args"], f"{plan['logs']}/{t['name']}.log")])
     print(f"submitted {t['name']}", flush=True)
-for i, refs in enumerate(done):
-    ray.get(refs)
+for i in range(len(done)):
+    wait(i)
 print(f"{len(plan['tasks'])} tasks done", flush=True)
 "#;
 
@@ -591,7 +625,7 @@ fn launch_ray(args: &RayArgs) -> Result<String> {
         .map_err(|e| anyhow::anyhow!("cannot run {} ({e})", args.python))?;
     if !probe.status.success() && !args.plan.dry_run {
         bail!(
-            "{} cannot import ray: install it (`pip install 'ray[default]'`) or pass --python",
+            "{} cannot import ray: install it (`pip install ray`) or pass --python",
             args.python
         );
     }

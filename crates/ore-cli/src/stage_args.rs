@@ -192,6 +192,7 @@ where
         None => S::Config::default(),
     };
     configure(&mut config)?;
+    let config_json = ore_core::contract::config_value(&config)?;
 
     let mut ctx = StageContext::new(section.clone(), PathBuf::new(), 0);
     for spec in S::INPUTS {
@@ -267,6 +268,19 @@ where
         }
         ctx.shard = Some(shard);
         ctx.step = inv.shard.step.clone();
+        let step = match (&ctx.step, steps.as_slice()) {
+            (Some(step), _) => Some(step.as_str()),
+            (None, [one]) => Some(*one),
+            _ => None,
+        };
+        if let Some(step) = step
+            && let Some(dir) = finished_shard(&ctx, &config_json, step)?
+        {
+            return Ok(format!(
+                "{section}: shard {shard} of step `{step}` already ran with this config on this input ({}): kept\n",
+                dir.display()
+            ));
+        }
     }
     let stage = prepare(stage, &ctx, pipeline)?;
     let serve = pipeline.map(|p| p.serve(&section)).transpose()?.flatten();
@@ -275,6 +289,46 @@ where
         .transpose()?;
     let manifest = stage.run(&ctx).map_err(Into::into)?;
     Ok(stage.summary(&manifest, &ctx))
+}
+
+/// The folder of the shard `ctx` would run, when it holds a committed run
+/// of the same config and seed on the same slice of the same inputs (the
+/// completion check of a relaunch or a retry: unlike a bare marker file, it
+/// notices a changed config or input).
+fn finished_shard(
+    ctx: &StageContext,
+    config: &serde_json::Value,
+    step: &str,
+) -> Result<Option<PathBuf>> {
+    let Some(shard) = ctx.shard else {
+        return Ok(None);
+    };
+    let dir = ore_core::shard::shard_dir(&ctx.output, step, shard);
+    let Ok(manifest) = ore_core::Manifest::read(&dir) else {
+        return Ok(None);
+    };
+    if manifest.config_hash != ore_core::manifest::config_hash(config)
+        || manifest.seed != ctx.seed
+        || manifest.shard.as_deref() != Some(shard.to_string().as_str())
+    {
+        return Ok(None);
+    }
+    let inputs: Vec<&PathBuf> = ctx.inputs.values().flatten().collect();
+    if inputs.len() != manifest.inputs.len() {
+        return Ok(None);
+    }
+    for (path, record) in inputs.iter().zip(&manifest.inputs) {
+        if !same_path(path, &record.path) {
+            return Ok(None);
+        }
+        let Ok(dataset) = ore_core::Dataset::open(path) else {
+            return Ok(None);
+        };
+        if dataset.shard(shard).content_hash()? != record.content_hash {
+            return Ok(None);
+        }
+    }
+    Ok(Some(dir))
 }
 
 /// No extra flags.

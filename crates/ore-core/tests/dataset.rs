@@ -1072,3 +1072,73 @@ mod props {
         }
     }
 }
+
+/// Shards read by row ranges (the fast path: whole files and row groups
+/// skipped, edge groups read in part) give, one after another, exactly the
+/// rows a plain read of the whole dataset gives, for every shard count and
+/// batch size, in plain, aligned and projected reads.
+#[test]
+fn shards_together_read_every_row_once_in_order() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("d");
+    let mut w = DatasetWriter::create(&dir, table_schema(), small_files()).expect("create");
+    for start in (0..333).step_by(37) {
+        w.write(&table_batch(start, 37.min(333 - start)))
+            .expect("write");
+    }
+    w.commit().expect("commit");
+    let dataset = Dataset::open(&dir).expect("open");
+    assert!(dataset.files().len() >= 3);
+    let whole = concat(
+        &dataset
+            .batches(1000)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("read"),
+    );
+    assert_eq!(whole.num_rows(), 333);
+    let groups = dataset.row_groups().len();
+    for n in [1u32, 2, 3, 4, 5, 9, 40, 400] {
+        let mut parts = Vec::new();
+        let mut next_row = 0;
+        for shard in ore_core::shard::Shard::all(n) {
+            let slice = dataset.shard(shard);
+            assert_eq!(slice.first_row(), next_row, "shard {shard}");
+            next_row += slice.num_rows();
+            let grouped: u64 = slice.row_groups().iter().map(|g| g.2).sum();
+            assert_eq!(grouped, slice.num_rows());
+            let plain = slice
+                .batches(7)
+                .collect::<Result<Vec<_>, _>>()
+                .expect("read");
+            let aligned = slice
+                .batches(7)
+                .aligned_to_row_groups()
+                .collect::<Result<Vec<_>, _>>()
+                .expect("read aligned");
+            assert_eq!(concat(&plain), concat(&aligned), "shard {shard}");
+            let ids = slice
+                .batches_of(&["doc_id"], 5)
+                .expect("project")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("read ids");
+            let ids: usize = ids.iter().map(RecordBatch::num_rows).sum();
+            assert_eq!(ids as u64, slice.num_rows());
+            // With enough row groups, slices are whole groups: their
+            // encoded columns can be copied.
+            if groups >= 4 * n as usize {
+                for (file, group, _) in slice.row_groups() {
+                    let source = slice
+                        .row_group_source(file, group, &["doc_id"])
+                        .expect("source");
+                    assert!(
+                        source.copies_columns(),
+                        "shard {shard}: group {group} whole"
+                    );
+                }
+            }
+            parts.extend(plain);
+        }
+        assert_eq!(next_row, 333);
+        assert_eq!(concat(&parts), whole, "{n} shards");
+    }
+}

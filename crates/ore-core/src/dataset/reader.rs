@@ -131,7 +131,22 @@ impl Dataset {
     /// once, in the dataset's order.
     pub fn shard(&self, shard: crate::shard::Shard) -> Dataset {
         let total = self.num_rows();
-        let (start, end) = shard.rows(total);
+        let (mut start, mut end) = shard.rows(total);
+        // With row groups enough to balance the shards within one group,
+        // slices start and end on group boundaries: a shard then reads whole
+        // groups, and a stage can copy their encoded columns as they are.
+        let groups: Vec<u64> = self.row_groups().iter().map(|g| g.2).collect();
+        if groups.len() >= 4 * shard.count as usize {
+            let mut starts = Vec::with_capacity(groups.len() + 1);
+            let mut at = 0;
+            for rows in &groups {
+                starts.push(at);
+                at += rows;
+            }
+            starts.push(total);
+            let snap = |x: u64| starts[starts.partition_point(|&s| s < x)];
+            (start, end) = (snap(start), snap(end));
+        }
         let mut files = Vec::new();
         let mut offset = 0u64;
         for part in &self.files {

@@ -40,6 +40,8 @@ pub fn ore(cwd: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(cwd)
         .env("ORE_NO_PROGRESS", "1")
+        // The dictionaries `make datasets` fetched, wherever the test runs.
+        .env("ORE_SOURCES", repo_root().join("datasets/sources"))
         .output()
         .expect("run ore")
 }

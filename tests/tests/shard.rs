@@ -13,12 +13,31 @@ use ore_tests::{
     stdout_ok,
 };
 
-/// The demo's clean and tokenize sections over `crawl`.
+/// Augment ops on the tokenized pages, one drawing from pools of the whole
+/// input (mention_replace).
+const AUGMENT: &str = r#"
+[augment]
+input = "tokenize"
+
+[[augment.ops]]
+type = "synonym"
+rate = 0.1
+
+[[augment.ops]]
+type = "mention_replace"
+rate = 0.5
+
+[[augment.ops]]
+type = "char_swap"
+rate = 0.02
+"#;
+
+/// The demo's clean and tokenize sections over `crawl`, and [`AUGMENT`].
 fn pipeline(d: &Path) -> String {
     let sections = demo_sections(&["clean", "tokenize"]);
     let crawl = d.join("crawl");
     format!(
-        "[pipeline]\nname = \"sh\"\nseed = 42\noutput_root = \"one\"\n\n{}",
+        "[pipeline]\nname = \"sh\"\nseed = 42\noutput_root = \"one\"\n\n{}{AUGMENT}",
         sections.replace(
             "input = \"crawl\"",
             &format!("input = \"{}\"", crawl.display())
@@ -101,6 +120,23 @@ fn sharded_clean_and_tokenize_equal_one_run() {
             &d.join(&tok).join("_vocab"),
             "token",
         );
+
+        // Variants hang on the row, the seed and the ops only.
+        let aug = format!("a{n}");
+        shards(d, "augment", &tok, &aug, n);
+        stdout_ok(&ore(d, &["commit", &aug]));
+        let rows = assert_same_rows(&one.join("augment"), &d.join(&aug), "example_id");
+        assert!(
+            rows > 2 * cleaned.rows.output as usize,
+            "{rows} rows of variants and originals"
+        );
+        if one.join("augment/_rejects").exists() {
+            assert_same_rows(
+                &one.join("augment/_rejects"),
+                &d.join(&aug).join("_rejects"),
+                "example_id",
+            );
+        }
     }
 }
 

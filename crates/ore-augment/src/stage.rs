@@ -79,21 +79,30 @@ impl ore_core::Stage for AugmentStage {
                 config: self.config.clone(),
                 translators: translators.to_vec(),
             };
-            return stage.run_on(
+            return stage.run_shard(
                 ctx.input("input")?,
                 &ctx.output,
+                ctx.shard,
                 ctx.seed,
                 ctx.write.clone(),
                 ctx.progress,
             );
         }
-        self.run_on(
+        self.run_shard(
             ctx.input("input")?,
             &ctx.output,
+            ctx.shard,
             ctx.seed,
             ctx.write.clone(),
             ctx.progress,
         )
+    }
+
+    /// Each row's variants depend on the row, the run seed and the ops
+    /// alone (the pools of mention_replace are read from the whole
+    /// training set by every shard), so shards concatenate.
+    fn shard_steps(&self) -> Option<Vec<&'static str>> {
+        Some(vec![ore_core::shard::ROWS_STEP])
     }
 
     fn summary(&self, manifest: &Manifest, ctx: &ore_core::StageContext) -> String {
@@ -573,6 +582,20 @@ impl AugmentStage {
         opts: WriteOptions,
         progress: bool,
     ) -> Result<Manifest> {
+        self.run_shard(input, output, None, seed, opts, progress)
+    }
+
+    /// [`AugmentStage::run_on`] on shard `shard` of the input (of each of a
+    /// split folder's sub-datasets), into the output's shard area.
+    pub fn run_shard(
+        &self,
+        input: &Path,
+        output: &Path,
+        shard: Option<ore_core::shard::Shard>,
+        seed: u64,
+        opts: WriteOptions,
+        progress: bool,
+    ) -> Result<Manifest> {
         let cfg = &self.config;
         let started = Instant::now();
         // A split output: train/ is augmented, the rest passed through.
@@ -581,13 +604,17 @@ impl AugmentStage {
             .filter(|s| input.join(s).is_dir())
             .collect();
         let is_split_folder = subsets.contains(&"train") && subsets.len() > 1;
-        let parts: Vec<(Option<&str>, Dataset)> = if is_split_folder {
+        let whole: Vec<(Option<&str>, Dataset)> = if is_split_folder {
             subsets
                 .iter()
                 .map(|s| Ok((Some(*s), Dataset::open(input.join(s))?)))
                 .collect::<Result<_>>()?
         } else {
             vec![(None, Dataset::open(input)?)]
+        };
+        let parts: Vec<(Option<&str>, Dataset)> = match shard {
+            Some(shard) => whole.iter().map(|(s, d)| (*s, d.shard(shard))).collect(),
+            None => whole.clone(),
         };
         let layout = Layout::of(parts[0].1.schema(), cfg.side, input)?;
         for (_, d) in &parts[1..] {
@@ -611,7 +638,8 @@ impl AugmentStage {
                     let l = Layout::of(d.schema(), Side::Src, p)?;
                     self.pools(&d, &l, false)?
                 }
-                None => self.pools(&parts[0].1, &layout, layout.has_split)?,
+                // From every training row, whichever shard this is.
+                None => self.pools(&whole[0].1, &layout, layout.has_split)?,
             };
             Some((pools, t.elapsed().as_secs_f64()))
         } else {
@@ -641,7 +669,11 @@ impl AugmentStage {
                 .with_back_translations(crate::translate::BackTranslations::new(translators));
         }
 
-        let info = StageInfo::new("augment", cfg, seed);
+        let info = StageInfo::new("augment", cfg, seed).with_shard(shard);
+        let output = &match shard {
+            Some(shard) => ore_core::shard::shard_dir(output, ore_core::shard::ROWS_STEP, shard),
+            None => output.to_path_buf(),
+        };
         let names: Vec<&str> = if is_split_folder {
             subsets.clone()
         } else {

@@ -68,6 +68,13 @@ pub(crate) fn commit(output: &Path, step: &str) -> Result<String> {
     Ok(match stage.as_str() {
         "clean" => ore_clean::shards::commit_shards(set)?,
         "tokenize" => ore_tokenize::commit_shards(set)?.summary_line(output),
+        "augment" => {
+            let mut commit = ShardCommit::begin(set)?;
+            commit.concat(&[])?;
+            // Every shard loads the same resources and pools.
+            commit.merge_summaries(&["load_s", "pool"]);
+            commit.finish()?.summary_line(output)
+        }
         _ if step == ROWS_STEP => {
             let mut commit = ShardCommit::begin(set)?;
             commit.concat(&[])?;

@@ -267,6 +267,7 @@ fn shard_steps(pipeline: &Pipeline, node: &Node) -> Result<Option<Vec<&'static s
     match node.kind.kind {
         "clean" => of::<ore_clean::Cleaner>(pipeline, &node.section),
         "tokenize" => of::<ore_tokenize::TokenizeStage>(pipeline, &node.section),
+        "augment" => of::<ore_augment::AugmentStage>(pipeline, &node.section),
         _ => Ok(None),
     }
 }

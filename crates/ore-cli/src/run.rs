@@ -362,7 +362,7 @@ fn run_node(
                 node.section
             );
         }
-        return run_torch_stage(pipeline, node, &common);
+        return run_torch_stage(pipeline, node, &common, shard);
     }
     // Back-translation through model folders decodes with libtorch.
     if kind.kind == "augment"
@@ -370,7 +370,7 @@ fn run_node(
         && ore_core::contract::load_config::<ore_augment::AugmentStage>(pipeline, &node.section)
             .is_ok_and(|c| c.needs_model_backend())
     {
-        return run_torch_stage(pipeline, node, &common);
+        return run_torch_stage(pipeline, node, &common, shard);
     }
     let mut inv = Invocation::new(&common);
     inv.shard = shard.clone();
@@ -400,7 +400,12 @@ fn run_node(
 }
 
 /// `ore-torch KIND --config P --section S [--set …]`, its output passed on.
-fn run_torch_stage(pipeline: &Pipeline, node: &Node, common: &CommonArgs) -> Result<String> {
+fn run_torch_stage(
+    pipeline: &Pipeline,
+    node: &Node,
+    common: &CommonArgs,
+    shard: &crate::stage_args::ShardArgs,
+) -> Result<String> {
     let torch = crate::torch::torch_binary(node.kind.kind)?;
     let mut args: Vec<OsString> = vec![
         node.kind.kind.into(),
@@ -416,6 +421,14 @@ fn run_torch_stage(pipeline: &Pipeline, node: &Node, common: &CommonArgs) -> Res
     if let Some(threads) = common.threads {
         args.push("--threads".into());
         args.push(threads.to_string().into());
+    }
+    if let Some(k) = shard.shard {
+        args.push("--shard".into());
+        args.push(k.to_string().into());
+    }
+    if let Some(step) = &shard.step {
+        args.push("--step".into());
+        args.push(step.into());
     }
     let out = std::process::Command::new(&torch)
         .args(&args)

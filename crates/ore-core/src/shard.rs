@@ -461,6 +461,46 @@ impl ShardCommit {
         }
     }
 
+    /// The shards' summaries as one: numbers added up, objects merged key
+    /// by key the same way, anything else (and the keys in `first`, which
+    /// every shard computes alike) as shard 0 has it.
+    pub fn merge_summaries(&mut self, first: &[&str]) {
+        fn add(into: &mut serde_json::Value, more: &serde_json::Value) {
+            match (into, more) {
+                (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                    for (k, v) in b {
+                        match a.get_mut(k) {
+                            Some(existing) => add(existing, v),
+                            None => {
+                                a.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+                (a @ serde_json::Value::Number(_), serde_json::Value::Number(b)) => {
+                    *a = match (a.as_u64(), b.as_u64()) {
+                        (Some(x), Some(y)) => serde_json::json!(x + y),
+                        _ => {
+                            serde_json::json!(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0))
+                        }
+                    };
+                }
+                _ => {}
+            }
+        }
+        let mut merged = serde_json::Value::Object(serde_json::Map::new());
+        for (i, (_, m)) in self.set.shards.iter().enumerate() {
+            let mut summary = m.summary.clone();
+            if i > 0 {
+                summary.retain(|k, _| !first.contains(&k.as_str()));
+            }
+            add(&mut merged, &serde_json::Value::Object(summary));
+        }
+        if let serde_json::Value::Object(map) = merged {
+            self.summary.extend(map);
+        }
+    }
+
     /// Writes the manifest, renames the output into place and removes the
     /// shard area. The inputs are the shards' with the content hash and
     /// rows of the whole input (each shard hashed its own slice).
@@ -486,7 +526,13 @@ impl ShardCommit {
                     .iter()
                     .all(|(_, m)| m.inputs[i].content_hash == record.content_hash);
                 if same && set.count > 1 {
-                    return Ok(record.clone());
+                    // The same files (one part file, or a folder hashed as
+                    // a whole): each shard counted its own rows of them.
+                    let rows = set.shards.iter().map(|(_, m)| m.inputs[i].rows).sum();
+                    return Ok(InputRecord {
+                        rows,
+                        ..record.clone()
+                    });
                 }
                 let dataset = Dataset::open(&record.path)?;
                 Ok(InputRecord {

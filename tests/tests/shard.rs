@@ -275,3 +275,135 @@ fn shards_are_replaced_checked_and_killed_cleanly() {
     let err = one_line_error(&ore(d, &["commit", "nothing"]));
     assert!(err.contains("no shards to commit"), "{err}");
 }
+
+/// A crawl's rows (kept and rejected) by URL: its id, text and reason,
+/// leaving out what changes between two fetches (times, sizes).
+fn crawled(dir: &Path) -> std::collections::BTreeMap<String, Vec<Option<String>>> {
+    let mut rows = std::collections::BTreeMap::new();
+    for sub in [dir.to_path_buf(), dir.join("_rejects")] {
+        if !sub.exists() {
+            continue;
+        }
+        for row in ore_tests::string_rows(&sub) {
+            let keep = ["doc_id", "text", "reject_reason"].map(|k| row.get(k).cloned());
+            rows.insert(row["url"].clone(), keep.to_vec());
+        }
+    }
+    rows
+}
+
+/// Two crawls' rows agree URL by URL (said briefly: pages are long).
+fn same_crawl(
+    a: &std::collections::BTreeMap<String, Vec<Option<String>>>,
+    b: &std::collections::BTreeMap<String, Vec<Option<String>>>,
+) {
+    let differ: Vec<&String> = a.keys().filter(|u| a.get(*u) != b.get(*u)).collect();
+    assert!(
+        differ.is_empty() && a.len() == b.len(),
+        "{} and {} rows; {} differ, first {:?}",
+        a.len(),
+        b.len(),
+        differ.len(),
+        differ.first()
+    );
+}
+
+#[test]
+fn a_sharded_crawl_fetches_each_host_or_url_once() {
+    let Some(_) = source("libreoffice-help-zh-cn/usr/share/libreoffice/help/zh-CN") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let site = serve_site(d, None);
+    let port = site.port;
+    // Two hosts of one server: whole sites go to one shard each.
+    let by_host = format!(
+        r#"[pipeline]
+name = "cr"
+output_root = "out"
+[crawl]
+seeds = ["http://127.0.0.1:{port}/zh-CN/text/swriter/01/", "http://localhost:{port}/zh-CN/text/scalc/01/"]
+include = ['^http://(127\.0\.0\.1|localhost):{port}/zh-CN/text/(swriter|scalc)/01/']
+link_only = ['/$']
+concurrency = 8
+"#
+    );
+    std::fs::write(d.join("p.toml"), &by_host).unwrap();
+    stdout_ok(&ore(
+        d,
+        &["run", "p.toml", "--only", "crawl", "--output", "one"],
+    ));
+    for k in 0..3 {
+        stdout_ok(&ore(
+            d,
+            &[
+                "run",
+                "p.toml",
+                "--only",
+                "crawl",
+                "--output",
+                "three",
+                "--shard",
+                &format!("{k}/3"),
+            ],
+        ));
+    }
+    stdout_ok(&ore(d, &["commit", "three"]));
+    let one = crawled(&d.join("one"));
+    assert!(one.len() > 300, "{} rows", one.len());
+    assert!(
+        one.keys().any(|u| u.contains("localhost")) && one.keys().any(|u| u.contains("127.0.0.1"))
+    );
+    same_crawl(&one, &crawled(&d.join("three")));
+
+    // A list of pages, no links followed: split by URL.
+    let pages: Vec<String> = one
+        .keys()
+        .filter(|u| u.ends_with(".html") && u.contains("127.0.0.1"))
+        .take(40)
+        .map(|u| format!("\"{u}\""))
+        .collect();
+    let by_url = format!(
+        "[pipeline]\nname = \"cu\"\noutput_root = \"out\"\n[crawl]\nseeds = [{}]\nmax_depth = 0\nshard_by = \"url\"\ndrop_repeated_lines = false\n",
+        pages.join(", ")
+    );
+    std::fs::write(d.join("u.toml"), &by_url).unwrap();
+    stdout_ok(&ore(
+        d,
+        &["run", "u.toml", "--only", "crawl", "--output", "u1"],
+    ));
+    let mut sizes = Vec::new();
+    for k in 0..4 {
+        stdout_ok(&ore(
+            d,
+            &[
+                "run",
+                "u.toml",
+                "--only",
+                "crawl",
+                "--output",
+                "u4",
+                "--shard",
+                &format!("{k}/4"),
+            ],
+        ));
+        let shard = d.join(format!(".u4.shards/rows/shard-{k:05}-of-00004"));
+        sizes.push(Manifest::read(&shard).unwrap().rows.output);
+    }
+    assert!(sizes.iter().filter(|&&n| n > 0).count() >= 3, "{sizes:?}");
+    stdout_ok(&ore(d, &["commit", "u4"]));
+    let listed = crawled(&d.join("u1"));
+    assert_eq!(listed.len(), 40);
+    same_crawl(&listed, &crawled(&d.join("u4")));
+    // Split by URL, a crawl that follows links would miss pages: refused.
+    std::fs::write(d.join("u.toml"), by_url.replace("max_depth = 0\n", "")).unwrap();
+    let err = one_line_error(&ore(
+        d,
+        &[
+            "run", "u.toml", "--only", "crawl", "--output", "u5", "--shard", "0/2",
+        ],
+    ));
+    assert!(err.contains("max_depth = 0"), "{err}");
+    drop(site);
+}

@@ -265,6 +265,7 @@ fn shard_steps(pipeline: &Pipeline, node: &Node) -> Result<Option<Vec<&'static s
         Ok(S::build(config).map_err(Into::into)?.shard_steps())
     }
     match node.kind.kind {
+        "crawl" => of::<ore_crawl::Crawler>(pipeline, &node.section),
         "clean" => of::<ore_clean::Cleaner>(pipeline, &node.section),
         "tokenize" => of::<ore_tokenize::TokenizeStage>(pipeline, &node.section),
         "augment" => of::<ore_augment::AugmentStage>(pipeline, &node.section),

@@ -68,6 +68,27 @@ pub struct CrawlConfig {
     pub drop_repeated_lines: bool,
     /// Save the crawl state this often, in seconds.
     pub checkpoint_s: f64,
+    /// How a sharded crawl (`--shard K/N`) splits the URLs: by a hash of
+    /// the host (each shard crawls whole sites, following their links), or
+    /// of the URL (for a list of seeds without links followed:
+    /// `max_depth = 0`).
+    #[serde(skip_serializing_if = "ShardBy::is_host")]
+    pub shard_by: ShardBy,
+}
+
+/// See [`CrawlConfig::shard_by`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShardBy {
+    #[default]
+    Host,
+    Url,
+}
+
+impl ShardBy {
+    fn is_host(&self) -> bool {
+        *self == ShardBy::Host
+    }
 }
 
 impl Default for CrawlConfig {
@@ -102,6 +123,7 @@ impl Default for CrawlConfig {
             allow_private: None,
             drop_repeated_lines: true,
             checkpoint_s: 2.0,
+            shard_by: ShardBy::Host,
         }
     }
 }

@@ -38,6 +38,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// Show a progress bar (when stderr is a terminal).
     pub progress: bool,
+    /// The shard this run is, recorded in the manifest (`output` is then
+    /// the shard's folder).
+    pub shard: Option<ore_core::shard::Shard>,
 }
 
 /// What a crawl did.
@@ -141,12 +144,18 @@ impl ore_core::Stage for Crawler {
     }
 
     fn run(&self, ctx: &ore_core::StageContext) -> Result<ore_core::Manifest> {
-        let report = self.run(&RunOptions {
-            output: ctx.output.clone(),
+        let output = ctx.target(ore_core::shard::ROWS_STEP);
+        let opts = RunOptions {
+            output: output.clone(),
             resume: ctx.resume,
             seed: ctx.seed,
             progress: ctx.progress,
-        })?;
+            shard: ctx.shard,
+        };
+        let report = match ctx.shard {
+            Some(shard) => self.shard(shard)?.run(&opts)?,
+            None => self.run(&opts)?,
+        };
         if report.interrupted {
             eprint!("{}", report.summary());
             return Err(Error::Interrupted {
@@ -154,11 +163,17 @@ impl ore_core::Stage for Crawler {
                 output: ctx.output.clone(),
             });
         }
-        let manifest = ore_core::Manifest::read(&ctx.output)?;
+        let manifest = ore_core::Manifest::read(&output)?;
         if let Ok(mut last) = self.last_report.lock() {
             *last = Some(report);
         }
         Ok(manifest)
+    }
+
+    /// Shards crawl disjoint sets of hosts (or of seed URLs), so they
+    /// concatenate.
+    fn shard_steps(&self) -> Option<Vec<&'static str>> {
+        Some(vec![ore_core::shard::ROWS_STEP])
     }
 
     fn summary(&self, manifest: &ore_core::Manifest, ctx: &ore_core::StageContext) -> String {
@@ -246,6 +261,31 @@ impl Crawler {
             seeds,
             rules,
             public_hosts: HashSet::new(),
+            last_report: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// The crawler of shard `shard`: the seeds and links whose host (or
+    /// URL, with `shard_by = "url"`) hashes to it.
+    pub fn shard(&self, shard: ore_core::shard::Shard) -> Result<Self> {
+        if self.config.shard_by == crate::config::ShardBy::Url && self.config.max_depth != Some(0) {
+            return Err(Error::Config(
+                "shard_by = \"url\" splits a list of seeds: set max_depth = 0 (links found on one shard's pages would be another's to fetch)".into(),
+            ));
+        }
+        let rules =
+            UrlRules::new(&self.config, &self.seeds)?.with_shard(shard, self.config.shard_by);
+        let seeds = self
+            .seeds
+            .iter()
+            .filter(|s| rules.in_shard(s))
+            .cloned()
+            .collect();
+        Ok(Self {
+            config: self.config.clone(),
+            seeds,
+            rules,
+            public_hosts: self.public_hosts.clone(),
             last_report: std::sync::Mutex::new(None),
         })
     }
@@ -587,7 +627,7 @@ impl Crawler {
         } else {
             Chrome::default()
         };
-        let info = StageInfo::new("crawl", &self.config, opts.seed);
+        let info = StageInfo::new("crawl", &self.config, opts.seed).with_shard(opts.shard);
         let mut out =
             StageOutput::create(&opts.output, output_schema(), info, WriteOptions::default())?;
         out.set_started(started);

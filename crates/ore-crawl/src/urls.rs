@@ -20,6 +20,9 @@ pub struct UrlRules {
     strip_query: bool,
     strip_params: Vec<String>,
     max_url_len: usize,
+    /// This crawl's shard: URLs whose host (or URL) hashes to another are
+    /// another shard's.
+    shard: Option<(ore_core::shard::Shard, crate::config::ShardBy)>,
 }
 
 /// Why a link is not followed.
@@ -67,7 +70,26 @@ impl UrlRules {
             strip_query: config.strip_query,
             strip_params: config.strip_params.clone(),
             max_url_len: config.max_url_len,
+            shard: None,
         })
+    }
+
+    /// The rules of shard `shard` of a crawl split `by` host or URL.
+    pub fn with_shard(mut self, shard: ore_core::shard::Shard, by: crate::config::ShardBy) -> Self {
+        self.shard = Some((shard, by));
+        self
+    }
+
+    /// Whether `url` (canonical) is this shard's: always, unsharded.
+    pub fn in_shard(&self, url: &Url) -> bool {
+        let Some((shard, by)) = self.shard else {
+            return true;
+        };
+        let key = match by {
+            crate::config::ShardBy::Host => url.host_str().unwrap_or_default().to_ascii_lowercase(),
+            crate::config::ShardBy::Url => url.as_str().to_string(),
+        };
+        ore_core::ids::row_seed(0, &key) % u64::from(shard.count) == u64::from(shard.index)
     }
 
     /// The canonical form of `url`: fragment dropped, query stripped as
@@ -118,7 +140,7 @@ impl UrlRules {
         } else {
             self.allowed_domains.is_empty() || by_domain || self.seed_hosts.contains(&host)
         };
-        if !host_ok {
+        if !host_ok || !self.in_shard(url) {
             return Err(Skip::OutOfScope);
         }
         let s = url.as_str();

@@ -283,6 +283,7 @@ fn every_fault_ends_as_a_document_or_a_reason() {
             resume: false,
             seed: 1,
             progress: false,
+            shard: None,
         })
         .unwrap();
 
@@ -399,6 +400,7 @@ fn private_links_are_followed_on_a_local_crawl_only_when_allowed() {
             resume: false,
             seed: 0,
             progress: false,
+            shard: None,
         })
         .unwrap();
     assert_eq!((report.tried, report.documents), (1, 1));

@@ -155,8 +155,9 @@ lint: check-tools torch ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --$(PROFILE) --locked --workspace --all-targets -- -D warnings
 
-bench: build venv datasets $(VENV)/.bench-torch-stamp $(VENV)/.bench-augment-stamp ## Run ore against the tools users would otherwise pick; writes bench/results.md
+bench: build venv datasets $(VENV)/.bench-torch-stamp $(VENV)/.bench-augment-stamp ## Run ore against the tools users would otherwise pick (bench/results.md) and sharded runs against one run (bench/shards.md)
 	$(PY) bench/harness.py
+	$(PY) bench/shards.py
 
 purge: ## Delete the outputs of PIPELINE (datasets/$(PIPELINE)/)
 	@if [ -d datasets/$(PIPELINE) ]; then rm -rf datasets/$(PIPELINE) && echo "deleted datasets/$(PIPELINE)/"; \

@@ -171,8 +171,7 @@ fn the_demo_clean_and_tokenize_run_sharded_on_slurm() {
     assert!(marker.exists(), "shard 1/4 of clean's rows was killed once");
     let line = |name: &str| {
         text.lines()
-            .filter(|l| l.split_whitespace().nth(1) == Some(name))
-            .last()
+            .rfind(|l| l.split_whitespace().nth(1) == Some(name))
             .unwrap_or_else(|| panic!("no line for {name} in {text}"))
             .to_string()
     };

@@ -214,8 +214,8 @@ impl ShardSet {
             }
         };
         let shards = by_count[&count]
-            .iter()
-            .map(|(_, path)| Ok((path.clone(), Manifest::read(path)?)))
+            .values()
+            .map(|path| Ok((path.clone(), Manifest::read(path)?)))
             .collect::<Result<Vec<_>>>()?;
         let first = &shards[0].1;
         for (index, (path, m)) in shards.iter().enumerate() {

@@ -307,6 +307,37 @@ fn the_demo_job_runs_end_to_end_on_a_slice_of_the_help() {
         "{trace}"
     );
 
+    // The eval's decoding in 3 shards, committed: the predictions, the
+    // corpus scores and the report of one run.
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        let mut cmd = Command::new(ore_bin());
+        cmd.args([
+            "run", "p.toml", "--only", "eval", "--output", "eval3", "--shard", &shard,
+        ]);
+        for s in TINY {
+            cmd.args(["--set", s]);
+        }
+        stdout_ok(
+            &cmd.current_dir(d)
+                .env("ORE_NO_PROGRESS", "1")
+                .output()
+                .unwrap(),
+        );
+    }
+    stdout_ok(
+        &Command::new(ore_bin())
+            .args(["commit", "eval3"])
+            .current_dir(d)
+            .output()
+            .unwrap(),
+    );
+    ore_tests::assert_same_rows(&out.join("eval"), &d.join("eval3"), "example_id");
+    for file in ["_metrics.json", "_report/report.json", "_report/report.md"] {
+        let read = |dir: &Path| std::fs::read_to_string(dir.join(file)).unwrap();
+        assert_eq!(read(&out.join("eval")), read(&d.join("eval3")), "{file}");
+    }
+
     // A rerun runs nothing …
     let again = stdout_ok(&run(d, &[]));
     assert!(ran(&again).is_empty(), "{again}");

@@ -695,7 +695,8 @@ impl AugmentStage {
         if is_split_folder {
             // Hashed as the runner hashes it (the split's own output hash).
             let hash = ore_core::runner::input_hash(input, ore_core::InputKind::Dataset)?;
-            out.add_input_hash(input, hash, total);
+            let whole: u64 = whole.iter().map(|(_, d)| d.num_rows()).sum();
+            out.add_input_hash(input, hash, whole);
         } else {
             out.add_input(&parts[0].1)?;
         }

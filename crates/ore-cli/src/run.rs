@@ -356,7 +356,7 @@ fn run_node(
         threads,
     };
     if TORCH_KINDS.contains(&kind.kind) {
-        if let Some(shard) = shard.shard {
+        if let Some(shard) = shard.shard.filter(|_| kind.kind != "eval") {
             bail!(
                 "stage `{}` does not run in shards (--shard {shard})",
                 node.section

@@ -405,6 +405,17 @@ impl ShardCommit {
         Ok(())
     }
 
+    /// Writes a file of the output (`_metrics.json`, …).
+    pub fn write_file(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.staging.path().join(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).at(parent)?;
+        }
+        fs::write(&path, bytes).at(&path)?;
+        self.files.push(name.to_string());
+        Ok(())
+    }
+
     /// Adopts every file of shard `index` under `sub`, in order.
     pub fn adopt_all(&mut self, index: usize, sub: &str) -> Result<()> {
         for file in self.set.files(index, sub) {
@@ -525,14 +536,10 @@ impl ShardCommit {
                     .shards
                     .iter()
                     .all(|(_, m)| m.inputs[i].content_hash == record.content_hash);
+                // Shards that read the same files (one part file, a model,
+                // a folder hashed as a whole) recorded the same input.
                 if same && set.count > 1 {
-                    // The same files (one part file, or a folder hashed as
-                    // a whole): each shard counted its own rows of them.
-                    let rows = set.shards.iter().map(|(_, m)| m.inputs[i].rows).sum();
-                    return Ok(InputRecord {
-                        rows,
-                        ..record.clone()
-                    });
+                    return Ok(record.clone());
                 }
                 let dataset = Dataset::open(&record.path)?;
                 Ok(InputRecord {

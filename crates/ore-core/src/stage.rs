@@ -169,7 +169,8 @@ impl StageOutput {
         let record = InputRecord {
             path: dataset.root().to_path_buf(),
             content_hash: String::new(),
-            rows: dataset.num_rows(),
+            // A shard records the rows of its whole input.
+            rows: dataset.whole_rows(),
         };
         let dataset = dataset.clone();
         let hashing = std::thread::Builder::new()

@@ -15,8 +15,8 @@ use serde_json::json;
 use ore_core::{InputSpec, StageDef};
 use ore_train::dictionary::Dictionary;
 use ore_train::eval::{
-    EvalConfig, EvalStage, Findings, METRICS_FILE, ModelInput, REPORT_DIR, detokenize, lead,
-    predictions_batch, resolve_lang, score, select_rows, tune_lead,
+    Decoded, EvalConfig, EvalStage, ModelInput, REPORT_DIR, Setup, detokenize, lead,
+    predictions_batch, resolve_lang, select_rows, tune_lead,
 };
 use ore_train::stage::{BoxedTokenizer, TrainStage, has_token_lists};
 
@@ -271,45 +271,73 @@ impl Stage for Eval {
             batch_size: config.batch_size,
         };
 
-        let decoded = decode(&members, &rows.eval, &opts, device)?;
+        // A shard decodes its slice of the rows; the lead baseline's length
+        // is tuned on every row of `tune` by each shard alike.
+        let range = match ctx.shard {
+            Some(shard) => {
+                let (a, b) = shard.rows(rows.eval.len() as u64);
+                a as usize..b as usize
+            }
+            None => 0..rows.eval.len(),
+        };
+        let slice = &rows.eval[range.clone()];
+        let slice_refs = &refs[range];
+        let decoded = decode(&members, slice, &opts, device)?;
         let hyps: Vec<String> = decoded.iter().map(|u| detokenize(u, lang)).collect();
-        let system = score(&metrics, &hyps, &refs)?;
-        let per_example = ore_eval::per_example(&metrics, &hyps, std::slice::from_ref(&refs))
-            .map_err(|e| ModelError::config(format!("scoring: {e}")))?;
+        let per_example =
+            ore_eval::per_example(&metrics, &hyps, std::slice::from_ref(&slice_refs.to_vec()))
+                .map_err(|e| ModelError::config(format!("scoring: {e}")))?;
         let (lead_k, lead_tuned) = match config.lead_k {
             Some(k) => (k, false),
             None => (tune_lead(&metrics, &rows.tune, units, lang)?, true),
         };
-        let lead_report = score(&metrics, &lead(&rows.eval, lead_k, units, lang), &refs)?;
-        let dictionary_report = match &config.dictionary {
+        let dictionary = match &config.dictionary {
             Some(path) => {
                 let from = match lang {
                     ore_eval::Lang::En => ore_eval::Lang::Zh,
                     ore_eval::Lang::Zh => ore_eval::Lang::En,
                 };
                 let dict = Dictionary::load(path, from)?;
-                let hyps: Vec<String> = rows.eval.iter().map(|e| dict.translate(&e.src)).collect();
-                Some(score(&metrics, &hyps, &refs)?)
+                Some(slice.iter().map(|e| dict.translate(&e.src)).collect())
             }
             None => None,
         };
-        let mut member_reports = Vec::new();
+        let mut member_hyps = Vec::new();
         if members.len() > 1 {
             for (m, name) in members.iter().zip(&names) {
-                let d = decode(&[*m], &rows.eval, &opts, device)?;
-                let h: Vec<String> = d.iter().map(|u| detokenize(u, lang)).collect();
-                member_reports.push((name.clone(), score(&metrics, &h, &refs)?));
+                let d = decode(&[*m], slice, &opts, device)?;
+                member_hyps.push((
+                    name.clone(),
+                    d.iter().map(|u| detokenize(u, lang)).collect(),
+                ));
             }
         }
+        let outputs = Decoded {
+            refs: slice_refs.iter().map(|r| r.to_string()).collect(),
+            lead: lead(slice, lead_k, units, lang),
+            hyps,
+            dictionary,
+            members: member_hyps,
+        };
 
         let decoding = json!({
             "models": names, "beam": opts.beam, "max_len": opts.max_len,
             "length_penalty": opts.length_penalty, "no_repeat_ngram": opts.no_repeat_ngram,
             "lang": format!("{lang:?}").to_lowercase(), "split": config.split,
         });
-        let info = StageInfo::new("eval", config, first.meta.seed);
+        let setup = Setup {
+            models: names.clone(),
+            lead_k,
+            lead_tuned,
+            note: rows.note.clone(),
+            input: rows.input.clone(),
+            decoding,
+            max_len: opts.max_len,
+        };
+        let info = StageInfo::new("eval", config, first.meta.seed).with_shard(ctx.shard);
         let schema = ore_core::schema::predictions_schema();
-        let mut out = StageOutput::create(&ctx.output, schema, info, ctx.write.clone())?;
+        let target = ctx.target(ore_core::shard::ROWS_STEP);
+        let mut out = StageOutput::create(&target, schema, info, ctx.write.clone())?;
         for (path, model) in models.iter().zip(&loaded) {
             let hash = input_hash(path, InputKind::Model)?;
             out.add_input_hash(path, hash, model.meta.train_examples as u64);
@@ -322,66 +350,41 @@ impl Stage for Eval {
             None => rows.eval.len() as u64,
         };
         out.add_input_hash(&input, input_hash(&input, InputKind::Dataset)?, input_rows);
-        out.count_input(rows.eval.len() as u64);
-        let batch = predictions_batch(&rows.eval, &hyps, &per_example)?;
+        out.count_input(slice.len() as u64);
+        let batch = predictions_batch(slice, &outputs.hyps, &per_example)?;
         let n = batch.num_rows();
         for start in (0..n).step_by(8192) {
             out.write(&batch.slice(start, 8192.min(n - start)))?;
         }
-        let findings = Findings {
-            rows: &rows,
-            models: &names,
-            system: &system,
-            lead_k,
-            lead_tuned,
-            lead: &lead_report,
-            dictionary: dictionary_report.as_ref(),
-            members: &member_reports,
-            decoding: &decoding,
-        };
-        let pretty = |v: &serde_json::Value| -> Result<String> {
-            Ok(
-                serde_json::to_string_pretty(v).map_err(|e| ModelError::config(e.to_string()))?
-                    + "\n",
-            )
-        };
-        let metrics_json =
-            serde_json::to_value(&system).map_err(|e| ModelError::config(e.to_string()))?;
-        out.write_file(METRICS_FILE, pretty(&metrics_json)?.as_bytes())?;
-        out.write_file(
-            &format!("{REPORT_DIR}/report.json"),
-            pretty(&findings.json())?.as_bytes(),
-        )?;
-        out.write_file(
-            &format!("{REPORT_DIR}/report.md"),
-            findings.markdown(config, opts.max_len).as_bytes(),
-        )?;
-        out.set_summary("bleu", json!((system.bleu.score * 100.0).round() / 100.0));
-        out.set_summary(
-            "rougeL_f",
-            json!((system.rouge_l.fmeasure * 10000.0).round() / 10000.0),
-        );
-        out.set_summary("lead_k", json!(lead_k));
-        out.set_summary(
-            "lead_bleu",
-            json!((lead_report.bleu.score * 100.0).round() / 100.0),
-        );
-        out.set_summary(
-            "lead_rougeL_f",
-            json!((lead_report.rouge_l.fmeasure * 10000.0).round() / 10000.0),
-        );
-        if let Some(r) = &dictionary_report {
+        if ctx.shard.is_some() {
+            // The scores are the commit's, over every shard's rows.
+            out.write_side(ore_train::eval::SCORING_DIR, &outputs.batch()?)?;
             out.set_summary(
-                "dictionary_bleu",
-                json!((r.bleu.score * 100.0).round() / 100.0),
+                "setup",
+                serde_json::to_value(&setup).map_err(|e| ModelError::config(e.to_string()))?,
             );
+        } else {
+            let (files, summary) = outputs.report(config, &setup)?;
+            for (name, bytes) in files {
+                out.write_file(&name, &bytes)?;
+            }
+            for (key, value) in summary {
+                out.set_summary(&key, value);
+            }
         }
-        out.set_summary("data", json!(rows.note));
         out.set_started(started);
         Ok(out.commit()?)
     }
 
+    /// Each shard decodes a slice of the rows; the commit scores them all.
+    fn shard_steps(&self) -> Option<Vec<&'static str>> {
+        Some(vec![ore_core::shard::ROWS_STEP])
+    }
+
     fn summary(&self, manifest: &Manifest, ctx: &StageContext) -> String {
+        if manifest.shard.is_some() {
+            return manifest.summary_line(&ctx.target(ore_core::shard::ROWS_STEP));
+        }
         let s = &manifest.summary;
         let f = |k: &str| s.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
         format!(

@@ -385,7 +385,10 @@ pub fn predictions_batch(
 /// What one eval run found, for its report.
 #[derive(Debug)]
 pub struct Findings<'a> {
-    pub rows: &'a EvalRows,
+    /// How many rows were scored, which and from where.
+    pub examples: usize,
+    pub note: &'a str,
+    pub input: &'a Path,
     pub models: &'a [String],
     pub system: &'a Report,
     pub lead_k: usize,
@@ -402,8 +405,8 @@ pub struct Findings<'a> {
 impl Findings<'_> {
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
-            "examples": self.rows.eval.len(),
-            "data": self.rows.note,
+            "examples": self.examples,
+            "data": self.note,
             "system": self.system,
             "lead_baseline": {"k": self.lead_k, "tuned": self.lead_tuned, "scores": self.lead},
             "dictionary_baseline": self.dictionary.map(|r| serde_json::json!({"scores": r})),
@@ -414,13 +417,8 @@ impl Findings<'_> {
 
     pub fn markdown(&self, config: &EvalConfig, max_len: usize) -> String {
         let mut md = String::from("# ore eval\n\n");
-        let _ = writeln!(
-            md,
-            "- examples: {} ({})",
-            self.rows.eval.len(),
-            self.rows.note
-        );
-        let _ = writeln!(md, "- input: `{}`", self.rows.input.display());
+        let _ = writeln!(md, "- examples: {} ({})", self.examples, self.note);
+        let _ = writeln!(md, "- input: `{}`", self.input.display());
         let _ = writeln!(
             md,
             "- decoding: {}, max length {max_len}, length penalty {}, no-repeat n-gram {}",
@@ -468,6 +466,215 @@ impl Findings<'_> {
         }
         md
     }
+}
+
+/// What decoding the scored rows gave, in row order: everything the
+/// corpus scores and the report are computed from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decoded {
+    pub refs: Vec<String>,
+    /// The model's (or the ensemble's) outputs.
+    pub hyps: Vec<String>,
+    /// The lead baseline's.
+    pub lead: Vec<String>,
+    pub dictionary: Option<Vec<String>>,
+    /// Each member of an ensemble alone, by model.
+    pub members: Vec<(String, Vec<String>)>,
+}
+
+/// How the rows were chosen and decoded: what the report says beside the
+/// scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Setup {
+    pub models: Vec<String>,
+    pub lead_k: usize,
+    pub lead_tuned: bool,
+    pub note: String,
+    pub input: PathBuf,
+    pub decoding: serde_json::Value,
+    pub max_len: usize,
+}
+
+/// The side dataset of a decoding shard: a row per scored row.
+pub const SCORING_DIR: &str = "_scoring";
+
+impl Decoded {
+    /// The rows as a `_scoring` batch: `ref`, `hyp`, `lead`, `dictionary`,
+    /// then one column per ensemble member.
+    pub fn batch(&self) -> Result<RecordBatch> {
+        let text = |v: &[String]| Arc::new(StringArray::from_iter_values(v.iter())) as ArrayRef;
+        let mut fields = vec![
+            arrow_schema::Field::new("ref", arrow_schema::DataType::Utf8, false),
+            arrow_schema::Field::new("hyp", arrow_schema::DataType::Utf8, false),
+            arrow_schema::Field::new("lead", arrow_schema::DataType::Utf8, false),
+            arrow_schema::Field::new("dictionary", arrow_schema::DataType::Utf8, true),
+        ];
+        let dictionary: ArrayRef = match &self.dictionary {
+            Some(d) => text(d),
+            None => Arc::new(StringArray::new_null(self.refs.len())),
+        };
+        let mut columns = vec![
+            text(&self.refs),
+            text(&self.hyps),
+            text(&self.lead),
+            dictionary,
+        ];
+        for (i, (_, hyps)) in self.members.iter().enumerate() {
+            fields.push(arrow_schema::Field::new(
+                format!("member_{i}"),
+                arrow_schema::DataType::Utf8,
+                false,
+            ));
+            columns.push(text(hyps));
+        }
+        Ok(RecordBatch::try_new(
+            Arc::new(arrow_schema::Schema::new(fields)),
+            columns,
+        )?)
+    }
+
+    /// Appends rows read back from `_scoring` datasets; `members` names
+    /// the ensemble's models (none for one model).
+    pub fn extend_from(&mut self, scoring: &Dataset, members: &[String]) -> Result<()> {
+        if self.members.is_empty() {
+            self.members = members.iter().map(|m| (m.clone(), Vec::new())).collect();
+        }
+        for batch in scoring.batches(8192) {
+            let batch = batch?;
+            let col = |name: &str| ore_core::StrColumn::of(&batch, name, scoring.root());
+            let (r, h, l, d) = (col("ref")?, col("hyp")?, col("lead")?, col("dictionary")?);
+            let member_cols = (0..self.members.len())
+                .map(|i| col(&format!("member_{i}")))
+                .collect::<ore_core::Result<Vec<_>>>()?;
+            for i in 0..batch.num_rows() {
+                self.refs.push(r.get(i).unwrap_or_default().to_string());
+                self.hyps.push(h.get(i).unwrap_or_default().to_string());
+                self.lead.push(l.get(i).unwrap_or_default().to_string());
+                if let Some(text) = d.get(i) {
+                    self.dictionary
+                        .get_or_insert_with(Vec::new)
+                        .push(text.to_string());
+                }
+                for (m, c) in self.members.iter_mut().zip(&member_cols) {
+                    m.1.push(c.get(i).unwrap_or_default().to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The corpus scores and the report: the files an eval output holds
+    /// beside its predictions (`_metrics.json`, `_report/report.json`,
+    /// `_report/report.md`) and its manifest's summary figures.
+    pub fn report(
+        &self,
+        config: &EvalConfig,
+        setup: &Setup,
+    ) -> Result<(
+        Vec<(String, Vec<u8>)>,
+        serde_json::Map<String, serde_json::Value>,
+    )> {
+        let refs: Vec<&str> = self.refs.iter().map(String::as_str).collect();
+        let lang = resolve_lang(&config.lang, &refs)?;
+        let metrics = ore_eval::EvalConfig::for_lang(lang);
+        let system = score(&metrics, &self.hyps, &refs)?;
+        let lead_report = score(&metrics, &self.lead, &refs)?;
+        let dictionary = self
+            .dictionary
+            .as_ref()
+            .map(|d| score(&metrics, d, &refs))
+            .transpose()?;
+        let members = self
+            .members
+            .iter()
+            .map(|(name, hyps)| Ok((name.clone(), score(&metrics, hyps, &refs)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let findings = Findings {
+            examples: self.refs.len(),
+            note: &setup.note,
+            input: &setup.input,
+            models: &setup.models,
+            system: &system,
+            lead_k: setup.lead_k,
+            lead_tuned: setup.lead_tuned,
+            lead: &lead_report,
+            dictionary: dictionary.as_ref(),
+            members: &members,
+            decoding: &setup.decoding,
+        };
+        let pretty = |v: &serde_json::Value| -> Result<Vec<u8>> {
+            let mut text =
+                serde_json::to_string_pretty(v).map_err(|e| TrainError::Config(e.to_string()))?;
+            text.push('\n');
+            Ok(text.into_bytes())
+        };
+        let metrics_json =
+            serde_json::to_value(&system).map_err(|e| TrainError::Config(e.to_string()))?;
+        let files = vec![
+            (METRICS_FILE.to_string(), pretty(&metrics_json)?),
+            (
+                format!("{REPORT_DIR}/report.json"),
+                pretty(&findings.json())?,
+            ),
+            (
+                format!("{REPORT_DIR}/report.md"),
+                findings.markdown(config, setup.max_len).into_bytes(),
+            ),
+        ];
+        let round = |x: f64, places: f64| serde_json::json!((x * places).round() / places);
+        let mut summary = serde_json::Map::new();
+        summary.insert("bleu".into(), round(system.bleu.score, 100.0));
+        summary.insert("rougeL_f".into(), round(system.rouge_l.fmeasure, 10000.0));
+        summary.insert("lead_k".into(), serde_json::json!(setup.lead_k));
+        summary.insert("lead_bleu".into(), round(lead_report.bleu.score, 100.0));
+        summary.insert(
+            "lead_rougeL_f".into(),
+            round(lead_report.rouge_l.fmeasure, 10000.0),
+        );
+        if let Some(r) = &dictionary {
+            summary.insert("dictionary_bleu".into(), round(r.bleu.score, 100.0));
+        }
+        summary.insert("data".into(), serde_json::json!(setup.note));
+        Ok((files, summary))
+    }
+}
+
+/// The output of an eval whose decoding ran in shards: the predictions in
+/// order, and the scores and report computed from every shard's rows, as
+/// one run computes them.
+pub fn commit_shards(set: ore_core::shard::ShardSet) -> Result<ore_core::Manifest> {
+    let config: EvalConfig =
+        serde_json::from_value(set.manifest().config.clone()).map_err(|e| {
+            TrainError::Config(format!("the shards' [eval] config does not parse: {e}"))
+        })?;
+    let setup: Setup = set
+        .manifest()
+        .summary
+        .get("setup")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| TrainError::Config("the shards' manifests have no eval setup".into()))?;
+    let members: Vec<String> = if setup.models.len() > 1 {
+        setup.models.clone()
+    } else {
+        Vec::new()
+    };
+    let mut decoded = Decoded::default();
+    for index in 0..set.count() as usize {
+        for file in set.files(index, SCORING_DIR) {
+            decoded.extend_from(&Dataset::open(&file)?, &members)?;
+        }
+    }
+    let (files, summary) = decoded.report(&config, &setup)?;
+    let mut commit = ore_core::shard::ShardCommit::begin(set)?;
+    commit.concat(&[SCORING_DIR])?;
+    for (name, bytes) in files {
+        commit.write_file(&name, &bytes)?;
+    }
+    for (k, v) in summary {
+        commit.set_summary(&k, v);
+    }
+    Ok(commit.finish()?)
 }
 
 #[cfg(test)]

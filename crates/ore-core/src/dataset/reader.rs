@@ -80,6 +80,8 @@ pub struct Dataset {
     /// Rows of the whole dataset before the first row of this one (a
     /// shard's place in its input).
     first_row: u64,
+    /// Rows of the whole dataset this one is a shard of.
+    whole_rows: u64,
 }
 
 impl Dataset {
@@ -121,7 +123,20 @@ impl Dataset {
             schema,
             hash: std::sync::OnceLock::new(),
             first_row: 0,
-        })
+            whole_rows: 0,
+        }
+        .whole())
+    }
+
+    fn whole(mut self) -> Self {
+        self.whole_rows = self.num_rows();
+        self
+    }
+
+    /// The rows of the whole dataset: [`Dataset::num_rows`] but for a
+    /// shard, whose input records the rows of what it is a slice of.
+    pub fn whole_rows(&self) -> u64 {
+        self.whole_rows
     }
 
     /// The `shard.index`-th of `shard.count` contiguous slices of the rows,
@@ -174,6 +189,7 @@ impl Dataset {
             schema: self.schema.clone(),
             hash: std::sync::OnceLock::new(),
             first_row: self.first_row + start,
+            whole_rows: self.whole_rows,
         }
     }
 

@@ -495,6 +495,13 @@ pub struct Setup {
     pub max_len: usize,
 }
 
+/// The files of an eval output beside its predictions (name, bytes), and
+/// its summary figures.
+pub type ReportFiles = (
+    Vec<(String, Vec<u8>)>,
+    serde_json::Map<String, serde_json::Value>,
+);
+
 /// The side dataset of a decoding shard: a row per scored row.
 pub const SCORING_DIR: &str = "_scoring";
 
@@ -566,14 +573,7 @@ impl Decoded {
     /// The corpus scores and the report: the files an eval output holds
     /// beside its predictions (`_metrics.json`, `_report/report.json`,
     /// `_report/report.md`) and its manifest's summary figures.
-    pub fn report(
-        &self,
-        config: &EvalConfig,
-        setup: &Setup,
-    ) -> Result<(
-        Vec<(String, Vec<u8>)>,
-        serde_json::Map<String, serde_json::Value>,
-    )> {
+    pub fn report(&self, config: &EvalConfig, setup: &Setup) -> Result<ReportFiles> {
         let refs: Vec<&str> = self.refs.iter().map(String::as_str).collect();
         let lang = resolve_lang(&config.lang, &refs)?;
         let metrics = ore_eval::EvalConfig::for_lang(lang);

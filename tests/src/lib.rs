@@ -494,6 +494,24 @@ pub fn assert_same_rows(a: &Path, b: &Path, key: &str) -> usize {
     ra.len()
 }
 
+/// The input of the sharding tests: the help pages under `prefix`
+/// crawled into `d/crawl` from a real server, and `d/p.toml`, pipeline
+/// `name` of the demo's clean and tokenize sections over that crawl (then
+/// `extra`), its outputs under `d/one/NAME/`.
+pub fn crawl_for_shards(d: &Path, name: &str, prefix: &str, extra: &str) {
+    let site = serve_site(d, None);
+    crawl_prefix(d, site.port, prefix, "crawl");
+    drop(site);
+    let sections = demo_sections(&["clean", "tokenize"]).replace(
+        "input = \"crawl\"",
+        &format!("input = \"{}\"", d.join("crawl").display()),
+    );
+    let pipeline = format!(
+        "[pipeline]\nname = \"{name}\"\nseed = 42\noutput_root = \"one\"\n\n{sections}{extra}"
+    );
+    std::fs::write(d.join("p.toml"), pipeline).expect("write p.toml");
+}
+
 /// The sections of `pipelines/demo.toml` named (with their sub-tables),
 /// for a test pipeline of some of its stages.
 pub fn demo_sections(names: &[&str]) -> String {

@@ -6,9 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use ore_tests::{
-    assert_same_rows, crawl_prefix, demo_sections, ore, python, serve_site, source, stdout_ok,
-};
+use ore_tests::{assert_same_rows, ore, python, source, stdout_ok};
 
 /// Stops what a failed run may have left of its local Ray cluster.
 struct RayStop<'a>(&'a Path);
@@ -30,17 +28,7 @@ fn the_demo_clean_and_tokenize_run_as_a_ray_job() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let site = serve_site(d, None);
-    crawl_prefix(d, site.port, "zh-CN/text/swriter/01/", "crawl");
-    drop(site);
-    let pipeline = format!(
-        "[pipeline]\nname = \"ry\"\nseed = 42\noutput_root = \"one\"\n\n{}",
-        demo_sections(&["clean", "tokenize"]).replace(
-            "input = \"crawl\"",
-            &format!("input = \"{}\"", d.join("crawl").display())
-        )
-    );
-    std::fs::write(d.join("p.toml"), pipeline).unwrap();
+    ore_tests::crawl_for_shards(d, "ry", "zh-CN/text/swriter/01/", "");
     stdout_ok(&ore(d, &["run", "p.toml"]));
 
     let _stop = RayStop(&python);

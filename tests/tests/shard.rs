@@ -8,10 +8,7 @@
 use std::path::Path;
 
 use ore_core::Manifest;
-use ore_tests::{
-    assert_same_rows, crawl_prefix, demo_sections, one_line_error, ore, serve_site, source,
-    stdout_ok,
-};
+use ore_tests::{assert_same_rows, one_line_error, ore, serve_site, source, stdout_ok};
 
 /// Augment ops on the tokenized pages, one drawing from pools of the whole
 /// input (mention_replace).
@@ -30,20 +27,11 @@ rate = 0.5
 [[augment.ops]]
 type = "char_swap"
 rate = 0.02
-"#;
 
-/// The demo's clean and tokenize sections over `crawl`, and [`AUGMENT`].
-fn pipeline(d: &Path) -> String {
-    let sections = demo_sections(&["clean", "tokenize"]);
-    let crawl = d.join("crawl");
-    format!(
-        "[pipeline]\nname = \"sh\"\nseed = 42\noutput_root = \"one\"\n\n{}{AUGMENT}",
-        sections.replace(
-            "input = \"crawl\"",
-            &format!("input = \"{}\"", crawl.display())
-        )
-    )
-}
+[split]
+input = "tokenize"
+near_duplicates = { enabled = true }
+"#;
 
 fn shards(d: &Path, stage: &str, input: &str, output: &str, n: u32) {
     for k in 0..n {
@@ -71,10 +59,7 @@ fn sharded_clean_and_tokenize_equal_one_run() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let site = serve_site(d, None);
-    crawl_prefix(d, site.port, "zh-CN/text/swriter/", "crawl");
-    drop(site);
-    std::fs::write(d.join("p.toml"), pipeline(d)).unwrap();
+    ore_tests::crawl_for_shards(d, "sh", "zh-CN/text/swriter/", AUGMENT);
     stdout_ok(&ore(d, &["run", "p.toml"]));
     let one = d.join("one/sh");
     let cleaned = Manifest::read(one.join("clean")).unwrap();
@@ -121,6 +106,25 @@ fn sharded_clean_and_tokenize_equal_one_run() {
             "token",
         );
 
+        // Split: keys per shard, then the groups joined (near duplicates
+        // too), placed and audited at the commit, then the rows written.
+        let spl = format!("s{n}");
+        shards(d, "split", &tok, &spl, n);
+        let placed = stdout_ok(&ore(d, &["commit", &spl]));
+        assert!(placed.contains("groups and placed"), "{placed}");
+        shards(d, "split", &tok, &spl, n);
+        stdout_ok(&ore(d, &["commit", &spl]));
+        for s in ["train", "valid", "test"] {
+            assert_same_rows(&one.join("split").join(s), &d.join(&spl).join(s), "doc_id");
+        }
+        let (a, b) = (
+            Manifest::read(one.join("split")).unwrap().summary,
+            Manifest::read(d.join(&spl)).unwrap().summary,
+        );
+        for (key, value) in &a {
+            assert_eq!(Some(value), b.get(key), "split summary `{key}`");
+        }
+
         // Variants hang on the row, the seed and the ops only.
         let aug = format!("a{n}");
         shards(d, "augment", &tok, &aug, n);
@@ -147,10 +151,7 @@ fn shards_are_replaced_checked_and_killed_cleanly() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let site = serve_site(d, None);
-    crawl_prefix(d, site.port, "zh-CN/text/swriter/01/", "crawl");
-    drop(site);
-    std::fs::write(d.join("p.toml"), pipeline(d)).unwrap();
+    ore_tests::crawl_for_shards(d, "sh", "zh-CN/text/swriter/01/", AUGMENT);
     let one = stdout_ok(&ore(d, &["run", "p.toml", "--only", "clean"]));
     assert!(one.contains("clean"), "{one}");
 
@@ -253,13 +254,7 @@ fn shards_are_replaced_checked_and_killed_cleanly() {
     let err = one_line_error(&ore(
         d,
         &[
-            "split",
-            "--input",
-            "one/sh/clean",
-            "--output",
-            "s",
-            "--shard",
-            "0/2",
+            "examples", "--task", "headline", "--input", "crawl", "--output", "e", "--shard", "0/2",
         ],
     ));
     assert!(err.contains("does not run in shards"), "{err}");

@@ -16,9 +16,7 @@ use std::process::{Command, Output};
 use std::time::Instant;
 
 use ore_core::Manifest;
-use ore_tests::{
-    assert_same_rows, crawl_prefix, demo_sections, ore, repo_root, serve_site, source, stdout_ok,
-};
+use ore_tests::{assert_same_rows, ore, repo_root, source, stdout_ok};
 
 fn script() -> PathBuf {
     repo_root().join("scripts/slurm-cluster.sh")
@@ -136,17 +134,7 @@ fn the_demo_clean_and_tokenize_run_sharded_on_slurm() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let site = serve_site(d, None);
-    crawl_prefix(d, site.port, "zh-CN/text/swriter/", "crawl");
-    drop(site);
-    let pipeline = format!(
-        "[pipeline]\nname = \"sl\"\nseed = 42\noutput_root = \"one\"\n\n{}",
-        demo_sections(&["clean", "tokenize"]).replace(
-            "input = \"crawl\"",
-            &format!("input = \"{}\"", d.join("crawl").display())
-        )
-    );
-    std::fs::write(d.join("p.toml"), pipeline).unwrap();
+    ore_tests::crawl_for_shards(d, "sl", "zh-CN/text/swriter/", "");
     stdout_ok(&ore(d, &["run", "p.toml"]));
 
     let started = Instant::now();

@@ -10,7 +10,8 @@ use arrow_array::types::UInt64Type;
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use ore_core::{Dataset, DatasetWriter, WriteOptions};
-use rustc_hash::FxHashMap;
+use ore_minhash::{candidate_pairs, estimate, exact_jaccard};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{DedupConfig, Keep};
@@ -187,6 +188,72 @@ impl Sets {
             let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
             self.parent[hi as usize] = lo;
         }
+    }
+}
+
+/// The pairs a deduplication decides on.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    /// Each entry's first exact duplicate before it (with `dedup.exact`).
+    pub exact_of: Vec<Option<u32>>,
+    /// LSH candidate pairs among the others (with `dedup.near`).
+    pub pairs: Vec<(u32, u32)>,
+    /// The entries of this run (not of the index) that a pair names: the
+    /// check needs their shingles, from their texts.
+    pub needed: FxHashSet<usize>,
+}
+
+impl Candidates {
+    /// Exact duplicates by hash, then LSH candidate pairs among the rest.
+    pub fn of(entries: &[Entry], d: &DedupConfig) -> Self {
+        let exact_of = if d.exact {
+            exact_duplicates(entries)
+        } else {
+            vec![None; entries.len()]
+        };
+        let pairs = if d.near {
+            let skip: Vec<bool> = exact_of.iter().map(Option::is_some).collect();
+            let sigs: Vec<&[u32]> = entries.iter().map(|e| e.signature.as_slice()).collect();
+            candidate_pairs(&sigs, &skip, d.threshold, d.num_perm)
+        } else {
+            Vec::new()
+        };
+        let needed = pairs
+            .iter()
+            .flat_map(|&(i, j)| [i as usize, j as usize])
+            .filter(|&e| !entries[e].from_index)
+            .collect();
+        Self {
+            exact_of,
+            pairs,
+            needed,
+        }
+    }
+
+    /// [`cluster`] with each pair checked on the exact Jaccard similarity
+    /// of the two texts' shingles, or of their signatures for an entry of
+    /// the index (whose text is gone). Also returns the pairs confirmed.
+    pub fn cluster(
+        &self,
+        entries: &[Entry],
+        d: &DedupConfig,
+        shingles: &FxHashMap<usize, Vec<u64>>,
+    ) -> (Vec<Verdict>, usize, u64) {
+        let mut verified = 0u64;
+        let (verdicts, clusters) = cluster(entries, &self.exact_of, &self.pairs, d, |i, j| {
+            let same = match (shingles.get(&(i as usize)), shingles.get(&(j as usize))) {
+                (Some(a), Some(b)) => exact_jaccard(a, b) >= d.threshold,
+                _ => {
+                    estimate(
+                        &entries[i as usize].signature,
+                        &entries[j as usize].signature,
+                    ) >= d.threshold
+                }
+            };
+            verified += u64::from(same);
+            same
+        });
+        (verdicts, clusters, verified)
     }
 }
 

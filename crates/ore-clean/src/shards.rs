@@ -25,16 +25,15 @@ use arrow_array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use ore_core::dataset::PartWriter;
 use ore_core::shard::{ShardCommit, ShardSet, area};
-use ore_core::{Dataset, Manifest, REJECT_DETAIL, REJECT_REASON, StrColumn};
-use ore_minhash::{MinHasher, candidate_pairs, estimate, exact_jaccard};
+use ore_core::{Dataset, Manifest, StrColumn};
+use ore_minhash::MinHasher;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::boilerplate::{Boilerplate, LineCounts};
 use crate::config::CleanConfig;
 use crate::dedup::{
-    Entry, IndexMeta, Verdict, cluster, entries_batch, exact_duplicates, load_index, read_entries,
-    save_index,
+    Candidates, Entry, IndexMeta, Verdict, entries_batch, load_index, read_entries, save_index,
 };
 use crate::error::{CleanError, Result};
 
@@ -219,39 +218,11 @@ pub fn commit_rows(set: ShardSet) -> Result<Manifest> {
             )));
         }
     }
-    let exact_of = if d.exact {
-        exact_duplicates(&entries)
-    } else {
-        vec![None; entries.len()]
-    };
-    let candidates = if d.near {
-        let skip: Vec<bool> = exact_of.iter().map(Option::is_some).collect();
-        let sigs: Vec<&[u32]> = entries.iter().map(|e| e.signature.as_slice()).collect();
-        candidate_pairs(&sigs, &skip, d.threshold, d.num_perm)
-    } else {
-        Vec::new()
-    };
-    let needed: FxHashSet<usize> = candidates
-        .iter()
-        .flat_map(|&(i, j)| [i as usize, j as usize])
-        .filter(|&e| e >= indexed)
-        .collect();
+    let candidates = Candidates::of(&entries, d);
     let hasher = MinHasher::new(d.num_perm, seed, d.char_shingle, d.word_shingle);
-    let shingles = candidate_shingles(&set, &config, &places, indexed, &needed, &hasher)?;
-    let mut verified = 0u64;
-    let (verdicts, clusters) = cluster(&entries, &exact_of, &candidates, d, |i, j| {
-        let same = match (shingles.get(&(i as usize)), shingles.get(&(j as usize))) {
-            (Some(a), Some(b)) => exact_jaccard(a, b) >= d.threshold,
-            _ => {
-                estimate(
-                    &entries[i as usize].signature,
-                    &entries[j as usize].signature,
-                ) >= d.threshold
-            }
-        };
-        verified += u64::from(same);
-        same
-    });
+    let shingles =
+        candidate_shingles(&set, &config, &places, indexed, &candidates.needed, &hasher)?;
+    let (verdicts, clusters, verified) = candidates.cluster(&entries, d, &shingles);
 
     let boilerplate_lines = set
         .manifest()
@@ -311,7 +282,7 @@ pub fn commit_rows(set: ShardSet) -> Result<Manifest> {
         commit.set_summary("index_entries_after", serde_json::json!(kept.len()));
     }
     commit.set_summary("duplicate_clusters", serde_json::json!(clusters));
-    commit.set_summary("candidate_pairs", serde_json::json!(candidates.len()));
+    commit.set_summary("candidate_pairs", serde_json::json!(candidates.pairs.len()));
     commit.set_summary("verified_pairs", serde_json::json!(verified));
     commit.set_summary("boilerplate_lines", boilerplate_lines);
     Ok(commit.finish()?)
@@ -423,7 +394,7 @@ fn rewrite(
                 }
             })
             .unzip();
-        let rejected = with_reasons(&dropped, &reasons, &details)?;
+        let rejected = ore_core::stage::with_reject_columns(&dropped, &reasons, Some(&details))?;
         if rejects.is_none() {
             *rejects = Some(PartWriter::new(
                 rejects_dir,
@@ -451,27 +422,4 @@ fn rewrite(
     }
     let _ = std::fs::remove_dir_all(&rows_dir);
     Ok(())
-}
-
-/// Rows with the reject columns [`ore_core::StageOutput::reject`] adds.
-fn with_reasons(
-    batch: &RecordBatch,
-    reasons: &[&str],
-    details: &[Option<String>],
-) -> Result<RecordBatch> {
-    let mut fields: Vec<Arc<Field>> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| Arc::new(ore_core::schema::adopt(f)))
-        .collect();
-    fields.push(Arc::new(Field::new(REJECT_REASON, DataType::Utf8, false)));
-    fields.push(Arc::new(Field::new(REJECT_DETAIL, DataType::Utf8, true)));
-    let mut columns = batch.columns().to_vec();
-    columns.push(Arc::new(StringArray::from(reasons.to_vec())));
-    columns.push(Arc::new(StringArray::from(details.to_vec())));
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns,
-    )?)
 }

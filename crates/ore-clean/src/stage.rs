@@ -25,11 +25,11 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::boilerplate::{Boilerplate, LineCounts, host_of};
 use crate::config::CleanConfig;
-use crate::dedup::{Entry, IndexMeta, Verdict, cluster, exact_duplicates, load_index, save_index};
+use crate::dedup::{Candidates, Entry, IndexMeta, Verdict, load_index, save_index};
 use crate::error::{CleanError, Result};
 use crate::normalize::normalize;
 use crate::quality::{QualityFilter, Signals};
-use ore_minhash::{MinHasher, candidate_pairs, estimate, exact_jaccard};
+use ore_minhash::MinHasher;
 
 /// The column that names a row's duplicate cluster, added in pass 3.
 const DUP_CLUSTER: &str = "dup_cluster";
@@ -684,42 +684,13 @@ impl Run<'_> {
         scratch: &mut std::fs::File,
     ) -> Result<Dedup> {
         let d = &self.cleaner.config.dedup;
-        let exact_of = if d.exact {
-            exact_duplicates(entries)
-        } else {
-            vec![None; entries.len()]
-        };
-        let candidates = if d.near {
-            let skip: Vec<bool> = exact_of.iter().map(Option::is_some).collect();
-            let sigs: Vec<&[u32]> = entries.iter().map(|e| e.signature.as_slice()).collect();
-            candidate_pairs(&sigs, &skip, d.threshold, d.num_perm)
-        } else {
-            Vec::new()
-        };
-        let needed: FxHashSet<usize> = candidates
-            .iter()
-            .flat_map(|&(i, j)| [i as usize, j as usize])
-            .filter(|&e| !entries[e].from_index)
-            .collect();
-        let shingles = self.candidate_shingles(&needed, fates, scratch)?;
-        let mut verified = 0u64;
-        let (verdicts, clusters) = cluster(entries, &exact_of, &candidates, d, |i, j| {
-            let same = match (shingles.get(&(i as usize)), shingles.get(&(j as usize))) {
-                (Some(a), Some(b)) => exact_jaccard(a, b) >= d.threshold,
-                _ => {
-                    estimate(
-                        &entries[i as usize].signature,
-                        &entries[j as usize].signature,
-                    ) >= d.threshold
-                }
-            };
-            verified += u64::from(same);
-            same
-        });
+        let candidates = Candidates::of(entries, d);
+        let shingles = self.candidate_shingles(&candidates.needed, fates, scratch)?;
+        let (verdicts, clusters, verified) = candidates.cluster(entries, d, &shingles);
         Ok(Dedup {
             verdicts,
             clusters,
-            candidates: candidates.len(),
+            candidates: candidates.pairs.len(),
             verified,
         })
     }

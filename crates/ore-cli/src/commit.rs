@@ -67,6 +67,7 @@ pub(crate) fn commit(output: &Path, step: &str) -> Result<String> {
     let stage = set.manifest().stage.clone();
     Ok(match stage.as_str() {
         "clean" => ore_clean::shards::commit_shards(set)?,
+        "split" => ore_split::stage::commit_shards(set)?,
         "tokenize" => ore_tokenize::commit_shards(set)?.summary_line(output),
         "eval" => ore_train::eval::commit_shards(set)?.summary_line(output),
         "augment" | "crawl" => {

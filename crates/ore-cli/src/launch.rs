@@ -269,6 +269,7 @@ fn shard_steps(pipeline: &Pipeline, node: &Node) -> Result<Option<Vec<&'static s
         "clean" => of::<ore_clean::Cleaner>(pipeline, &node.section),
         "tokenize" => of::<ore_tokenize::TokenizeStage>(pipeline, &node.section),
         "augment" => of::<ore_augment::AugmentStage>(pipeline, &node.section),
+        "split" => of::<ore_split::SplitStage>(pipeline, &node.section),
         // Its runtime links libtorch, which `ore` does not: decoding runs
         // in shards whatever the config.
         "eval" => Ok(Some(vec![ore_core::shard::ROWS_STEP])),

@@ -370,29 +370,9 @@ impl StageOutput {
                 format!("reject: {n} rows after the rejects were closed"),
             ));
         }
-        let reason: ArrayRef = Arc::new(StringArray::from_iter_values(
-            reasons.iter().map(|r| r.as_ref()),
-        ));
-        let detail: ArrayRef = match details {
-            Some(d) => Arc::new(StringArray::from(d.to_vec())),
-            None => Arc::new(StringArray::new_null(n)),
-        };
-        // Columns keep the encoding ore's tables give them, whoever wrote
-        // the input.
-        let mut fields: Vec<Arc<Field>> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| Arc::new(crate::schema::adopt(f)))
-            .collect();
-        fields.push(Arc::new(Field::new(REJECT_REASON, DataType::Utf8, false)));
-        fields.push(Arc::new(Field::new(REJECT_DETAIL, DataType::Utf8, true)));
-        let mut columns = batch.columns().to_vec();
-        columns.push(reason);
-        columns.push(detail);
-        let schema = Arc::new(Schema::new(fields));
-        let rejected = RecordBatch::try_new(schema.clone(), columns)
+        let rejected = with_reject_columns(batch, reasons, details)
             .map_err(|e| Error::arrow(self.staging.target(), e))?;
+        let schema = rejected.schema();
         if self.rejects.is_none() {
             let dir = self.staging.path().join(REJECTS_DIR);
             self.rejects = Some(PartWriter::new(dir, schema, self.opts.clone())?);
@@ -540,6 +520,36 @@ impl StageOutput {
         self.staging.commit()?;
         Ok(manifest)
     }
+}
+
+/// `batch` as `_rejects/` rows: its columns (in the encodings ore's tables
+/// give them, whoever wrote the input), then `reject_reason` and
+/// `reject_detail`.
+pub fn with_reject_columns<S: AsRef<str>>(
+    batch: &RecordBatch,
+    reasons: &[S],
+    details: Option<&[Option<String>]>,
+) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let n = batch.num_rows();
+    let reason: ArrayRef = Arc::new(StringArray::from_iter_values(
+        reasons.iter().map(|r| r.as_ref()),
+    ));
+    let detail: ArrayRef = match details {
+        Some(d) => Arc::new(StringArray::from(d.to_vec())),
+        None => Arc::new(StringArray::new_null(n)),
+    };
+    let mut fields: Vec<Arc<Field>> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| Arc::new(crate::schema::adopt(f)))
+        .collect();
+    fields.push(Arc::new(Field::new(REJECT_REASON, DataType::Utf8, false)));
+    fields.push(Arc::new(Field::new(REJECT_DETAIL, DataType::Utf8, true)));
+    let mut columns = batch.columns().to_vec();
+    columns.push(reason);
+    columns.push(detail);
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
 fn relative(path: &Path, base: &Path) -> String {

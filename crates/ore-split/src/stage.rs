@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use ore_core::shard::{ROWS_STEP, Shard};
 use ore_core::{Dataset, Manifest, Progress, StageInfo, StageOutput, StrColumn, WriteOptions};
 use ore_minhash::{MinHasher, candidate_pairs, exact_jaccard, use_char_shingles};
 use rayon::prelude::*;
@@ -62,6 +63,9 @@ impl ore_core::Stage for SplitStage {
     }
 
     fn run(&self, ctx: &ore_core::StageContext) -> Result<Manifest> {
+        if let Some(shard) = ctx.shard {
+            return self.run_shard(ctx, shard);
+        }
         self.run_on(
             ctx.input("input")?,
             &ctx.output,
@@ -70,7 +74,17 @@ impl ore_core::Stage for SplitStage {
         )
     }
 
+    /// `keys`: each shard reads its rows' keys (and MinHash signatures);
+    /// the commit joins every shard's rows into groups, places and audits
+    /// them. `rows`: each shard writes its rows into their splits.
+    fn shard_steps(&self) -> Option<Vec<&'static str>> {
+        Some(vec![KEYS_STEP, ROWS_STEP])
+    }
+
     fn summary(&self, manifest: &Manifest, ctx: &ore_core::StageContext) -> String {
+        if manifest.shard.is_some() {
+            return manifest.summary_line(&ctx.output);
+        }
         summary_line(manifest, &ctx.output)
     }
 }
@@ -144,6 +158,33 @@ struct Rows {
     uf: UnionFind,
 }
 
+/// The columns pass 1 reads.
+#[derive(Debug, Clone)]
+struct KeyPlan {
+    groups: Vec<String>,
+    url: Option<String>,
+    id: Option<String>,
+    text: Option<String>,
+    time: Option<String>,
+    read: Vec<String>,
+    identity_column: String,
+}
+
+/// What pass 1 reads of each row, before rows are joined: what a shard of
+/// a sharded split keeps (`_keys/`) for the commit to join.
+#[derive(Debug, Default)]
+struct RowKeys {
+    /// Key kinds per row: the group columns, the URL, the text.
+    kinds: usize,
+    /// Row-major: `kinds` keys a row.
+    keys: Vec<Option<u64>>,
+    identity: Vec<u64>,
+    label: Vec<Option<String>>,
+    chars: Vec<u64>,
+    time: Vec<i64>,
+    want: Vec<u8>,
+}
+
 /// One group's figures.
 #[derive(Debug, Clone, Copy, Default)]
 struct Group {
@@ -192,27 +233,13 @@ impl SplitStage {
 
         let text = self.text_column(&dataset);
         let mut rows = self.read_keys(&dataset, text.as_deref(), seed)?;
+        self.check_text(text.as_deref(), input)?;
         let near_pairs = match (&text, cfg.near_duplicates.enabled) {
             (Some(text), true) => self.join_near_duplicates(&dataset, text, &mut rows)?,
-            (None, true) => {
-                return Err(SplitError::input(
-                    input,
-                    format!(
-                        "near_duplicates needs a text column (`{}`); set text_columns",
-                        cfg.text_columns.join("`, `")
-                    ),
-                ));
-            }
             _ => 0,
         };
         let ngram_joins = match (&text, cfg.group_ngrams) {
             (Some(text), true) => self.join_ngrams(&dataset, text, &mut rows)?,
-            (None, true) => {
-                return Err(SplitError::input(
-                    input,
-                    "group_ngrams needs a text column; set text_columns",
-                ));
-            }
             _ => 0,
         };
         let meta = IndexMeta {
@@ -238,14 +265,16 @@ impl SplitStage {
         }
 
         self.write(&dataset, &schema, &placed.split, &mut out)?;
-        self.record(
-            &mut out,
+        let summary = self.record(
             &rows,
             &placed,
             [near_pairs, ngram_joins],
             audit.as_ref(),
             known.len(),
         );
+        for (key, value) in summary {
+            out.set_summary(&key, value);
+        }
         let manifest = out.commit()?;
         if let Some(dir) = &cfg.index {
             let mut updated = known;
@@ -257,6 +286,27 @@ impl SplitStage {
             index::save(dir, &meta, &updated)?;
         }
         Ok(manifest)
+    }
+
+    /// Refuses settings that need a text column the input lacks.
+    fn check_text(&self, text: Option<&str>, input: &Path) -> Result<()> {
+        let cfg = &self.config;
+        if text.is_none() && cfg.near_duplicates.enabled {
+            return Err(SplitError::input(
+                input,
+                format!(
+                    "near_duplicates needs a text column (`{}`); set text_columns",
+                    cfg.text_columns.join("`, `")
+                ),
+            ));
+        }
+        if text.is_none() && cfg.group_ngrams {
+            return Err(SplitError::input(
+                input,
+                "group_ngrams needs a text column; set text_columns",
+            ));
+        }
+        Ok(())
     }
 
     /// The first of `text_columns` the input has.
@@ -271,20 +321,27 @@ impl SplitStage {
     /// Pass 1: keys, identities, strata and times; rows sharing a key are
     /// joined.
     fn read_keys(&self, dataset: &Dataset, text: Option<&str>, seed: u64) -> Result<Rows> {
+        let plan = self.key_plan(dataset, text)?;
+        let keys = self.read_row_keys(&plan, dataset, seed)?;
+        Ok(self.join_keys(&plan, keys))
+    }
+
+    /// Which columns pass 1 reads, checked against what the config asks.
+    fn key_plan(&self, dataset: &Dataset, text: Option<&str>) -> Result<KeyPlan> {
         let cfg = &self.config;
         let schema = dataset.schema();
         let has = |c: &str| schema.field_with_name(c).is_ok();
         let path = dataset.root();
-        let group_columns: Vec<&str> = cfg
+        let groups: Vec<String> = cfg
             .group_columns
             .iter()
-            .map(String::as_str)
             .filter(|c| has(c))
+            .cloned()
             .collect();
-        let url = cfg.url_column.as_deref().filter(|c| has(c));
-        let id = cfg.id_columns.iter().map(String::as_str).find(|c| has(c));
+        let url = cfg.url_column.clone().filter(|c| has(c));
+        let id = cfg.id_columns.iter().find(|c| has(c)).cloned();
         let needs_text = cfg.group_exact_text || !cfg.stratify_length.is_empty() || id.is_none();
-        let text = text.filter(|_| needs_text);
+        let text = text.filter(|_| needs_text).map(str::to_string);
         if let Some(label) = &cfg.stratify
             && !has(label)
         {
@@ -299,8 +356,8 @@ impl SplitStage {
                 "stratify_length needs a text column; set text_columns",
             ));
         }
-        let time = (cfg.by == Rule::Time).then_some(cfg.time_column.as_str());
-        if let Some(t) = time
+        let time = (cfg.by == Rule::Time).then(|| cfg.time_column.clone());
+        if let Some(t) = &time
             && !has(t)
         {
             return Err(SplitError::input(
@@ -327,22 +384,35 @@ impl SplitStage {
                 "test_hosts/valid_hosts need a url column; set url_column",
             ));
         }
-        let mut read: Vec<&str> = group_columns.clone();
-        read.extend(url);
-        read.extend(id);
-        read.extend(text);
-        read.extend(cfg.stratify.as_deref());
-        read.extend(time);
+        let mut read: Vec<String> = groups.clone();
+        read.extend(url.clone());
+        read.extend(id.clone());
+        read.extend(text.clone());
+        read.extend(cfg.stratify.clone());
+        read.extend(time.clone());
         read.sort_unstable();
         read.dedup();
+        Ok(KeyPlan {
+            identity_column: id.clone().or(text.clone()).unwrap_or("row".into()),
+            groups,
+            url,
+            id,
+            text,
+            time,
+            read,
+        })
+    }
 
+    /// Every row's keys, identity, stratum label or length, time and list
+    /// rule, in order (the rows of a shard: ids of rows without one count
+    /// from the whole input's first row).
+    fn read_row_keys(&self, plan: &KeyPlan, dataset: &Dataset, seed: u64) -> Result<RowKeys> {
+        let cfg = &self.config;
+        let path = dataset.root();
         let n = dataset.num_rows() as usize;
-        let mut rows = Rows {
-            n,
-            identity: Vec::with_capacity(n),
-            identity_column: id.or(text).unwrap_or("row").to_string(),
-            uf: UnionFind::new(n),
-            ..Rows::default()
+        let mut out = RowKeys {
+            kinds: plan.groups.len() + 2,
+            ..RowKeys::default()
         };
         let test_ids: FxHashSet<&str> = cfg.test_ids.iter().map(String::as_str).collect();
         let valid_ids: FxHashSet<&str> = cfg.valid_ids.iter().map(String::as_str).collect();
@@ -350,28 +420,25 @@ impl SplitStage {
             cfg.test_hosts.iter().map(|h| h.to_lowercase()).collect();
         let valid_hosts: FxHashSet<String> =
             cfg.valid_hosts.iter().map(|h| h.to_lowercase()).collect();
-        // Per key column (and the URL, and the text): key → first row.
-        let key_kinds = group_columns.len() + 2;
-        let mut first: Vec<FxHashMap<u64, u32>> = vec![FxHashMap::default(); key_kinds];
-        let mut strata: FxHashMap<String, u32> = FxHashMap::default();
         let bar = Progress::new(Some(n as u64), "rows");
         bar.set_message("split 1/3 keys");
-        let mut offset = 0usize;
-        let time_name = time.map(String::from);
-        let keep_types: Vec<&str> = time.into_iter().collect();
+        let mut offset = dataset.first_row() as usize;
+        let keep_types: Vec<&str> = plan.time.as_deref().into_iter().collect();
+        let read: Vec<&str> = plan.read.iter().map(String::as_str).collect();
         for batch in dataset.batches_of(&read, cfg.batch_rows)? {
             let batch = as_strings(batch?, &keep_types, path)?;
             let len = batch.num_rows();
             let str_col = |c: &str| StrColumn::of(&batch, c, path);
-            let groups: Vec<StrColumn<'_>> = group_columns
+            let groups: Vec<StrColumn<'_>> = plan
+                .groups
                 .iter()
                 .map(|c| str_col(c))
                 .collect::<ore_core::Result<_>>()?;
-            let urls = url.map(str_col).transpose()?;
-            let ids = id.map(str_col).transpose()?;
-            let texts = text.map(str_col).transpose()?;
+            let urls = plan.url.as_deref().map(str_col).transpose()?;
+            let ids = plan.id.as_deref().map(str_col).transpose()?;
+            let texts = plan.text.as_deref().map(str_col).transpose()?;
             let labels = cfg.stratify.as_deref().map(str_col).transpose()?;
-            let times = match &time_name {
+            let times = match &plan.time {
                 Some(t) => Some(micros(
                     batch.column_by_name(t).expect("read above"),
                     t,
@@ -397,7 +464,7 @@ impl SplitStage {
                     keys.push(text_key.filter(|_| cfg.group_exact_text));
                     let identity = match (ids.as_ref().and_then(|c| c.get(i)), text_key) {
                         (Some(v), _) => xxh3_64(v.as_bytes()),
-                        (None, Some(k)) if id.is_none() => k,
+                        (None, Some(k)) if plan.id.is_none() => k,
                         _ => xxh3_64_with_seed(&((offset + i) as u64).to_le_bytes(), seed),
                     };
                     let chars = t.map_or(0, |t| t.chars().count() as u64);
@@ -405,32 +472,17 @@ impl SplitStage {
                 })
                 .collect();
             for (i, (keys, identity, chars)) in per_row.into_iter().enumerate() {
-                let r = (offset + i) as u32;
-                for (kind, key) in keys.into_iter().enumerate() {
-                    if let Some(key) = key {
-                        match first[kind].entry(key) {
-                            std::collections::hash_map::Entry::Occupied(e) => {
-                                rows.uf.union(*e.get(), r)
-                            }
-                            std::collections::hash_map::Entry::Vacant(e) => {
-                                e.insert(r);
-                            }
-                        }
-                    }
-                }
-                rows.identity.push(identity);
-                if let Some(labels) = &labels {
-                    let label = labels.get(i).unwrap_or("").to_string();
-                    let next = strata.len() as u32;
-                    rows.stratum.push(*strata.entry(label).or_insert(next));
-                } else if !cfg.stratify_length.is_empty() {
-                    let bucket = cfg.stratify_length.partition_point(|&b| b <= chars);
-                    rows.stratum.push(bucket as u32);
-                }
-                if let Some(times) = &times {
-                    rows.time.push(times[i].unwrap_or(i64::MIN));
-                }
-                if cfg.by == Rule::List {
+                out.keys.extend(keys);
+                out.identity.push(identity);
+                out.chars.push(chars);
+                out.label
+                    .push(labels.as_ref().map(|l| l.get(i).unwrap_or("").to_string()));
+                out.time.push(
+                    times
+                        .as_ref()
+                        .map_or(i64::MIN, |t| t[i].unwrap_or(i64::MIN)),
+                );
+                let want = if cfg.by == Rule::List {
                     let row_id = ids.as_ref().and_then(|c| c.get(i));
                     let host = urls
                         .as_ref()
@@ -441,19 +493,71 @@ impl SplitStage {
                         row_id.is_some_and(|v| ids.contains(v))
                             || host.as_ref().is_some_and(|h| hosts.contains(h))
                     };
-                    rows.want.push(if is(&test_ids, &test_hosts) {
+                    if is(&test_ids, &test_hosts) {
                         2
                     } else if is(&valid_ids, &valid_hosts) {
                         1
                     } else {
                         0
-                    });
-                }
+                    }
+                } else {
+                    0
+                };
+                out.want.push(want);
             }
             offset += len;
             bar.inc(len as u64);
         }
         bar.finish();
+        Ok(out)
+    }
+
+    /// Rows from their keys: those sharing a key joined (union-find), the
+    /// strata numbered in the order the rows name them.
+    fn join_keys(&self, plan: &KeyPlan, keys: RowKeys) -> Rows {
+        let cfg = &self.config;
+        let n = keys.identity.len();
+        let mut rows = Rows {
+            n,
+            identity_column: plan.identity_column.clone(),
+            uf: UnionFind::new(n),
+            ..Rows::default()
+        };
+        // Per key column (and the URL, and the text): key → first row.
+        let mut first: Vec<FxHashMap<u64, u32>> = vec![FxHashMap::default(); keys.kinds];
+        let mut strata: FxHashMap<String, u32> = FxHashMap::default();
+        for r in 0..n {
+            for (kind, key) in keys.keys[r * keys.kinds..(r + 1) * keys.kinds]
+                .iter()
+                .enumerate()
+            {
+                if let Some(key) = key {
+                    match first[kind].entry(*key) {
+                        std::collections::hash_map::Entry::Occupied(e) => {
+                            rows.uf.union(*e.get(), r as u32)
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(r as u32);
+                        }
+                    }
+                }
+            }
+            if cfg.stratify.is_some() {
+                let label = keys.label[r].clone().unwrap_or_default();
+                let next = strata.len() as u32;
+                rows.stratum.push(*strata.entry(label).or_insert(next));
+            } else if !cfg.stratify_length.is_empty() {
+                let bucket = cfg.stratify_length.partition_point(|&b| b <= keys.chars[r]);
+                rows.stratum.push(bucket as u32);
+            }
+            if plan.time.is_some() {
+                rows.time.push(keys.time[r]);
+            }
+            if cfg.by == Rule::List {
+                rows.want.push(keys.want[r]);
+            }
+        }
+        rows.identity = keys.identity;
         rows.strata = if cfg.stratify.is_some() {
             let mut names = vec![String::new(); strata.len()];
             for (name, i) in strata {
@@ -475,20 +579,28 @@ impl SplitStage {
             rows.stratum = vec![0; n];
             rows.strata = vec!["all".into()];
         }
-        Ok(rows)
+        rows
     }
 
     /// Joins near-duplicate rows: MinHash signatures, LSH candidates, and
     /// the exact Jaccard similarity of the candidates' shingles (read again
     /// for those rows alone). Returns the number of verified pairs.
     fn join_near_duplicates(&self, dataset: &Dataset, text: &str, rows: &mut Rows) -> Result<u64> {
+        let (signatures, skip) = self.signatures(dataset, text)?;
+        self.join_signed(dataset, text, rows, signatures, &skip)
+    }
+
+    /// Every row's MinHash signature (none for a row without text, which
+    /// `skip` marks).
+    fn signatures(&self, dataset: &Dataset, text: &str) -> Result<(Vec<Vec<u32>>, Vec<bool>)> {
         let nd = &self.config.near_duplicates;
         let hasher = MinHasher::new(nd.num_perm, nd.seed, nd.char_shingle, nd.word_shingle);
         let path = dataset.root();
-        let bar = Progress::new(Some(rows.n as u64), "rows");
+        let n = dataset.num_rows() as usize;
+        let bar = Progress::new(Some(n as u64), "rows");
         bar.set_message("split 1/3 near duplicates");
-        let mut signatures: Vec<Vec<u32>> = Vec::with_capacity(rows.n);
-        let mut skip = Vec::with_capacity(rows.n);
+        let mut signatures: Vec<Vec<u32>> = Vec::with_capacity(n);
+        let mut skip = Vec::with_capacity(n);
         for batch in dataset.batches_of(&[text], self.config.batch_rows)? {
             let batch = batch?;
             let texts = StrColumn::of(&batch, text, path)?;
@@ -508,8 +620,24 @@ impl SplitStage {
             bar.inc(batch.num_rows() as u64);
         }
         bar.finish();
+        Ok((signatures, skip))
+    }
+
+    /// Joins the rows whose signatures make them LSH candidates and whose
+    /// shingles (read again for those rows alone) are near enough.
+    fn join_signed(
+        &self,
+        dataset: &Dataset,
+        text: &str,
+        rows: &mut Rows,
+        signatures: Vec<Vec<u32>>,
+        skip: &[bool],
+    ) -> Result<u64> {
+        let nd = &self.config.near_duplicates;
+        let hasher = MinHasher::new(nd.num_perm, nd.seed, nd.char_shingle, nd.word_shingle);
+        let path = dataset.root();
         let sigs: Vec<&[u32]> = signatures.iter().map(Vec::as_slice).collect();
-        let pairs = candidate_pairs(&sigs, &skip, nd.threshold, nd.num_perm);
+        let pairs = candidate_pairs(&sigs, skip, nd.threshold, nd.num_perm);
         drop(signatures);
         if pairs.is_empty() {
             return Ok(0);
@@ -831,13 +959,13 @@ impl SplitStage {
     /// index, the audit.
     fn record(
         &self,
-        out: &mut StageOutput,
         rows: &Rows,
         placed: &Placed,
         [near_pairs, ngram_joins]: [u64; 2],
         audit: Option<&AuditReport>,
         indexed: usize,
-    ) {
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut out = serde_json::Map::new();
         let mut split_rows = [0u64; 3];
         let mut split_groups = [
             FxHashSet::default(),
@@ -867,10 +995,10 @@ impl SplitStage {
                 }),
             );
         }
-        out.set_summary("splits", serde_json::Value::Object(splits));
-        out.set_summary("groups", serde_json::json!(placed.groups.len()));
-        out.set_summary(
-            "largest_group",
+        out.insert("splits".into(), serde_json::Value::Object(splits));
+        out.insert("groups".into(), serde_json::json!(placed.groups.len()));
+        out.insert(
+            "largest_group".into(),
             serde_json::json!(placed.groups.iter().map(|g| g.rows).max().unwrap_or(0)),
         );
         if self.config.stratify.is_some() || !self.config.stratify_length.is_empty() {
@@ -883,18 +1011,18 @@ impl SplitStage {
                     )
                 })
                 .collect();
-            out.set_summary("strata", serde_json::Value::Object(by));
+            out.insert("strata".into(), serde_json::Value::Object(by));
         }
         if self.config.near_duplicates.enabled {
-            out.set_summary("near_duplicate_pairs", serde_json::json!(near_pairs));
+            out.insert("near_duplicate_pairs".into(), serde_json::json!(near_pairs));
         }
         if self.config.group_ngrams {
-            out.set_summary("ngram_pairs", serde_json::json!(ngram_joins));
+            out.insert("ngram_pairs".into(), serde_json::json!(ngram_joins));
         }
-        out.set_summary("identity", serde_json::json!(rows.identity_column));
+        out.insert("identity".into(), serde_json::json!(rows.identity_column));
         if self.config.index.is_some() {
-            out.set_summary(
-                "index",
+            out.insert(
+                "index".into(),
                 serde_json::json!({
                     "rows_before": indexed,
                     "inherited_rows": placed.inherited_rows,
@@ -904,14 +1032,350 @@ impl SplitStage {
                 }),
             );
         }
-        out.set_summary(
-            "audit",
+        out.insert(
+            "audit".into(),
             match audit {
                 Some(report) => serde_json::to_value(&report.counts).unwrap_or_default(),
                 None => serde_json::json!("skipped"),
             },
         );
+        out
     }
+}
+
+/// The step of a sharded split that reads keys.
+pub const KEYS_STEP: &str = "keys";
+/// Where the commit of the keys step leaves every row's split.
+const ASSIGNMENT_DIR: &str = "assignment";
+
+fn assignment_dir(output: &Path) -> std::path::PathBuf {
+    ore_core::shard::area(output).join(ASSIGNMENT_DIR)
+}
+
+impl RowKeys {
+    /// The rows as a `_keys` batch: one column per key kind (`k0`, …), then
+    /// `identity`, `label`, `chars`, `time`, `want` and `signature`
+    /// (little-endian u32s; null without text or near-duplicate grouping).
+    fn batch(&self, signatures: Option<&(Vec<Vec<u32>>, Vec<bool>)>) -> Result<RecordBatch> {
+        use arrow_array::{BinaryArray, Int64Array, UInt8Array, UInt64Array};
+        let n = self.identity.len();
+        let mut fields = Vec::new();
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for k in 0..self.kinds {
+            fields.push(Field::new(format!("k{k}"), DataType::UInt64, true));
+            columns.push(Arc::new(UInt64Array::from_iter(
+                (0..n).map(|r| self.keys[r * self.kinds + k]),
+            )));
+        }
+        fields.push(Field::new("identity", DataType::UInt64, false));
+        columns.push(Arc::new(UInt64Array::from(self.identity.clone())));
+        fields.push(Field::new("label", DataType::Utf8, true));
+        columns.push(Arc::new(StringArray::from(self.label.clone())));
+        fields.push(Field::new("chars", DataType::UInt64, false));
+        columns.push(Arc::new(UInt64Array::from(self.chars.clone())));
+        fields.push(Field::new("time", DataType::Int64, false));
+        columns.push(Arc::new(Int64Array::from(self.time.clone())));
+        fields.push(Field::new("want", DataType::UInt8, false));
+        columns.push(Arc::new(UInt8Array::from(self.want.clone())));
+        fields.push(Field::new("signature", DataType::Binary, true));
+        let sigs: Vec<Option<Vec<u8>>> = (0..n)
+            .map(|r| {
+                let (sigs, skip) = signatures?;
+                (!skip[r]).then(|| sigs[r].iter().flat_map(|v| v.to_le_bytes()).collect())
+            })
+            .collect();
+        columns.push(Arc::new(BinaryArray::from_iter(sigs)));
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| SplitError::Config(format!("shard keys: {e}")))
+    }
+
+    /// Appends the rows of a `_keys` batch, and their signatures to
+    /// `signatures` when given.
+    fn extend(
+        &mut self,
+        batch: &RecordBatch,
+        path: &Path,
+        signatures: Option<&mut (Vec<Vec<u32>>, Vec<bool>)>,
+    ) -> Result<()> {
+        use arrow_array::Array;
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Int64Type, UInt8Type, UInt64Type};
+        let bad = |what: &str| SplitError::input(path, format!("shard keys: {what}"));
+        let col = |name: &str| batch.column_by_name(name).ok_or_else(|| bad(name));
+        let keys: Vec<_> = (0..self.kinds)
+            .map(|k| Ok(col(&format!("k{k}"))?.as_primitive::<UInt64Type>().clone()))
+            .collect::<Result<_>>()?;
+        let identity = col("identity")?.as_primitive::<UInt64Type>().clone();
+        let label = col("label")?.as_string::<i32>().clone();
+        let chars = col("chars")?.as_primitive::<UInt64Type>().clone();
+        let time = col("time")?.as_primitive::<Int64Type>().clone();
+        let want = col("want")?.as_primitive::<UInt8Type>().clone();
+        let signature = col("signature")?.as_binary::<i32>().clone();
+        for r in 0..batch.num_rows() {
+            for k in &keys {
+                self.keys.push(k.is_valid(r).then(|| k.value(r)));
+            }
+            self.identity.push(identity.value(r));
+            self.label
+                .push(label.is_valid(r).then(|| label.value(r).to_string()));
+            self.chars.push(chars.value(r));
+            self.time.push(time.value(r));
+            self.want.push(want.value(r));
+        }
+        if let Some((sigs, skip)) = signatures {
+            for r in 0..batch.num_rows() {
+                skip.push(signature.is_null(r));
+                sigs.push(if signature.is_null(r) {
+                    Vec::new()
+                } else {
+                    signature
+                        .value(r)
+                        .chunks_exact(4)
+                        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect()
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SplitStage {
+    /// One step of one shard of a sharded split ([`ore_core::shard`]).
+    fn run_shard(&self, ctx: &ore_core::StageContext, shard: Shard) -> Result<Manifest> {
+        let input = ctx.input("input")?;
+        let output = ctx.output.as_path();
+        let step = match ctx.step.as_deref() {
+            Some(step) => step,
+            None if assignment_dir(output)
+                .join(ore_core::MANIFEST_FILE)
+                .is_file() =>
+            {
+                ROWS_STEP
+            }
+            None => KEYS_STEP,
+        };
+        let whole = Dataset::open(input)?;
+        let slice = whole.shard(shard);
+        let info = StageInfo::new("split", &self.config, ctx.seed).with_shard(Some(shard));
+        if step == KEYS_STEP {
+            let text = self.text_column(&whole);
+            self.check_text(text.as_deref(), input)?;
+            let plan = self.key_plan(&slice, text.as_deref())?;
+            let keys = self.read_row_keys(&plan, &slice, ctx.seed)?;
+            let signatures = match (&text, self.config.near_duplicates.enabled) {
+                (Some(text), true) => Some(self.signatures(&slice, text)?),
+                _ => None,
+            };
+            let batch = keys.batch(signatures.as_ref())?;
+            let target = ore_core::shard::shard_dir(output, KEYS_STEP, shard);
+            let mut out = StageOutput::create(&target, batch.schema(), info, ctx.write.clone())?;
+            out.add_input(&slice)?;
+            out.count_generated(batch.num_rows() as u64);
+            out.write(&batch)?;
+            return Ok(out.commit()?);
+        }
+        let (split, _, _) = load_assignment(output, &self.config, ctx.seed)?;
+        if split.len() as u64 != whole.num_rows() {
+            return Err(SplitError::input(
+                input,
+                format!(
+                    "{} rows, but the groups were placed for {}: run the keys step again",
+                    whole.num_rows(),
+                    split.len()
+                ),
+            ));
+        }
+        let first = slice.first_row() as usize;
+        let n = slice.num_rows() as usize;
+        let schema = out_schema(whole.schema());
+        let target = ore_core::shard::shard_dir(output, ROWS_STEP, shard);
+        let mut out =
+            StageOutput::create_subsets(&target, schema.clone(), &SPLITS, info, ctx.write.clone())?;
+        out.add_input(&slice)?;
+        self.write(&slice, &schema, &split[first..first + n], &mut out)?;
+        Ok(out.commit()?)
+    }
+}
+
+/// Every row's split and identity, and the placement's summary figures.
+type Assignment = (
+    Vec<u8>,
+    Vec<u64>,
+    serde_json::Map<String, serde_json::Value>,
+);
+
+/// Every row's split and identity as the keys step's commit placed them,
+/// with the figures of the placement, checked to come from this config.
+fn load_assignment(output: &Path, config: &SplitConfig, seed: u64) -> Result<Assignment> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{UInt8Type, UInt64Type};
+    let dir = assignment_dir(output);
+    if !dir.join(ore_core::MANIFEST_FILE).is_file() {
+        return Err(SplitError::input(
+            output,
+            "the groups of all shards are not placed yet: run the `keys` step of every shard (--shard K/N --step keys), then `ore commit` of the output, then the rows",
+        ));
+    }
+    let manifest = Manifest::read(&dir)?;
+    let wanted = ore_core::manifest::config_hash(&serde_json::to_value(config).unwrap_or_default());
+    if manifest.config_hash != wanted || manifest.seed != seed {
+        return Err(SplitError::input(
+            &dir,
+            "the groups were placed with another [split] config or seed: run the keys step again",
+        ));
+    }
+    let (mut split, mut identity) = (Vec::new(), Vec::new());
+    for batch in Dataset::open(&dir)?.batches(64 * 1024) {
+        let batch = batch?;
+        split.extend(batch.column(0).as_primitive::<UInt8Type>().values().iter());
+        identity.extend(batch.column(1).as_primitive::<UInt64Type>().values().iter());
+    }
+    Ok((split, identity, manifest.summary))
+}
+
+/// `ore commit` of a sharded split's step: the keys of every shard joined,
+/// placed and audited (`keys`), or the rows put together (`rows`). Returns
+/// the line the command prints.
+pub fn commit_shards(set: ore_core::shard::ShardSet) -> Result<String> {
+    let target = set.target().to_path_buf();
+    let first = set.manifest().clone();
+    let config: SplitConfig = serde_json::from_value(first.config.clone()).map_err(|e| {
+        SplitError::input(
+            &target,
+            format!("the shards' [split] config does not parse: {e}"),
+        )
+    })?;
+    let stage = <SplitStage as ore_core::Stage>::build(config)?;
+    let cfg = &stage.config;
+    let seed = first.seed;
+    if set.step() == ROWS_STEP {
+        let (split, identity, summary) = load_assignment(&target, cfg, seed)?;
+        let mut commit = ore_core::shard::ShardCommit::begin(set)?;
+        commit.concat(&[])?;
+        for (key, value) in summary {
+            commit.set_summary(&key, value);
+        }
+        let manifest = commit.finish()?;
+        if let Some(dir) = &cfg.index {
+            let meta = IndexMeta {
+                seed,
+                identity: manifest.summary["identity"]
+                    .as_str()
+                    .unwrap_or("row")
+                    .to_string(),
+            };
+            let mut updated = index::load(dir, &meta)?;
+            for (r, &s) in split.iter().enumerate() {
+                if s != CONFLICT {
+                    updated.insert(identity[r], s);
+                }
+            }
+            index::save(dir, &meta, &updated)?;
+        }
+        return Ok(summary_line(&manifest, &target));
+    }
+    let input = first.inputs[0].path.clone();
+    let dataset = Arc::new(Dataset::open(&input)?);
+    let text = stage.text_column(&dataset);
+    stage.check_text(text.as_deref(), &input)?;
+    let plan = stage.key_plan(&dataset, text.as_deref())?;
+    let mut keys = RowKeys {
+        kinds: plan.groups.len() + 2,
+        ..RowKeys::default()
+    };
+    let near = text.is_some() && cfg.near_duplicates.enabled;
+    let mut signatures = (Vec::new(), Vec::new());
+    for index in 0..set.count() as usize {
+        for file in set.files(index, "") {
+            for batch in Dataset::open(&file)?.batches(64 * 1024) {
+                keys.extend(&batch?, &file, near.then_some(&mut signatures))?;
+            }
+        }
+    }
+    if keys.identity.len() as u64 != dataset.num_rows() {
+        return Err(SplitError::input(
+            &input,
+            format!(
+                "{} rows, but the shards read {}: run the keys step of every shard again",
+                dataset.num_rows(),
+                keys.identity.len()
+            ),
+        ));
+    }
+    let mut rows = stage.join_keys(&plan, keys);
+    let near_pairs = match (&text, near) {
+        (Some(text), true) => {
+            stage.join_signed(&dataset, text, &mut rows, signatures.0, &signatures.1)?
+        }
+        _ => 0,
+    };
+    let ngram_joins = match (&text, cfg.group_ngrams) {
+        (Some(text), true) => stage.join_ngrams(&dataset, text, &mut rows)?,
+        _ => 0,
+    };
+    let meta = IndexMeta {
+        seed,
+        identity: rows.identity_column.clone(),
+    };
+    let known = match &cfg.index {
+        Some(dir) => index::load(dir, &meta)?,
+        None => Assignments::default(),
+    };
+    let placed = stage.place(&mut rows, &known, seed);
+    let splits = Arc::new(placed.split.clone());
+    let audit = match (&text, cfg.audit) {
+        (Some(text), true) => Some(stage.audit(&dataset, text, &splits)?),
+        _ => None,
+    };
+    if let Some(report) = &audit
+        && cfg.fail_on_leak
+        && report.counts.eval_rows_leaked > 0
+    {
+        return Err(SplitError::Leak(leak_message(report, &input)));
+    }
+    let summary = stage.record(
+        &rows,
+        &placed,
+        [near_pairs, ngram_joins],
+        audit.as_ref(),
+        known.len(),
+    );
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("split", DataType::UInt8, false),
+            Field::new("identity", DataType::UInt64, false),
+        ])),
+        vec![
+            Arc::new(arrow_array::UInt8Array::from(placed.split.clone())),
+            Arc::new(arrow_array::UInt64Array::from(rows.identity.clone())),
+        ],
+    )
+    .map_err(|e| SplitError::input(&target, e.to_string()))?;
+    let info = StageInfo {
+        stage: first.stage.clone(),
+        config: first.config.clone(),
+        seed,
+        shard: None,
+    };
+    let mut out = StageOutput::create(
+        assignment_dir(&target),
+        batch.schema(),
+        info,
+        WriteOptions::default(),
+    )?;
+    out.count_generated(batch.num_rows() as u64);
+    out.write(&batch)?;
+    for (key, value) in summary {
+        out.set_summary(&key, value);
+    }
+    out.commit()?;
+    Ok(format!(
+        "split: keys of {} shards joined into {} groups and placed; next: the rows step of every shard (--shard K/N), then `ore commit {}`\n",
+        set.count(),
+        placed.groups.len(),
+        target.display()
+    ))
 }
 
 /// The output schema: the input's columns (a `split` column of an earlier

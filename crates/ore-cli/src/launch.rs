@@ -183,6 +183,7 @@ fn plan(args: &PlanArgs, ore: &Path) -> Result<(Pipeline, Vec<Task>)> {
     // The last task of each stage launched, for the stages that read it.
     let mut last: std::collections::BTreeMap<String, usize> = Default::default();
     let mut rerun = std::collections::BTreeSet::new();
+    let mut last_serve: Option<usize> = None;
     let mut hashes = Hashes::default();
     for node in graph.nodes() {
         if !selected.contains(&node.section) {
@@ -196,9 +197,20 @@ fn plan(args: &PlanArgs, ore: &Path) -> Result<(Pipeline, Vec<Task>)> {
             .upstream()
             .filter_map(|up| last.get(up).copied())
             .collect();
+        // A stage with a local server (`serve`, the demo's crawls) runs as
+        // one task, after the last such stage: tasks on one node would
+        // share the server's port.
+        let serves = pipeline.serve(&node.section)?.is_some();
+        if serves {
+            after.extend(last_serve);
+        }
         after.sort_unstable();
         after.dedup();
-        let steps = shard_steps(&pipeline, node)?;
+        let steps = if serves {
+            None
+        } else {
+            shard_steps(&pipeline, node)?
+        };
         match steps {
             Some(steps) => {
                 for step in steps {
@@ -242,6 +254,9 @@ fn plan(args: &PlanArgs, ore: &Path) -> Result<(Pipeline, Vec<Task>)> {
             }),
         }
         last.insert(node.section.clone(), tasks.len() - 1);
+        if serves {
+            last_serve = Some(tasks.len() - 1);
+        }
     }
     Ok((pipeline, tasks))
 }

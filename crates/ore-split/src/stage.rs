@@ -158,6 +158,14 @@ struct Rows {
     uf: UnionFind,
 }
 
+/// What pass 2 and the audit decided.
+struct Placement {
+    rows: Rows,
+    placed: Placed,
+    known: Assignments,
+    summary: serde_json::Map<String, serde_json::Value>,
+}
+
 /// The columns pass 1 reads.
 #[derive(Debug, Clone)]
 struct KeyPlan {
@@ -238,8 +246,48 @@ impl SplitStage {
             (Some(text), true) => self.join_near_duplicates(&dataset, text, &mut rows)?,
             _ => 0,
         };
-        let ngram_joins = match (&text, cfg.group_ngrams) {
-            (Some(text), true) => self.join_ngrams(&dataset, text, &mut rows)?,
+        let Placement {
+            rows,
+            placed,
+            known,
+            summary,
+        } = self.place_and_audit(&dataset, input, text.as_deref(), rows, near_pairs, seed)?;
+        self.write(&dataset, &schema, &placed.split, &mut out)?;
+        for (key, value) in summary {
+            out.set_summary(&key, value);
+        }
+        let manifest = out.commit()?;
+        if let Some(dir) = &cfg.index {
+            let meta = IndexMeta {
+                seed,
+                identity: rows.identity_column.clone(),
+            };
+            let mut updated = known;
+            for (r, &s) in placed.split.iter().enumerate() {
+                if s != CONFLICT {
+                    updated.insert(rows.identity[r], s);
+                }
+            }
+            index::save(dir, &meta, &updated)?;
+        }
+        Ok(manifest)
+    }
+
+    /// From the rows joined by their keys (and near duplicates): the
+    /// n-gram joins, the index's old assignments, the placement, the audit
+    /// (an error on a leak with `fail_on_leak`) and the manifest's figures.
+    fn place_and_audit(
+        &self,
+        dataset: &Arc<Dataset>,
+        input: &Path,
+        text: Option<&str>,
+        mut rows: Rows,
+        near_pairs: u64,
+        seed: u64,
+    ) -> Result<Placement> {
+        let cfg = &self.config;
+        let ngram_joins = match (text, cfg.group_ngrams) {
+            (Some(text), true) => self.join_ngrams(dataset, text, &mut rows)?,
             _ => 0,
         };
         let meta = IndexMeta {
@@ -252,9 +300,8 @@ impl SplitStage {
         };
         let placed = self.place(&mut rows, &known, seed);
         let splits = Arc::new(placed.split.clone());
-
-        let audit = match (&text, cfg.audit) {
-            (Some(text), true) => Some(self.audit(&dataset, text, &splits)?),
+        let audit = match (text, cfg.audit) {
+            (Some(text), true) => Some(self.audit(dataset, text, &splits)?),
             _ => None,
         };
         if let Some(report) = &audit
@@ -263,8 +310,6 @@ impl SplitStage {
         {
             return Err(SplitError::Leak(leak_message(report, input)));
         }
-
-        self.write(&dataset, &schema, &placed.split, &mut out)?;
         let summary = self.record(
             &rows,
             &placed,
@@ -272,20 +317,12 @@ impl SplitStage {
             audit.as_ref(),
             known.len(),
         );
-        for (key, value) in summary {
-            out.set_summary(&key, value);
-        }
-        let manifest = out.commit()?;
-        if let Some(dir) = &cfg.index {
-            let mut updated = known;
-            for (r, &s) in placed.split.iter().enumerate() {
-                if s != CONFLICT {
-                    updated.insert(rows.identity[r], s);
-                }
-            }
-            index::save(dir, &meta, &updated)?;
-        }
-        Ok(manifest)
+        Ok(Placement {
+            rows,
+            placed,
+            known,
+            summary,
+        })
     }
 
     /// Refuses settings that need a text column the input lacks.
@@ -1310,37 +1347,12 @@ pub fn commit_shards(set: ore_core::shard::ShardSet) -> Result<String> {
         }
         _ => 0,
     };
-    let ngram_joins = match (&text, cfg.group_ngrams) {
-        (Some(text), true) => stage.join_ngrams(&dataset, text, &mut rows)?,
-        _ => 0,
-    };
-    let meta = IndexMeta {
-        seed,
-        identity: rows.identity_column.clone(),
-    };
-    let known = match &cfg.index {
-        Some(dir) => index::load(dir, &meta)?,
-        None => Assignments::default(),
-    };
-    let placed = stage.place(&mut rows, &known, seed);
-    let splits = Arc::new(placed.split.clone());
-    let audit = match (&text, cfg.audit) {
-        (Some(text), true) => Some(stage.audit(&dataset, text, &splits)?),
-        _ => None,
-    };
-    if let Some(report) = &audit
-        && cfg.fail_on_leak
-        && report.counts.eval_rows_leaked > 0
-    {
-        return Err(SplitError::Leak(leak_message(report, &input)));
-    }
-    let summary = stage.record(
-        &rows,
-        &placed,
-        [near_pairs, ngram_joins],
-        audit.as_ref(),
-        known.len(),
-    );
+    let Placement {
+        rows,
+        placed,
+        summary,
+        ..
+    } = stage.place_and_audit(&dataset, &input, text.as_deref(), rows, near_pairs, seed)?;
     let batch = RecordBatch::try_new(
         Arc::new(Schema::new(vec![
             Field::new("split", DataType::UInt8, false),

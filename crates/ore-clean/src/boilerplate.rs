@@ -33,6 +33,27 @@ pub fn lines_schema() -> SchemaRef {
     ]))
 }
 
+/// The `host`, `line` and `count` columns of a [`lines_schema`] batch.
+fn lines_columns<'a>(
+    batch: &'a RecordBatch,
+    what: &str,
+) -> Result<(&'a StringArray, &'a UInt64Array, &'a UInt64Array), ArrowError> {
+    let bad = || ArrowError::SchemaError(format!("not a {what} batch"));
+    let u64s = |i: usize| {
+        batch
+            .column(i)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .ok_or_else(bad)
+    };
+    let hosts = batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(bad)?;
+    Ok((hosts, u64s(1)?, u64s(2)?))
+}
+
 /// The host of a URL, or "" when there is none.
 pub fn host_of(url: Option<&str>) -> String {
     url.and_then(|u| url::Url::parse(u).ok())
@@ -88,22 +109,7 @@ impl LineCounts {
 
     /// Adds counts written by [`LineCounts::to_batch`] (another shard's).
     pub fn add_batch(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
-        let bad = || ArrowError::SchemaError("not a line counts batch".into());
-        let hosts = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(bad)?;
-        let lines = batch
-            .column(1)
-            .as_any()
-            .downcast_ref::<UInt64Array>()
-            .ok_or_else(bad)?;
-        let counts = batch
-            .column(2)
-            .as_any()
-            .downcast_ref::<UInt64Array>()
-            .ok_or_else(bad)?;
+        let (hosts, lines, counts) = lines_columns(batch, "line counts")?;
         for i in 0..batch.num_rows() {
             let entry = self.hosts.entry(hosts.value(i).to_string()).or_default();
             if lines.is_null(i) {
@@ -199,17 +205,7 @@ impl Boilerplate {
         batch: &RecordBatch,
         max_line_chars: usize,
     ) -> Result<(), ArrowError> {
-        let bad = || ArrowError::SchemaError("not a boilerplate lines batch".into());
-        let hosts = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(bad)?;
-        let lines = batch
-            .column(1)
-            .as_any()
-            .downcast_ref::<UInt64Array>()
-            .ok_or_else(bad)?;
+        let (hosts, lines, _) = lines_columns(batch, "boilerplate lines")?;
         self.max_line_chars = max_line_chars;
         for i in 0..batch.num_rows() {
             self.hosts

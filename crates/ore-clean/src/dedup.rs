@@ -46,6 +46,19 @@ pub struct IndexMeta {
     pub threshold: f64,
 }
 
+impl IndexMeta {
+    /// The settings of a run with `dedup` and seed `seed`.
+    pub fn of(d: &DedupConfig, seed: u64) -> Self {
+        Self {
+            num_perm: d.num_perm,
+            seed,
+            char_shingle: d.char_shingle,
+            word_shingle: d.word_shingle,
+            threshold: d.threshold,
+        }
+    }
+}
+
 const META_FILE: &str = "_index.json";
 const DATA_DIR: &str = "entries";
 

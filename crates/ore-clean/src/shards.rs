@@ -169,13 +169,7 @@ pub fn commit_rows(set: ShardSet) -> Result<Manifest> {
     let config = shard_config(&set)?;
     let seed = set.manifest().seed;
     let d = &config.dedup;
-    let meta = IndexMeta {
-        num_perm: d.num_perm,
-        seed,
-        char_shingle: d.char_shingle,
-        word_shingle: d.word_shingle,
-        threshold: d.threshold,
-    };
+    let meta = IndexMeta::of(d, seed);
     let mut entries: Vec<Entry> = match &config.index {
         Some(dir) => load_index(dir, &meta)?,
         None => Vec::new(),

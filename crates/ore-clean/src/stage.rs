@@ -256,13 +256,7 @@ impl Cleaner {
     pub fn run(&self, paths: &RunPaths<'_>, seed: u64, opts: WriteOptions) -> Result<Manifest> {
         let input = self.open_input(paths.input)?;
         let d = &self.config.dedup;
-        let meta = IndexMeta {
-            num_perm: d.num_perm,
-            seed,
-            char_shingle: d.char_shingle,
-            word_shingle: d.word_shingle,
-            threshold: d.threshold,
-        };
+        let meta = IndexMeta::of(d, seed);
         let mut entries: Vec<Entry> = match paths.index {
             Some(dir) => load_index(dir, &meta)?,
             None => Vec::new(),

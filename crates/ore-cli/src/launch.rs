@@ -401,15 +401,25 @@ fn sbatch_script(task: &Task, args: &SlurmArgs, pipeline: &Pipeline, dir: &Path)
     Ok(s)
 }
 
-fn launch_slurm(args: &SlurmArgs) -> Result<String> {
+/// The plan of this binary's tasks, or what to say when every stage is up
+/// to date.
+fn planned(args: &PlanArgs) -> Result<std::result::Result<(Pipeline, Vec<Task>), String>> {
     let ore = std::env::current_exe().context("the path of the ore binary")?;
-    let (pipeline, tasks) = plan(&args.plan, &ore)?;
+    let (pipeline, tasks) = plan(args, &ore)?;
     if tasks.is_empty() {
-        return Ok(format!(
+        return Ok(Err(format!(
             "{}: every stage is up to date; nothing to launch (--force launches them anyway)\n",
-            args.plan.pipeline.display()
-        ));
+            args.pipeline.display()
+        )));
     }
+    Ok(Ok((pipeline, tasks)))
+}
+
+fn launch_slurm(args: &SlurmArgs) -> Result<String> {
+    let (pipeline, tasks) = match planned(&args.plan)? {
+        Ok(plan) => plan,
+        Err(nothing) => return Ok(nothing),
+    };
     let dir = launch_dir(&pipeline)?;
     let mut ids: Vec<String> = Vec::with_capacity(tasks.len());
     let mut out = String::new();
@@ -632,14 +642,10 @@ print(f"{len(plan['tasks'])} tasks done", flush=True)
 "#;
 
 fn launch_ray(args: &RayArgs) -> Result<String> {
-    let ore = std::env::current_exe().context("the path of the ore binary")?;
-    let (pipeline, tasks) = plan(&args.plan, &ore)?;
-    if tasks.is_empty() {
-        return Ok(format!(
-            "{}: every stage is up to date; nothing to launch\n",
-            args.plan.pipeline.display()
-        ));
-    }
+    let (pipeline, tasks) = match planned(&args.plan)? {
+        Ok(plan) => plan,
+        Err(nothing) => return Ok(nothing),
+    };
     let probe = Command::new(&args.python)
         .args(["-c", "import ray"])
         .output()

@@ -458,20 +458,6 @@ impl ShardCommit {
         }
     }
 
-    /// The shards' summary figures named, added up.
-    pub fn sum_summary(&mut self, keys: &[&str]) {
-        for key in keys {
-            let total: u64 = self
-                .set
-                .shards
-                .iter()
-                .filter_map(|(_, m)| m.summary.get(*key)?.as_u64())
-                .sum();
-            self.summary
-                .insert((*key).to_string(), serde_json::json!(total));
-        }
-    }
-
     /// The shards' summaries as one: numbers added up, objects merged key
     /// by key the same way, anything else (and the keys in `first`, which
     /// every shard computes alike) as shard 0 has it.
@@ -552,16 +538,10 @@ impl ShardCommit {
         let data: Vec<PathBuf> = files
             .iter()
             .filter(|f| is_data(f))
-            .map(PathBuf::from)
+            .map(|f| staging.path().join(f))
             .collect();
-        let output_hash = crate::manifest::hash_files(
-            staging.path(),
-            data.iter()
-                .map(|p| staging.path().join(p))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(PathBuf::as_path),
-        )?;
+        let output_hash =
+            crate::manifest::hash_files(staging.path(), data.iter().map(PathBuf::as_path))?;
         let shard_time: f64 = set.shards.iter().map(|(_, m)| m.wall_time_s).sum();
         let slowest = set
             .shards

@@ -244,7 +244,8 @@ pub fn commit_shards(set: ShardSet) -> Result<Manifest> {
         .map_err(|e| TokenizeError::Config(format!("the shards' config does not parse: {e}")))?;
     let mut commit = ShardCommit::begin(set)?;
     commit.concat(&[VOCAB_DIR])?;
-    commit.sum_summary(&["tokens", "chars_tokenized"]);
+    // Tokens and characters add up; the vocabulary's size is set below.
+    commit.merge_summaries(&[]);
     if config.vocab.enabled {
         let mut counter = VocabCounter::default();
         for index in 0..commit.set().count() as usize {

@@ -9,6 +9,10 @@
 //! stage's config; `output` moves its output folder and `serve` starts a
 //! local server for the stage's duration (see [`Serve`]).
 //!
+//! A few section names are not stages but belong to a command that reads
+//! the pipeline file ([`TOOL_SECTIONS`]: `[sweep]`, read by `ore sweep`):
+//! the graph never sees them, and [`Pipeline::tool_section`] hands them out.
+//!
 //! ```toml
 //! [pipeline]
 //! name = "demo"
@@ -37,6 +41,12 @@ use crate::error::{Error, Result};
 /// are graph keys of that stage's sections too, and only of those: train's
 /// `[train.model]` is its config.
 pub const GRAPH_KEYS: &[&str] = &["stage", "output", "serve"];
+
+/// Sections that are not stages: each belongs to the command named after
+/// it (`[sweep]`: `ore sweep`'s search space), which parses it itself. They
+/// are not part of the stage graph, so `ore run` and `ore status` pass
+/// over them.
+pub const TOOL_SECTIONS: &[&str] = &["sweep"];
 
 /// A local server a stage needs while it runs (the demo's static copy of
 /// a web site for the crawler): started before the stage, stopped by its
@@ -81,6 +91,8 @@ pub struct Pipeline {
     path: PathBuf,
     pub pipeline: PipelineSection,
     sections: toml::Table,
+    /// The [`TOOL_SECTIONS`] the file has.
+    tools: toml::Table,
 }
 
 impl Pipeline {
@@ -120,10 +132,17 @@ impl Pipeline {
             .remove("pipeline")
             .ok_or_else(|| config_error(path, "missing `[pipeline]` section with `name`".into()))?;
         let pipeline = deserialize_section(path, "pipeline", pipeline)?;
+        let mut tools = toml::Table::new();
+        for name in TOOL_SECTIONS {
+            if let Some(section) = table.remove(*name) {
+                tools.insert((*name).to_string(), section);
+            }
+        }
         Ok(Self {
             path: path.to_path_buf(),
             pipeline,
             sections: table,
+            tools,
         })
     }
 
@@ -139,6 +158,21 @@ impl Pipeline {
     /// The stage sections, in file order.
     pub fn section_names(&self) -> impl Iterator<Item = &str> {
         self.sections.keys().map(String::as_str)
+    }
+
+    /// Tool section `name` (one of [`TOOL_SECTIONS`]) as written, if the
+    /// file has it.
+    pub fn tool_section(&self, name: &str) -> Option<&toml::Table> {
+        self.tools.get(name)?.as_table()
+    }
+
+    /// Tool section `name` as `T`, strictly (an unknown key is an error
+    /// naming it), or `None` when the file has no such section.
+    pub fn tool_config<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        self.tools
+            .get(name)
+            .map(|value| deserialize_section(&self.path, name, value.clone()))
+            .transpose()
     }
 
     /// The kind of stage section `name` runs: its `stage` key, or its name.
@@ -227,10 +261,15 @@ impl Pipeline {
         }
     }
 
-    /// Where section `name` writes: its `output` key, else
-    /// `<output_root>/<pipeline name>/<name>`.
+    /// Where section `name` (a stage's, or a tool's) writes: its `output`
+    /// key, else `<output_root>/<pipeline name>/<name>`.
     pub fn stage_output(&self, name: &str) -> PathBuf {
-        if let Some(toml::Value::String(path)) = self.graph_value(name, "output") {
+        let output = self
+            .sections
+            .get(name)
+            .or_else(|| self.tools.get(name))
+            .and_then(|s| s.get("output"));
+        if let Some(toml::Value::String(path)) = output {
             return PathBuf::from(path);
         }
         self.pipeline
@@ -269,14 +308,18 @@ impl Pipeline {
             self.pipeline = deserialize_section(&self.path, "pipeline", toml::Value::Table(table))?;
             return Ok(());
         }
-        if !self.sections.contains_key(parts[0]) {
+        let sections = if self.tools.contains_key(parts[0]) {
+            &mut self.tools
+        } else {
+            &mut self.sections
+        };
+        if !sections.contains_key(parts[0]) {
             return Err(config_error(
                 &self.path,
                 format!("--set `{assignment}`: no section `[{}]`", parts[0]),
             ));
         }
-        let table = self
-            .sections
+        let table = sections
             .get_mut(parts[0])
             .and_then(toml::Value::as_table_mut)
             .ok_or_else(|| config_error(&self.path, format!("`{}` is not a section", parts[0])))?;
@@ -482,6 +525,36 @@ mod tests {
                 .contains("no section `[nowhere]`")
         );
         assert!(p.set("clean").is_err());
+    }
+
+    /// `[sweep]` belongs to `ore sweep`: it is neither a stage section nor
+    /// lost, and `--set` reaches it.
+    #[test]
+    fn a_tool_section_is_kept_apart_from_the_stages() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Sweep {
+            trials: u32,
+            output: Option<String>,
+        }
+        let mut p = parse(
+            "[pipeline]\nname = \"t\"\n[clean]\nmin_chars = 2\n[sweep]\ntrials = 3\n[sweep.space]\n\"model.hidden\" = [1, 2]\n",
+        )
+        .unwrap();
+        assert_eq!(p.section_names().collect::<Vec<_>>(), ["clean"]);
+        assert!(!p.has_section("sweep"));
+        assert!(p.tool_section("sweep").unwrap().contains_key("space"));
+        assert!(p.tool_section("nothing").is_none());
+        p.set("sweep.trials=5").unwrap();
+        p.tool_section("sweep").unwrap().get("space").unwrap();
+        let err = p.tool_config::<Sweep>("sweep").unwrap_err().to_string();
+        assert!(err.contains("`sweep.space`"), "{err}");
+        let mut p = parse("[pipeline]\nname = \"t\"\n[sweep]\ntrials = 3\n").unwrap();
+        p.set("sweep.trials=5").unwrap();
+        assert_eq!(p.tool_config::<Sweep>("sweep").unwrap().unwrap().trials, 5);
+        assert_eq!(p.stage_output("sweep"), PathBuf::from("datasets/t/sweep"));
+        p.set("sweep.output=\"o\"").unwrap();
+        assert_eq!(p.stage_output("sweep"), PathBuf::from("o"));
     }
 
     #[test]

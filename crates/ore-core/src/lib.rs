@@ -58,7 +58,7 @@ pub mod stage;
 pub mod translate;
 
 pub use column::StrColumn;
-pub use config::{Pipeline, PipelineSection, Serve};
+pub use config::{Pipeline, PipelineSection, Serve, TOOL_SECTIONS};
 pub use contract::{InputKind, InputSpec, Stage, StageContext, StageDef, StageKind};
 pub use dataset::{
     Dataset, DatasetWriter, MANIFEST_FILE, REJECTS_DIR, RowGroupSource, WriteOptions,

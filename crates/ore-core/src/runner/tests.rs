@@ -84,6 +84,19 @@ fn stages_are_ordered_by_their_inputs_and_file_order() {
     assert_eq!(g.downstream("b").into_iter().collect::<Vec<_>>(), ["b"]);
 }
 
+/// `[sweep]` is `ore sweep`'s, not a stage: the graph passes over it.
+#[test]
+fn a_sweep_section_is_not_a_stage() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let g = graph(
+        dir.path(),
+        "[a]\nstage = \"source\"\n[sweep]\nstage = \"a\"\n[sweep.space]\nlevel = [1, 2]\n",
+    )
+    .expect("graph");
+    let order: Vec<&str> = g.nodes().iter().map(|n| n.section.as_str()).collect();
+    assert_eq!(order, ["a"]);
+}
+
 #[test]
 fn a_cycle_is_one_error_naming_the_key() {
     let dir = tempfile::tempdir().expect("tmp");

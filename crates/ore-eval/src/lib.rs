@@ -10,6 +10,8 @@
 //!   aggregation.
 //! - [`evaluate`] and [`per_example`]: both metrics at once, as `ore metrics`
 //!   and `ore eval` report them; [`paired_bootstrap`] compares two systems.
+//! - [`ner`]: entity-level precision, recall and F1 of tag sequences
+//!   ([`ner::score`], [`EntityScores`]) equal to seqeval 1.2.2's default mode.
 //!
 //! ```
 //! use ore_eval::{EvalConfig, Lang, evaluate};
@@ -27,12 +29,14 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub mod bleu;
+pub mod ner;
 mod rng;
 pub mod rouge;
 pub mod significance;
 mod text;
 
 pub use bleu::{Bleu, BleuConfig, BleuError, BleuScore, BleuStats, BleuTokenize, Smooth};
+pub use ner::{Chunk, EntityScores, LabelScores, NerError};
 pub use rouge::{Rouge, RougeScores, RougeTokenizer, Score};
 pub use significance::{PairedBootstrap, paired_bootstrap};
 

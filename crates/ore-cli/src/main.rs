@@ -22,6 +22,7 @@ mod serve;
 mod split;
 mod stage_args;
 mod stages;
+mod sweep;
 mod tokenize;
 mod torch;
 mod trace;
@@ -56,6 +57,14 @@ enum Command {
     /// changed with its old and new value, the seed or ore version
     /// changed). Changes nothing.
     Status(run::StatusArgs),
+
+    /// Search hyperparameters of a train section: the `[sweep]` section's
+    /// space as a grid or seeded random draws, each trial an `ore train`
+    /// run into `sweep/trial-NNN/` (done trials skipped, killed ones
+    /// resumed), ranked by validation loss; the top k are evaluated as an
+    /// ensemble beside the best trial, and `_sweep.json`, `trials.csv`,
+    /// `sweep.md` and `trials.png` record it all.
+    Sweep(sweep::SweepArgs),
 
     /// Join the shards of a sharded run (`--shard K/N` of a stage, or the
     /// tasks of `ore launch`) into its output: checks that all N shards are
@@ -187,6 +196,7 @@ fn main() -> ExitCode {
     output::finish(match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Status(args) => run::status(&args),
+        Command::Sweep(args) => sweep::run(&args),
         Command::Commit(args) => commit::run(&args),
         Command::Launch(args) => launch::run(&args),
         Command::Crawl(args) => crawl::run(&args),

@@ -1,0 +1,182 @@
+//! The sweep's PNGs: `trials.png` (each trial's best validation loss, the
+//! ensemble's members marked) and `groups.png` (mean ± std of the score per
+//! group).
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+
+use super::results::{GroupRow, SweepRecord, group_label, write_atomic};
+
+/// Places a font may be found for the labels (`ORE_FONT` first).
+const FONT_PATHS: [&str; 4] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+];
+
+/// Registers a TrueType font for labels; false when there is none (the
+/// plots are then drawn without text).
+fn register_font() -> bool {
+    static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let candidates = std::env::var("ORE_FONT")
+            .ok()
+            .into_iter()
+            .chain(FONT_PATHS.iter().map(|s| s.to_string()));
+        for path in candidates {
+            if let Ok(bytes) = std::fs::read(&path) {
+                let font: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, font).is_ok() {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+}
+
+type Drawn = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// Member colour and the others'.
+const MEMBER: RGBColor = RGBColor(0xf2, 0x8e, 0x2b);
+const OTHER: RGBColor = RGBColor(0x4e, 0x79, 0xa7);
+
+/// Draws into a temporary PNG beside `path`, then renames it into place.
+fn save(path: &Path, draw: impl FnOnce(&Path, bool) -> Drawn) -> Result<()> {
+    let labels = register_font();
+    let name = path
+        .file_name()
+        .map_or_else(|| "plot".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}.png", std::process::id()));
+    draw(&tmp, labels)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("cannot draw {}", path.display()))?;
+    let bytes = std::fs::read(&tmp).with_context(|| format!("cannot read {}", tmp.display()))?;
+    let _ = std::fs::remove_file(&tmp);
+    write_atomic(path, &bytes)
+}
+
+/// `trials.png`: one bar a trial (in plan order) of its best validation
+/// loss, the ensemble's members in orange.
+pub(crate) fn trials(path: &Path, record: &SweepRecord) -> Result<()> {
+    let bars: Vec<(f64, bool)> = record
+        .trials
+        .iter()
+        .map(|t| (t.outcome.best_valid_loss.unwrap_or(f64::NAN), t.ensemble))
+        .collect();
+    let title = if record.ensemble.is_some() {
+        "best validation loss per trial (orange: ensemble members)"
+    } else {
+        "best validation loss per trial"
+    };
+    save(path, |tmp, labels| {
+        bar_chart(
+            tmp,
+            labels,
+            title,
+            "trial",
+            "best valid loss",
+            &bars,
+            None,
+            &|i| i.to_string(),
+        )
+    })
+}
+
+/// `groups.png`: one bar a group of its mean score, with a ± std line.
+pub(crate) fn groups(path: &Path, metric: &str, rows: &[GroupRow]) -> Result<()> {
+    let bars: Vec<(f64, bool)> = rows.iter().map(|g| (g.mean, false)).collect();
+    let stds: Vec<f64> = rows.iter().map(|g| g.std).collect();
+    let names: Vec<String> = rows.iter().map(|g| group_label(&g.group)).collect();
+    let title = format!("{metric}: mean ± std per group");
+    save(path, |tmp, labels| {
+        bar_chart(tmp, labels, &title, "", metric, &bars, Some(&stds), &|i| {
+            names.get(i).cloned().unwrap_or_default()
+        })
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bar_chart(
+    path: &Path,
+    labels: bool,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    bars: &[(f64, bool)],
+    errors: Option<&[f64]>,
+    name: &dyn Fn(usize) -> String,
+) -> Drawn {
+    let n = bars.len().max(1);
+    let width = (160 + 40 * n as u32).clamp(640, 1600);
+    let root = BitMapBackend::new(path, (width, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let top = bars
+        .iter()
+        .enumerate()
+        .map(|(i, (v, _))| v + errors.and_then(|e| e.get(i)).copied().unwrap_or(0.0))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let top = if top > 0.0 { top * 1.1 } else { 1.0 };
+    let mut chart = ChartBuilder::on(&root);
+    chart.margin(15);
+    if labels {
+        chart
+            .caption(title, ("sans-serif", 18))
+            .x_label_area_size(40)
+            .y_label_area_size(60);
+    }
+    let mut chart = chart.build_cartesian_2d((0..n as u32).into_segmented(), 0.0..top)?;
+    if labels {
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n.min(40))
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => name(*i as usize),
+                SegmentValue::Last => String::new(),
+            })
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .draw()?;
+    }
+    chart.draw_series(
+        bars.iter()
+            .enumerate()
+            .filter(|(_, (v, _))| v.is_finite())
+            .map(|(i, (v, member))| {
+                let color = if *member { MEMBER } else { OTHER };
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i as u32), 0.0),
+                        (SegmentValue::Exact(i as u32 + 1), *v),
+                    ],
+                    color.filled(),
+                );
+                bar.set_margin(0, 0, 6, 6);
+                bar
+            }),
+    )?;
+    if let Some(errors) = errors {
+        chart.draw_series(
+            bars.iter()
+                .zip(errors)
+                .enumerate()
+                .filter(|(_, ((v, _), e))| v.is_finite() && e.is_finite() && **e > 0.0)
+                .map(|(i, ((v, _), e))| {
+                    PathElement::new(
+                        vec![
+                            (SegmentValue::CenterOf(i as u32), (v - e).max(0.0)),
+                            (SegmentValue::CenterOf(i as u32), v + e),
+                        ],
+                        BLACK.stroke_width(2),
+                    )
+                }),
+        )?;
+    }
+    root.present()?;
+    Ok(())
+}

@@ -555,6 +555,8 @@ mod tests {
         assert_eq!(p.stage_output("sweep"), PathBuf::from("datasets/t/sweep"));
         p.set("sweep.output=\"o\"").unwrap();
         assert_eq!(p.stage_output("sweep"), PathBuf::from("o"));
+        let sweep = p.tool_config::<Sweep>("sweep").unwrap().unwrap();
+        assert_eq!(sweep.output.as_deref(), Some("o"));
     }
 
     #[test]

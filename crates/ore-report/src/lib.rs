@@ -9,8 +9,9 @@
 //! timeliness: when pages were fetched); duplicate clusters; augmentation
 //! samples with their edits highlighted; the split and its audit; training
 //! curves; and the scores of every eval stage with sample predictions
-//! traced back to their URL. A stage that has not run leaves its section a
-//! sentence saying so.
+//! traced back to their URL; and, once `ore sweep` has run, an eighth: the
+//! sweep's trials ranked by validation loss and its ensemble. A stage that
+//! has not run leaves its section a sentence saying so.
 //!
 //! [`write`] puts `index.html` (self-contained: inline CSS and SVG charts,
 //! no script), `report.md` and `report.json` into a folder atomically.
@@ -47,6 +48,7 @@ pub mod render;
 pub mod represent;
 pub mod stages;
 pub mod svg;
+pub mod sweep;
 
 pub use doc::Report;
 pub use error::{Error, Result};
@@ -64,7 +66,7 @@ pub fn default_dir(pipeline: &Pipeline) -> PathBuf {
 pub fn build(pipeline: &Pipeline) -> Result<Report> {
     let stages = stages::catalogue(pipeline)?;
     let augment = augment::collect(&stages)?;
-    let sections = vec![
+    let mut sections = vec![
         stages::section(&stages),
         quality::section(&stages, &augment)?,
         dups::section(&stages)?,
@@ -73,6 +75,7 @@ pub fn build(pipeline: &Pipeline) -> Result<Report> {
         models::training_section(&stages)?,
         models::scores_section(&stages)?,
     ];
+    sections.extend(sweep::section(pipeline)?);
     Ok(Report {
         pipeline: pipeline.pipeline.name.clone(),
         pipeline_file: pipeline.path().display().to_string(),

@@ -1,14 +1,19 @@
-//! CoNLL-2003: `word POS chunk NER` a line, blank lines between sentences,
-//! `-DOCSTART-` between documents; NER in IOB1 or IOB2.
+//! CoNLL-2003 (`word POS chunk NER` a line) and two-column BIO (`token
+//! TAG` a line) files: blank lines between sentences, `-DOCSTART-` between
+//! documents; NER in IOB1 or IOB2. [`ConllConfig`] documents the settings,
+//! `sample` among them.
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use ore_core::Manifest;
 use serde::{Deserialize, Serialize};
 
-use super::{BAD_TAG, ImportedRow, MALFORMED_LINE, Parsed, Rejected, write_import};
+use super::sample::Sample;
+use super::{BAD_TAG, ImportedRow, MALFORMED_LINE, NOT_SAMPLED, Parsed, Rejected, write_import};
 use crate::entities::Entity;
-use crate::error::Result;
+use crate::error::{Result, TokenizeError};
+use crate::segment::is_han;
 
 /// How B- and I- tags are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -24,23 +29,88 @@ pub enum Scheme {
     Iob2,
 }
 
-/// Import settings, recorded in the manifest.
+/// The columns of a file's lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Each file by the first of its lines with 4 or 2 columns: CoNLL-2003
+    /// or BIO. A file with lines of both counts is an error naming the file
+    /// and the line; a line with another count is a malformed line.
+    #[default]
+    Auto,
+    /// CoNLL-2003: `word POS chunk NER`.
+    Conll2003,
+    /// Two columns, `token TAG`: no POS or chunk tags (their columns are
+    /// null), e.g. People's Daily NER, a Chinese character a line.
+    Bio,
+}
+
+impl Format {
+    /// The columns a line has, and what they are.
+    fn columns(self) -> (usize, &'static str) {
+        match self {
+            Format::Auto | Format::Conll2003 => (4, "word POS chunk NER"),
+            Format::Bio => (2, "token TAG"),
+        }
+    }
+}
+
+/// Import settings, recorded in the manifest (`[SECTION]` with `stage =
+/// "import-conll"` in a pipeline, or `--config` of `ore import conll`).
+///
+/// One row a sentence. A row's `text` is its words joined with a space, or
+/// with nothing when a word holds a Chinese character. A file without
+/// `-DOCSTART-` lines has no documents: each sentence is its own (`doc_id`
+/// `FILE:LINE`); else `doc_id` is `FILE#N`, the Nth document.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConllConfig {
+    /// How B- and I- tags are read: `auto`, `iob1` or `iob2` (strict).
     pub scheme: Scheme,
+    /// The files' columns: `auto` (default: each file by its column count),
+    /// `conll2003` (`word POS chunk NER`) or `bio` (`token TAG`).
+    pub format: Format,
+    /// Keep N of the well-formed sentences, drawn uniformly at random
+    /// (deterministic for `sample_seed`; kept rows stay in file order); every
+    /// other one goes to `_rejects/` as `not_sampled`. All are kept when there
+    /// are N or fewer. Unset (default): keep every sentence.
+    pub sample: Option<NonZeroUsize>,
+    /// Seed of `sample` (default 0). The import takes no run seed, so a
+    /// pipeline's seed never changes (nor reruns) it: a sentence is kept when
+    /// the hash of this seed, its file's name and its first line is among
+    /// the N lowest.
+    pub sample_seed: u64,
 }
 
-/// Imports CoNLL files into a dataset at `output`.
+/// Imports CoNLL or BIO files into a dataset at `output`.
 pub fn import(files: &[PathBuf], output: &Path, config: ConllConfig) -> Result<Manifest> {
+    let sample = match config.sample {
+        Some(n) => Some(choose_sample(files, &config, n.get())?),
+        None => None,
+    };
     write_import(
         "conll",
         &config,
         files,
         output,
-        &["chunks", "ner_tags"],
-        |path, text| parse(path, text, config.scheme),
+        &[("chunks", true), ("ner_tags", false)],
+        |index, path, text| {
+            let keep = |line| sample.as_ref().is_none_or(|s| s.keeps(index, line));
+            parse_with(path, text, &config, &keep)
+        },
     )
+}
+
+/// Chooses the sentences `sample` keeps among the well-formed ones of all
+/// files.
+fn choose_sample(files: &[PathBuf], config: &ConllConfig, n: usize) -> Result<Sample> {
+    let mut rows = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let text = std::fs::read_to_string(file).map_err(|e| TokenizeError::io(file, e))?;
+        let parsed = parse(file, &text, config)?;
+        rows.extend(parsed.rows.iter().map(|r| (index, r.line)));
+    }
+    Ok(Sample::choose(n, config.sample_seed, files, &rows))
 }
 
 /// Splits a tag into prefix and type: `B-PER` → (`B`, `PER`), `O` → (`O`, ``).
@@ -86,19 +156,75 @@ pub fn decode_iob(tags: &[&str], scheme: Scheme) -> Result<Vec<Entity>, usize> {
     Ok(out)
 }
 
-/// Parses one file's text.
-pub fn parse(path: &Path, text: &str, scheme: Scheme) -> Parsed {
-    let stem = path
+/// A line between sentences (blank) or documents (`-DOCSTART-`).
+fn is_boundary(raw: &str) -> bool {
+    raw.trim().is_empty() || raw.starts_with("-DOCSTART-")
+}
+
+/// The format of one file: `format`, or under `auto` the column count of
+/// its first line with 4 or 2 (CoNLL-2003 when none has).
+pub fn detect_format(path: &Path, text: &str, format: Format) -> Result<Format> {
+    if format != Format::Auto {
+        return Ok(format);
+    }
+    let mut found: Option<(Format, usize)> = None;
+    for (i, raw) in text.lines().enumerate() {
+        if is_boundary(raw) {
+            continue;
+        }
+        let this = match raw.split_whitespace().count() {
+            4 => Format::Conll2003,
+            2 => Format::Bio,
+            _ => continue,
+        };
+        match found {
+            None => found = Some((this, i + 1)),
+            Some((first, at)) if first != this => {
+                return Err(TokenizeError::Input {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "line {}: {} columns, but line {at} has {}: a file is either CoNLL-2003 \
+                         (`word POS chunk NER`) or BIO (`token TAG`); set `format` to read it as one",
+                        i + 1,
+                        this.columns().0,
+                        first.columns().0
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(found.map_or(Format::Conll2003, |(f, _)| f))
+}
+
+/// Parses one file's text (every well-formed sentence a row).
+pub fn parse(path: &Path, text: &str, config: &ConllConfig) -> Result<Parsed> {
+    parse_with(path, text, config, &|_| true)
+}
+
+/// One sentence's lines: (line number, text).
+type Lines<'a> = [(u64, &'a str)];
+
+/// Parses one file's text; a well-formed sentence whose first line `keep`
+/// refuses goes to the rejects as `not_sampled`.
+fn parse_with(
+    path: &Path,
+    text: &str,
+    config: &ConllConfig,
+    keep: &dyn Fn(u64) -> bool,
+) -> Result<Parsed> {
+    let format = detect_format(path, text, config.format)?;
+    let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let has_documents = text.lines().any(|l| l.starts_with("-DOCSTART-"));
     let mut parsed = Parsed::default();
     let mut doc = 0usize;
     let mut sentence: Vec<(u64, &str)> = Vec::new();
-    let flush = |sentence: &mut Vec<(u64, &str)>, doc: usize, parsed: &mut Parsed| {
-        if sentence.is_empty() {
+    let mut flush = |sentence: &mut Vec<(u64, &str)>, doc: usize| {
+        let Some(&(first_line, _)) = sentence.first() else {
             return;
-        }
-        let first_line = sentence[0].0;
+        };
         let content = || {
             sentence
                 .iter()
@@ -106,56 +232,26 @@ pub fn parse(path: &Path, text: &str, scheme: Scheme) -> Parsed {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        let mut row = ImportedRow {
-            doc_id: format!("{stem}#{doc}"),
-            line: first_line,
-            spaced: true,
-            extra: vec![Vec::new(), Vec::new()],
-            ..ImportedRow::default()
-        };
-        let mut problem: Option<(&'static str, String)> = None;
-        for &(line, raw) in sentence.iter() {
-            let fields: Vec<&str> = raw.split_whitespace().collect();
-            if fields.len() != 4 {
-                problem = Some((
-                    MALFORMED_LINE,
-                    format!(
-                        "line {line}: expected 4 columns (word POS chunk NER), found {}",
-                        fields.len()
-                    ),
-                ));
-                break;
+        match sentence_row(sentence, format, config.scheme) {
+            Ok(mut row) if keep(first_line) => {
+                row.doc_id = if has_documents {
+                    format!("{name}#{doc}")
+                } else {
+                    format!("{name}:{first_line}")
+                };
+                parsed.rows.push(row);
             }
-            if split_tag(fields[2]).is_none() || split_tag(fields[3]).is_none() {
-                problem = Some((
-                    BAD_TAG,
-                    format!("line {line}: tags must be O, B-X or I-X: `{raw}`"),
-                ));
-                break;
-            }
-            row.words.push(fields[0].to_string());
-            row.pos.push(fields[1].to_string());
-            row.extra[0].push(fields[2].to_string());
-            row.extra[1].push(fields[3].to_string());
-        }
-        if problem.is_none() {
-            let tags: Vec<&str> = row.extra[1].iter().map(String::as_str).collect();
-            match decode_iob(&tags, scheme) {
-                Ok(entities) => row.entities = entities,
-                Err(i) => {
-                    problem = Some((
-                        BAD_TAG,
-                        format!(
-                            "line {}: `{}` does not continue an entity (IOB2)",
-                            sentence[i].0, tags[i]
-                        ),
-                    ));
-                }
-            }
-        }
-        match problem {
-            None => parsed.rows.push(row),
-            Some((reason, detail)) => parsed.rejected.push(Rejected {
+            Ok(_) => parsed.rejected.push(Rejected {
+                line: first_line,
+                content: content(),
+                reason: NOT_SAMPLED,
+                detail: format!(
+                    "line {first_line}: not among the {} sentences sampled (sample_seed {})",
+                    config.sample.map_or(0, NonZeroUsize::get),
+                    config.sample_seed
+                ),
+            }),
+            Err((reason, detail)) => parsed.rejected.push(Rejected {
                 line: first_line,
                 content: content(),
                 reason,
@@ -165,61 +261,76 @@ pub fn parse(path: &Path, text: &str, scheme: Scheme) -> Parsed {
         sentence.clear();
     };
     for (i, raw) in text.lines().enumerate() {
-        let line = i as u64 + 1;
-        if raw.starts_with("-DOCSTART-") {
-            flush(&mut sentence, doc, &mut parsed);
-            doc += 1;
-        } else if raw.trim().is_empty() {
-            flush(&mut sentence, doc, &mut parsed);
+        if is_boundary(raw) {
+            flush(&mut sentence, doc);
+            doc += usize::from(raw.starts_with("-DOCSTART-"));
         } else {
-            sentence.push((line, raw));
+            sentence.push((i as u64 + 1, raw));
         }
     }
-    flush(&mut sentence, doc, &mut parsed);
-    parsed
+    flush(&mut sentence, doc);
+    Ok(parsed)
+}
+
+/// One sentence as a row (without its `doc_id`), or why it is rejected.
+fn sentence_row(
+    sentence: &Lines<'_>,
+    format: Format,
+    scheme: Scheme,
+) -> std::result::Result<ImportedRow, (&'static str, String)> {
+    let (columns, names) = format.columns();
+    let bio = format == Format::Bio;
+    let mut words = Vec::with_capacity(sentence.len());
+    let mut pos = Vec::new();
+    let mut chunks = Vec::new();
+    let mut tags = Vec::with_capacity(sentence.len());
+    for &(line, raw) in sentence {
+        let fields: Vec<&str> = raw.split_whitespace().collect();
+        if fields.len() != columns {
+            return Err((
+                MALFORMED_LINE,
+                format!(
+                    "line {line}: expected {columns} columns ({names}), found {}",
+                    fields.len()
+                ),
+            ));
+        }
+        let tag = fields[columns - 1];
+        let chunk = (!bio).then(|| fields[2]);
+        if split_tag(tag).is_none() || chunk.is_some_and(|c| split_tag(c).is_none()) {
+            return Err((
+                BAD_TAG,
+                format!("line {line}: tags must be O, B-X or I-X: `{raw}`"),
+            ));
+        }
+        words.push(fields[0].to_string());
+        tags.push(tag.to_string());
+        if let Some(chunk) = chunk {
+            pos.push(fields[1].to_string());
+            chunks.push(chunk.to_string());
+        }
+    }
+    let tag_strs: Vec<&str> = tags.iter().map(String::as_str).collect();
+    let entities = decode_iob(&tag_strs, scheme).map_err(|i| {
+        (
+            BAD_TAG,
+            format!(
+                "line {}: `{}` does not continue an entity (IOB2)",
+                sentence[i].0, tags[i]
+            ),
+        )
+    })?;
+    let spaced = !words.iter().any(|w| w.chars().any(is_han));
+    Ok(ImportedRow {
+        doc_id: String::new(),
+        line: sentence[0].0,
+        words,
+        pos: (!bio).then_some(pos),
+        entities,
+        extra: vec![(!bio).then_some(chunks), Some(tags)],
+        spaced,
+    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spans(tags: &[&str], scheme: Scheme) -> Vec<(u32, u32, String)> {
-        decode_iob(tags, scheme)
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.start, e.end, e.label))
-            .collect()
-    }
-
-    #[test]
-    fn iob1_and_iob2_decode_alike() {
-        let iob1 = ["I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-ORG"];
-        let iob2 = ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "B-ORG"];
-        let expected = vec![
-            (0, 2, "PER".to_string()),
-            (3, 4, "LOC".to_string()),
-            (4, 5, "LOC".to_string()),
-            (5, 6, "ORG".to_string()),
-        ];
-        assert_eq!(spans(&iob1, Scheme::Auto), expected);
-        assert_eq!(spans(&iob2, Scheme::Iob2), expected);
-        assert_eq!(decode_iob(&iob1, Scheme::Iob2), Err(0));
-    }
-
-    #[test]
-    fn malformed_lines_are_rejected_with_line_numbers() {
-        let text = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nbad line\nx NN B-NP O\n\nok NN B-NP Q-PER\n";
-        let parsed = parse(Path::new("t.conll"), text, Scheme::Auto);
-        assert_eq!(parsed.rows.len(), 1);
-        assert_eq!(parsed.rows[0].words, ["EU", "rejects"]);
-        assert_eq!(parsed.rejected.len(), 2);
-        assert_eq!(parsed.rejected[0].reason, MALFORMED_LINE);
-        assert!(
-            parsed.rejected[0].detail.starts_with("line 6:"),
-            "{:?}",
-            parsed.rejected[0]
-        );
-        assert_eq!(parsed.rejected[1].reason, BAD_TAG);
-        assert!(parsed.rejected[1].detail.starts_with("line 9:"));
-    }
-}
+mod tests;

@@ -1,8 +1,10 @@
 //! Importers of labelled corpora into a `tokens` dataset with gold POS tags
-//! and entities: CoNLL-2003 ([`conll`]) and People's Daily ([`pku`]).
+//! and entities: CoNLL-2003 and two-column BIO files ([`conll`]) and
+//! People's Daily ([`pku`]).
 //!
 //! Every sentence (CoNLL) or line (People's Daily) is a row; one with a
-//! malformed line goes to `_rejects/` with the file, line number and reason.
+//! malformed line goes to `_rejects/` with the file, line number and reason
+//! (as does a sentence left out by the CoNLL importer's `sample`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,11 +22,14 @@ use crate::segment::Segmented;
 pub mod conll;
 pub mod headlines;
 pub mod pku;
+mod sample;
 
 /// Reason for a line that does not follow the format.
 pub const MALFORMED_LINE: &str = "malformed_line";
 /// Reason for a tag that is not `O`, `B-X` or `I-X` (or breaks IOB2).
 pub const BAD_TAG: &str = "bad_tag";
+/// Reason for a well-formed sentence not among those `sample` kept.
+pub const NOT_SAMPLED: &str = "not_sampled";
 
 /// One imported row before it becomes Arrow columns.
 #[derive(Debug, Clone, Default)]
@@ -32,11 +37,12 @@ pub struct ImportedRow {
     pub doc_id: String,
     pub line: u64,
     pub words: Vec<String>,
-    pub pos: Vec<String>,
+    /// Gold POS tags; `None` (a null `pos`) where the file has none.
+    pub pos: Option<Vec<String>>,
     pub entities: Vec<crate::entities::Entity>,
-    /// Extra gold columns (CoNLL: chunk and NER tags).
-    pub extra: Vec<Vec<String>>,
-    /// Join words with a space (CoNLL) or nothing (Chinese).
+    /// Extra gold columns (CoNLL: chunk and NER tags); `None` is a null.
+    pub extra: Vec<Option<Vec<String>>>,
+    /// Join words with a space (CoNLL, BIO) or nothing (Chinese).
     pub spaced: bool,
 }
 
@@ -74,7 +80,7 @@ impl ImportedRow {
             s.ends.push(at + len);
             at += len;
         }
-        s.pos = self.pos.clone();
+        s.pos = self.pos.clone().unwrap_or_default();
         (text, s)
     }
 }
@@ -87,14 +93,19 @@ fn rejects_schema() -> SchemaRef {
     ]))
 }
 
-/// Writes the rows of `files` (parsed by `parse`) as one dataset.
+/// An extra list<utf8> column of an importer: its name and whether a row
+/// may have none (null).
+pub(crate) type ExtraColumn = (&'static str, bool);
+
+/// Writes the rows of `files` (each parsed by `parse(index, path, text)`)
+/// as one dataset.
 pub(crate) fn write_import<C: Serialize>(
     format: &str,
     config: &C,
     files: &[PathBuf],
     output: &Path,
-    extra_columns: &[&str],
-    parse: impl Fn(&Path, &str) -> Parsed,
+    extra_columns: &[ExtraColumn],
+    parse: impl Fn(usize, &Path, &str) -> Result<Parsed>,
 ) -> Result<Manifest> {
     let mut fields = vec![
         distinct_utf8("doc_id", false),
@@ -106,14 +117,14 @@ pub(crate) fn write_import<C: Serialize>(
     fields.extend(
         extra_columns
             .iter()
-            .map(|name| Field::new(*name, utf8_list_type(), false)),
+            .map(|&(name, nullable)| Field::new(name, utf8_list_type(), nullable)),
     );
     let schema: SchemaRef = Arc::new(Schema::new(fields));
     let info = StageInfo::new(format!("import-{format}"), config, 0);
     let mut out = StageOutput::create(output, schema.clone(), info, WriteOptions::default())?;
-    for file in files {
+    for (index, file) in files.iter().enumerate() {
         let text = std::fs::read_to_string(file).map_err(|e| TokenizeError::io(file, e))?;
-        let parsed = parse(file, &text);
+        let parsed = parse(index, file, &text)?;
         out.add_input_file(file, (parsed.rows.len() + parsed.rejected.len()) as u64)?;
         let source = file.display().to_string();
         out.count_input((parsed.rows.len() + parsed.rejected.len()) as u64);
@@ -160,7 +171,7 @@ fn rows_batch(
         texts.push(text);
         token_rows.push(TokenRow {
             text: segmented,
-            has_pos: true,
+            has_pos: row.pos.is_some(),
             entities: row.entities.clone(),
             title: None,
         });
@@ -178,10 +189,15 @@ fn rows_batch(
         let mut b =
             arrow_array::builder::ListBuilder::new(arrow_array::builder::StringBuilder::new());
         for row in rows {
-            for v in &row.extra[k] {
-                b.values().append_value(v);
+            match &row.extra[k] {
+                Some(values) => {
+                    for v in values {
+                        b.values().append_value(v);
+                    }
+                    b.append(true);
+                }
+                None => b.append_null(),
             }
-            b.append(true);
         }
         columns.push(Arc::new(b.finish()));
     }
@@ -233,7 +249,7 @@ import_stage!(
     pku::import
 );
 import_stage!(
-    /// `import-conll`: CoNLL-2003 files to a tokens dataset.
+    /// `import-conll`: CoNLL-2003 or two-column BIO files to a tokens dataset.
     ConllImport,
     "import-conll",
     conll::ConllConfig,

@@ -32,8 +32,8 @@ impl Default for PkuConfig {
 
 /// Imports People's Daily files into a dataset at `output`.
 pub fn import(files: &[PathBuf], output: &Path, config: &PkuConfig) -> Result<Manifest> {
-    write_import("pku", config, files, output, &[], |path, text| {
-        parse(path, text, config)
+    write_import("pku", config, files, output, &[], |_, path, text| {
+        Ok(parse(path, text, config))
     })
 }
 
@@ -125,7 +125,7 @@ pub fn parse(path: &Path, text: &str, config: &PkuConfig) -> Parsed {
                     doc_id: id.unwrap_or_else(|| format!("{name}:{line}")),
                     line,
                     words,
-                    pos: tags,
+                    pos: Some(tags),
                     entities,
                     extra: Vec::new(),
                     spaced: false,

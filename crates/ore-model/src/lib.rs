@@ -1,10 +1,12 @@
 //! `ore-model`: the libtorch half of ore's train and eval stages.
 //!
-//! - [`model`]: a bidirectional LSTM encoder and an LSTM decoder with Luong
+//! - [`model`]: a bidirectional LSTM or GRU encoder and decoder with Luong
 //!   or Bahdanau attention ([`model::Seq2Seq`]);
 //! - [`train`]: loss, FGM, clipping, schedules, early stopping, checkpoints
 //!   and resume ([`train::train`], [`train::Trained`]);
 //! - [`decode`]: greedy and beam search, ensembles;
+//! - [`tagger`]: a BiLSTM-CRF sequence tagger over word and character
+//!   features (`task = "tag"`), trained by the same loop;
 //! - [`stage`]: [`Train`] and [`Eval`], the runtimes of the Stage contract
 //!   for the definitions in `ore-train` ([`ore_train::TrainStage`],
 //!   [`ore_train::EvalStage`]).
@@ -27,13 +29,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub use ore_train::{bpe, config, data, io, log, vocab};
+pub use ore_train::{bpe, config, data, io, log, tagging, vocab};
 
 pub mod decode;
 pub mod error;
 pub mod model;
 pub mod optim;
 pub mod stage;
+pub mod tagger;
 pub mod train;
 pub mod translate_stage;
 pub mod translator;

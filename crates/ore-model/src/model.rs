@@ -1,6 +1,6 @@
-//! The encoder-decoder: embeddings, a bidirectional LSTM encoder over packed
-//! sequences (so padding never changes a sentence's encoding), an LSTM
-//! decoder with Luong ("general") or Bahdanau (additive) attention, and an
+//! The encoder-decoder: embeddings, a bidirectional LSTM or GRU encoder over
+//! packed sequences (so padding never changes a sentence's encoding), an
+//! LSTM or GRU decoder with Luong ("general") or Bahdanau (additive) attention, and an
 //! output layer optionally tied to the target embeddings.
 //!
 //! Parameter names follow PyTorch's (`weight_ih_l0_reverse`, …), so a
@@ -9,22 +9,25 @@
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
-use crate::config::{Attention, ModelConfig};
+use crate::config::{Attention, Cell, ModelConfig};
 
-/// An LSTM whose dropout follows a per-call `train` flag (tch's own `LSTM`
-/// fixes it at construction, which would leave dropout on while decoding).
+/// A recurrent layer stack (LSTM or GRU) whose dropout follows a per-call
+/// `train` flag (tch's own `LSTM` fixes it at construction, which would
+/// leave dropout on while decoding).
 #[derive(Debug)]
-struct Lstm {
+pub(crate) struct Rnn {
     weights: Vec<Tensor>,
+    cell: Cell,
     hidden: i64,
     layers: i64,
     bidirectional: bool,
     dropout: f64,
 }
 
-impl Lstm {
-    fn new(
+impl Rnn {
+    pub(crate) fn new(
         vs: nn::Path<'_>,
+        cell: Cell,
         input: i64,
         hidden: i64,
         layers: i64,
@@ -35,6 +38,10 @@ impl Lstm {
         let k = 1.0 / (hidden as f64).sqrt();
         let init = nn::Init::Uniform { lo: -k, up: k };
         let dirs = if bidirectional { 2 } else { 1 };
+        let gates = match cell {
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+        };
         let mut weights = Vec::new();
         for layer in 0..layers {
             for dir in 0..dirs {
@@ -42,20 +49,29 @@ impl Lstm {
                 let suffix = if dir == 1 { "_reverse" } else { "" };
                 weights.push(vs.var(
                     &format!("weight_ih_l{layer}{suffix}"),
-                    &[4 * hidden, input],
+                    &[gates * hidden, input],
                     init,
                 ));
                 weights.push(vs.var(
                     &format!("weight_hh_l{layer}{suffix}"),
-                    &[4 * hidden, hidden],
+                    &[gates * hidden, hidden],
                     init,
                 ));
-                weights.push(vs.var(&format!("bias_ih_l{layer}{suffix}"), &[4 * hidden], init));
-                weights.push(vs.var(&format!("bias_hh_l{layer}{suffix}"), &[4 * hidden], init));
+                weights.push(vs.var(
+                    &format!("bias_ih_l{layer}{suffix}"),
+                    &[gates * hidden],
+                    init,
+                ));
+                weights.push(vs.var(
+                    &format!("bias_hh_l{layer}{suffix}"),
+                    &[gates * hidden],
+                    init,
+                ));
             }
         }
         Self {
             weights,
+            cell,
             hidden,
             layers,
             bidirectional,
@@ -67,48 +83,88 @@ impl Lstm {
         if self.bidirectional { 2 } else { 1 }
     }
 
-    fn zeros(&self, batch: i64, device: Device) -> (Tensor, Tensor) {
-        let z = Tensor::zeros(
+    fn zeros(&self, batch: i64, device: Device) -> Tensor {
+        Tensor::zeros(
             [self.layers * self.dirs(), batch, self.hidden],
             (Kind::Float, device),
-        );
-        (z.shallow_clone(), z)
+        )
     }
 
     /// `[B, T, in]` padded input with lengths (sorted, longest first) →
-    /// `[B, T, dirs·H]` outputs (zeros past each length) and the final states.
-    fn packed(&self, input: &Tensor, lengths: &Tensor, train: bool) -> (Tensor, Tensor, Tensor) {
+    /// `[B, T, dirs·H]` outputs (zeros past each length) and the final
+    /// state (`c` only for an LSTM).
+    pub(crate) fn packed(&self, input: &Tensor, lengths: &Tensor, train: bool) -> (Tensor, State) {
         let steps = input.size()[1];
         let (data, batch_sizes) = input.internal_pack_padded_sequence(lengths, true);
-        let (h0, c0) = self.zeros(input.size()[0], input.device());
-        let (out, h, c) = Tensor::lstm_data(
-            &data,
-            &batch_sizes,
-            &[&h0, &c0],
-            &self.weights.iter().collect::<Vec<_>>(),
-            true,
-            self.layers,
-            self.dropout,
-            train,
-            self.bidirectional,
-        );
+        let h0 = self.zeros(input.size()[0], input.device());
+        let weights: Vec<&Tensor> = self.weights.iter().collect();
+        let (out, state) = match self.cell {
+            Cell::Lstm => {
+                let (out, h, c) = Tensor::lstm_data(
+                    &data,
+                    &batch_sizes,
+                    &[&h0, &h0],
+                    &weights,
+                    true,
+                    self.layers,
+                    self.dropout,
+                    train,
+                    self.bidirectional,
+                );
+                (out, State { h, c: Some(c) })
+            }
+            Cell::Gru => {
+                let (out, h) = Tensor::gru_data(
+                    &data,
+                    &batch_sizes,
+                    &h0,
+                    &weights,
+                    true,
+                    self.layers,
+                    self.dropout,
+                    train,
+                    self.bidirectional,
+                );
+                (out, State { h, c: None })
+            }
+        };
         let (padded, _) =
             Tensor::internal_pad_packed_sequence(&out, &batch_sizes, true, 0.0, steps);
-        (padded, h, c)
+        (padded, state)
     }
 
-    /// `[B, T, in]` from the state `(h, c)`, each `[layers, B, H]`.
-    fn run(&self, input: &Tensor, h: &Tensor, c: &Tensor, train: bool) -> (Tensor, Tensor, Tensor) {
-        input.lstm(
-            &[h, c],
-            &self.weights.iter().collect::<Vec<_>>(),
-            true,
-            self.layers,
-            self.dropout,
-            train,
-            self.bidirectional,
-            true,
-        )
+    /// `[B, T, in]` from `state` (each `[layers, B, H]`).
+    fn run(&self, input: &Tensor, state: &State, train: bool) -> (Tensor, State) {
+        let weights: Vec<&Tensor> = self.weights.iter().collect();
+        match (self.cell, &state.c) {
+            (Cell::Lstm, Some(c)) => {
+                let (out, h, c) = input.lstm(
+                    &[&state.h, c],
+                    &weights,
+                    true,
+                    self.layers,
+                    self.dropout,
+                    train,
+                    self.bidirectional,
+                    true,
+                );
+                (out, State { h, c: Some(c) })
+            }
+            (Cell::Lstm, None) => unreachable!("an LSTM state has a cell state"),
+            (Cell::Gru, _) => {
+                let (out, h) = input.gru(
+                    &state.h,
+                    &weights,
+                    true,
+                    self.layers,
+                    self.dropout,
+                    train,
+                    self.bidirectional,
+                    true,
+                );
+                (out, State { h, c: None })
+            }
+        }
     }
 }
 
@@ -134,18 +190,19 @@ impl Memory {
     }
 }
 
-/// The decoder's recurrent state, each `[layers, N, H]`.
+/// The decoder's recurrent state, each `[layers, N, H]`; `c` is the LSTM's
+/// cell state (a GRU has none).
 #[derive(Debug)]
 pub struct State {
     pub h: Tensor,
-    pub c: Tensor,
+    pub c: Option<Tensor>,
 }
 
 impl State {
     pub fn select(&self, index: &Tensor) -> State {
         State {
             h: self.h.index_select(1, index),
-            c: self.c.index_select(1, index),
+            c: self.c.as_ref().map(|c| c.index_select(1, index)),
         }
     }
 }
@@ -156,10 +213,11 @@ pub struct Seq2Seq {
     config: ModelConfig,
     src_embedding: Tensor,
     tgt_embedding: Tensor,
-    encoder: Lstm,
+    encoder: Rnn,
     bridge_h: nn::Linear,
-    bridge_c: nn::Linear,
-    decoder: Lstm,
+    /// LSTM only: the decoder's first cell state.
+    bridge_c: Option<nn::Linear>,
+    decoder: Rnn,
     attn_key: nn::Linear,
     attn_query: Option<nn::Linear>,
     attn_score: Option<nn::Linear>,
@@ -191,8 +249,9 @@ impl Seq2Seq {
         } else {
             (root / "tgt_embedding").var("weight", &[tgt_vocab, e], emb_init)
         };
-        let encoder = Lstm::new(
+        let encoder = Rnn::new(
             root / "encoder",
+            config.cell,
             e,
             h,
             config.encoder_layers,
@@ -203,8 +262,9 @@ impl Seq2Seq {
             Attention::Luong => e,
             Attention::Bahdanau => e + 2 * h,
         };
-        let decoder = Lstm::new(
+        let decoder = Rnn::new(
             root / "decoder",
+            config.cell,
             decoder_input,
             h,
             config.decoder_layers,
@@ -212,7 +272,8 @@ impl Seq2Seq {
             inter_layer(config, config.decoder_layers),
         );
         let bridge_h = nn::linear(root / "bridge_h", 2 * h, h, Default::default());
-        let bridge_c = nn::linear(root / "bridge_c", 2 * h, h, Default::default());
+        let bridge_c = (config.cell == Cell::Lstm)
+            .then(|| nn::linear(root / "bridge_c", 2 * h, h, Default::default()));
         let no_bias = nn::LinearConfig {
             bias: false,
             ..Default::default()
@@ -277,16 +338,20 @@ impl Seq2Seq {
     pub fn encode(&self, src: &Tensor, lengths: &Tensor, train: bool) -> (Memory, State) {
         let p = self.config.dropout;
         let emb = Tensor::embedding(&self.src_embedding, src, -1, false, false).dropout(p, train);
-        let (outputs, h, c) = self.encoder.packed(&emb, lengths, train);
+        let (outputs, last_state) = self.encoder.packed(&emb, lengths, train);
         // Last layer's forward and backward final states → decoder's first.
         let layers = self.config.encoder_layers;
         let last = |t: &Tensor| Tensor::cat(&[t.get(2 * layers - 2), t.get(2 * layers - 1)], 1);
-        let h0 = self.bridge_h.forward(&last(&h)).tanh();
-        let c0 = self.bridge_c.forward(&last(&c));
         let d = self.config.decoder_layers;
+        let stack = |t: Tensor| t.unsqueeze(0).repeat([d, 1, 1]).contiguous();
+        let h0 = self.bridge_h.forward(&last(&last_state.h)).tanh();
+        let c0 = match (&self.bridge_c, &last_state.c) {
+            (Some(bridge), Some(c)) => Some(stack(bridge.forward(&last(c)))),
+            _ => None,
+        };
         let state = State {
-            h: h0.unsqueeze(0).repeat([d, 1, 1]).contiguous(),
-            c: c0.unsqueeze(0).repeat([d, 1, 1]).contiguous(),
+            h: stack(h0),
+            c: c0,
         };
         let steps = src.size()[1];
         let device = src.device();
@@ -332,7 +397,7 @@ impl Seq2Seq {
         if self.config.attention == Attention::Luong && teacher_forcing >= 1.0 {
             let emb = Tensor::embedding(&self.tgt_embedding, tgt_in, -1, false, false)
                 .dropout(self.config.dropout, train);
-            let (out, _, _) = self.decoder.run(&emb, &state.h, &state.c, train);
+            let (out, _) = self.decoder.run(&emb, &state, train);
             return self.logits(&self.luong(memory, &out), train);
         }
         let steps = tgt_in.size()[1];
@@ -372,9 +437,9 @@ impl Seq2Seq {
             .dropout(p, train);
         match self.config.attention {
             Attention::Luong => {
-                let (out, h, c) = self.decoder.run(&emb, &state.h, &state.c, train);
+                let (out, next) = self.decoder.run(&emb, state, train);
                 let logits = self.logits(&self.luong(memory, &out), train).squeeze_dim(1);
-                (logits, State { h, c })
+                (logits, next)
             }
             Attention::Bahdanau => {
                 let (query, score) = match (&self.attn_query, &self.attn_score) {
@@ -390,15 +455,12 @@ impl Seq2Seq {
                 let weights = scores.softmax(-1, Kind::Float);
                 let context = weights.unsqueeze(1).bmm(&memory.outputs);
                 let input = Tensor::cat(&[&emb, &context], -1);
-                let (out, h, c) = self.decoder.run(&input, &state.h, &state.c, train);
+                let (out, next) = self.decoder.run(&input, state, train);
                 let attentional = self
                     .combine
                     .forward(&Tensor::cat(&[&context, &out], -1))
                     .tanh();
-                (
-                    self.logits(&attentional, train).squeeze_dim(1),
-                    State { h, c },
-                )
+                (self.logits(&attentional, train).squeeze_dim(1), next)
             }
         }
     }

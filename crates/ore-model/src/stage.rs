@@ -20,11 +20,13 @@ use ore_train::eval::{
 };
 use ore_train::stage::{BoxedTokenizer, TrainStage, has_token_lists};
 
-use crate::config::TrainConfig;
+use crate::config::{Task, TrainConfig};
 use crate::data::{self, Source, TextTokenizer};
 use crate::decode::{DecodeOptions, check_members, decode};
 use crate::error::{ModelError, Result};
+use crate::tagger;
 use crate::train::{self as trainer, TrainOptions, Trained};
+use ore_train::tagging;
 
 /// The train stage's runtime: [`TrainStage`] with its config and, for
 /// examples without token lists, a tokenizer.
@@ -104,6 +106,9 @@ impl Stage for Train {
         if manifest.exists() {
             std::fs::remove_file(&manifest).map_err(|e| ModelError::io(&manifest, e))?;
         }
+        if config.task == Task::Tag {
+            return self.run_tagger(ctx, &config, started);
+        }
         let source = Source::detect(input, config.data.valid_fraction);
         let tokenize: Option<TextTokenizer<'_>> = if has_token_lists(input) {
             None
@@ -150,34 +155,7 @@ impl Stage for Train {
         );
         let report = trainer::train(&train_set, &valid_set, output, &config, &options)?;
         let rows = (train_set.len() + valid_set.len()) as u64;
-        let counts = RowCounts {
-            input: rows,
-            output: rows,
-            ..RowCounts::default()
-        };
-        let inputs = vec![InputRecord {
-            path: input.to_path_buf(),
-            content_hash: input_hash(input, InputKind::Dataset)?,
-            rows,
-        }];
-        let mut summary = serde_json::Map::new();
-        for (key, value) in [
-            ("steps", json!(report.steps)),
-            ("epochs", json!(report.epochs)),
-            ("train_examples", json!(report.train_examples)),
-            ("valid_examples", json!(report.valid_examples)),
-            ("best_valid_loss", json!(report.best_valid_loss)),
-            ("best_step", json!(report.best_step)),
-            ("tokens_per_s", json!(report.tokens_per_s.round())),
-            ("device", json!(report.device)),
-            ("stopped", json!(report.stopped)),
-        ] {
-            summary.insert(key.into(), value);
-        }
-        let info = StageInfo::new("train", &self.config, ctx.seed);
-        Ok(Manifest::commit_folder(
-            output, info, inputs, counts, summary, started,
-        )?)
+        self.commit(ctx, &[input], rows, &report, started)
     }
 
     fn summary(&self, manifest: &Manifest, ctx: &StageContext) -> String {
@@ -201,6 +179,228 @@ impl Stage for Train {
     }
 }
 
+impl Train {
+    /// Commits the model folder: its manifest names the inputs and holds
+    /// the run's figures.
+    fn commit(
+        &self,
+        ctx: &StageContext,
+        inputs: &[&std::path::Path],
+        rows: u64,
+        report: &trainer::TrainReport,
+        started: Instant,
+    ) -> Result<Manifest> {
+        let counts = RowCounts {
+            input: rows,
+            output: rows,
+            ..RowCounts::default()
+        };
+        let inputs = inputs
+            .iter()
+            .map(|input| {
+                Ok(InputRecord {
+                    path: input.to_path_buf(),
+                    content_hash: input_hash(input, InputKind::Dataset)?,
+                    rows,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut summary = serde_json::Map::new();
+        for (key, value) in [
+            ("steps", json!(report.steps)),
+            ("epochs", json!(report.epochs)),
+            ("train_examples", json!(report.train_examples)),
+            ("valid_examples", json!(report.valid_examples)),
+            ("best_valid_loss", json!(report.best_valid_loss)),
+            ("best_step", json!(report.best_step)),
+            ("tokens_per_s", json!(report.tokens_per_s.round())),
+            ("step_tokens_per_s", json!(report.step_tokens_per_s.round())),
+            ("startup_s", json!(report.startup_s)),
+            ("device", json!(report.device)),
+            ("stopped", json!(report.stopped)),
+        ] {
+            summary.insert(key.into(), value);
+        }
+        let info = StageInfo::new("train", &self.config, ctx.seed);
+        Ok(Manifest::commit_folder(
+            &ctx.output,
+            info,
+            inputs,
+            counts,
+            summary,
+            started,
+        )?)
+    }
+
+    /// `task = "tag"`: a BiLSTM-CRF tagger on a tokens dataset's entities.
+    fn run_tagger(
+        &self,
+        ctx: &StageContext,
+        config: &TrainConfig,
+        started: Instant,
+    ) -> Result<Manifest> {
+        let input = ctx.input("input")?;
+        let valid = ctx.inputs("valid").first().cloned();
+        let (train_set, valid_set) =
+            tagging::load_tag_split(input, valid.as_deref(), config.data.valid_fraction)?;
+        let held_out = (valid.is_none() && !input.join("train").is_dir())
+            .then_some(config.data.valid_fraction);
+        let train_path = if input.join("train").is_dir() {
+            input.join("train")
+        } else {
+            input.to_path_buf()
+        };
+        let options = TrainOptions {
+            seed: ctx.seed,
+            resume: ctx.resume,
+            log_every: 0,
+            input_label: input.display().to_string(),
+            input_hash: Dataset::open(&train_path)?.content_hash()?,
+            held_out_fraction: held_out,
+        };
+        eprintln!(
+            "ore train: a tagger on {} training and {} validation sentences from {}{}",
+            train_set.len(),
+            valid_set.len(),
+            input.display(),
+            match (&valid, held_out) {
+                (Some(v), _) => format!(" (validation: {})", v.display()),
+                (None, Some(_)) => " (validation held out by source_id)".into(),
+                (None, None) => String::new(),
+            }
+        );
+        let report = tagger::train_tagger(&train_set, &valid_set, &ctx.output, config, &options)?;
+        let rows = (train_set.len() + valid_set.len()) as u64;
+        let mut inputs = vec![input];
+        if let Some(v) = &valid {
+            inputs.push(v);
+        }
+        self.commit(ctx, &inputs, rows, &report, started)
+    }
+}
+
+impl Eval {
+    /// A tagger (or an ensemble of taggers): predicts the tags of each
+    /// sentence and scores the entities as seqeval does.
+    fn run_tagger(
+        &self,
+        ctx: &StageContext,
+        models: &[PathBuf],
+        device: tch::Device,
+        started: Instant,
+    ) -> Result<Manifest> {
+        let config = &self.config;
+        if ctx.shard.is_some() {
+            return Err(ModelError::config(
+                "eval of a tagger does not take --shard (tagging a test set takes seconds)".into(),
+            ));
+        }
+        let loaded: Vec<tagger::TrainedTagger> = models
+            .iter()
+            .map(|m| {
+                let meta = tagger::read_meta(m)?;
+                if meta.train.task != Task::Tag {
+                    return Err(ModelError::config(format!(
+                        "{} is not a tagger: an ensemble is all taggers or none",
+                        m.display()
+                    )));
+                }
+                tagger::TrainedTagger::load(m, None, device)
+                    .map_err(|e| ModelError::config(format!("loading model {}: {e}", m.display())))
+            })
+            .collect::<Result<_>>()?;
+        let members: Vec<&tagger::TrainedTagger> = loaded.iter().collect();
+        let names: Vec<String> = models.iter().map(|m| m.display().to_string()).collect();
+        tagger::check_tagger_members(&members, &names)?;
+        let first = members[0];
+        let input = match ctx.inputs("input") {
+            [one] => one.clone(),
+            _ => PathBuf::from(&first.meta.input),
+        };
+        let rows = tagging::select_tag_rows(
+            &input,
+            &config.split,
+            &first.meta.input_hash,
+            first.meta.held_out_fraction,
+        )?;
+        if rows.sentences.is_empty() {
+            return Err(ModelError::invalid(&rows.input, "no sentences to evaluate"));
+        }
+        let predicted = tagger::predict(&members, &rows.sentences, config.batch_size, device)?;
+        let gold: Vec<&[String]> = rows.sentences.iter().map(|s| s.tags.as_slice()).collect();
+        let scores = ore_eval::ner::score(&gold, &predicted)
+            .map_err(|e| ModelError::config(format!("scoring: {e}")))?;
+        let accuracy = tagging::token_accuracy(&rows.sentences, &predicted);
+        let mut member_scores = Vec::new();
+        if members.len() > 1 {
+            for (m, name) in members.iter().zip(&names) {
+                let p = tagger::predict(&[*m], &rows.sentences, config.batch_size, device)?;
+                let s = ore_eval::ner::score(&gold, &p)
+                    .map_err(|e| ModelError::config(format!("scoring: {e}")))?;
+                member_scores.push(json!({"model": name, "precision": s.overall.precision,
+                    "recall": s.overall.recall, "f1": s.overall.f1}));
+            }
+        }
+        let setup = format!(
+            "Models: {}. Input: {} ({}).",
+            names.join(", "),
+            rows.input.display(),
+            rows.note
+        );
+        let info = StageInfo::new("eval", config, first.meta.seed);
+        let mut out = StageOutput::create(
+            &ctx.output,
+            tagging::tag_predictions_schema(),
+            info,
+            ctx.write.clone(),
+        )?;
+        for (path, model) in models.iter().zip(&loaded) {
+            let hash = input_hash(path, InputKind::Model)?;
+            out.add_input_hash(path, hash, model.meta.train_examples as u64);
+        }
+        let input_rows =
+            Dataset::open(&rows.input).map_or(rows.sentences.len() as u64, |d| d.num_rows());
+        out.add_input_hash(&input, input_hash(&input, InputKind::Dataset)?, input_rows);
+        out.count_input(rows.sentences.len() as u64);
+        for (chunk, preds) in rows.sentences.chunks(4096).zip(predicted.chunks(4096)) {
+            out.write(&tagging::tag_predictions_batch(chunk, preds)?)?;
+        }
+        let metrics = json!({
+            "task": "tag",
+            "sentences": rows.sentences.len(),
+            "precision": scores.overall.precision,
+            "recall": scores.overall.recall,
+            "f1": scores.overall.f1,
+            "token_accuracy": accuracy,
+            "per_label": scores.per_label,
+            "overall": scores.overall,
+            "members": member_scores,
+            "input": rows.input.display().to_string(),
+            "note": rows.note,
+            "models": names,
+        });
+        let pretty =
+            serde_json::to_vec_pretty(&metrics).map_err(|e| ModelError::config(e.to_string()))?;
+        out.write_file(ore_train::eval::METRICS_FILE, &pretty)?;
+        out.write_file(&format!("{REPORT_DIR}/report.json"), &pretty)?;
+        let md = tagging::tag_report_md(&scores, accuracy, rows.sentences.len(), &setup);
+        out.write_file(&format!("{REPORT_DIR}/report.md"), md.as_bytes())?;
+        for (key, value) in [
+            ("task", json!("tag")),
+            ("precision", json!(scores.overall.precision)),
+            ("recall", json!(scores.overall.recall)),
+            ("f1", json!(scores.overall.f1)),
+            ("token_accuracy", json!(accuracy)),
+            ("entities", json!(scores.overall.support)),
+            ("data", json!(rows.note)),
+        ] {
+            out.set_summary(key, value);
+        }
+        out.set_started(started);
+        Ok(out.commit()?)
+    }
+}
+
 impl Stage for Eval {
     type Error = ModelError;
 
@@ -218,6 +418,11 @@ impl Stage for Eval {
         let models: Vec<PathBuf> = ctx.inputs("model").to_vec();
         let device = trainer::device(&config.device)?;
         trainer::set_threads(ctx.threads);
+        if let Some(first) = models.first()
+            && tagger::read_meta(first)?.train.task == Task::Tag
+        {
+            return self.run_tagger(ctx, &models, device, started);
+        }
         let loaded: Vec<Trained> = models
             .iter()
             .map(|m| {
@@ -387,6 +592,21 @@ impl Stage for Eval {
         }
         let s = &manifest.summary;
         let f = |k: &str| s.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+        if s.get("task").and_then(|v| v.as_str()) == Some("tag") {
+            return format!(
+                "eval: {} sentences ({}), entity precision {:.2}, recall {:.2}, F1 {:.2} ({} gold entities), token accuracy {:.2}% — {} (report in {}/{REPORT_DIR}/report.md) in {:.1} s\n",
+                manifest.rows.output,
+                s.get("data").and_then(|v| v.as_str()).unwrap_or(""),
+                f("precision") * 100.0,
+                f("recall") * 100.0,
+                f("f1") * 100.0,
+                s.get("entities").cloned().unwrap_or_default(),
+                f("token_accuracy") * 100.0,
+                ctx.output.display(),
+                ctx.output.display(),
+                manifest.wall_time_s
+            );
+        }
         format!(
             "eval: {} examples ({}), BLEU {:.2}, ROUGE-L F1 {:.4}; lead-{} baseline BLEU {:.2}, ROUGE-L {:.4}{} — {} (report in {}/{REPORT_DIR}/report.md) in {:.1} s\n",
             manifest.rows.output,

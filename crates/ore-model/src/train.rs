@@ -101,6 +101,11 @@ pub struct TrainReport {
     pub best_step: u64,
     pub tokens_per_s: f64,
     pub wall_s: f64,
+    /// Units a second over the optimisation steps alone (no data loading,
+    /// validation or checkpoints): what a training benchmark compares.
+    pub step_tokens_per_s: f64,
+    /// Seconds from the process's start to this run's first step (Linux).
+    pub startup_s: Option<f64>,
     pub stopped: String,
     pub device: String,
 }
@@ -208,10 +213,9 @@ fn lr_at(config: &TrainConfig, step: u64, total: u64, scale: f64) -> f64 {
 
 /// Moves every embedding by `epsilon` along its normalised gradient and
 /// returns the perturbations (to undo after the adversarial backward).
-fn fgm_attack(model: &Seq2Seq, epsilon: f64) -> Vec<(Tensor, Tensor)> {
+pub(crate) fn fgm_attack(embeddings: Vec<&Tensor>, epsilon: f64) -> Vec<(Tensor, Tensor)> {
     tch::no_grad(|| {
-        model
-            .embeddings()
+        embeddings
             .into_iter()
             .filter_map(|e| {
                 let g = e.grad();
@@ -231,7 +235,7 @@ fn fgm_attack(model: &Seq2Seq, epsilon: f64) -> Vec<(Tensor, Tensor)> {
     })
 }
 
-fn fgm_restore(perturbed: Vec<(Tensor, Tensor)>) {
+pub(crate) fn fgm_restore(perturbed: Vec<(Tensor, Tensor)>) {
     tch::no_grad(|| {
         for (mut w, r) in perturbed {
             let _ = w.g_sub_(&r);
@@ -243,7 +247,7 @@ fn fgm_restore(perturbed: Vec<(Tensor, Tensor)>) {
 /// embeddings along their gradient, add the adversarial loss's gradients,
 /// restore the embeddings.
 pub fn fgm_adversarial_pass(model: &Seq2Seq, b: &Batch, config: &TrainConfig, device: Device) {
-    let perturbed = fgm_attack(model, config.fgm_epsilon);
+    let perturbed = fgm_attack(model.embeddings(), config.fgm_epsilon);
     if !perturbed.is_empty() {
         let adversarial = batch_loss(
             model,
@@ -386,6 +390,135 @@ impl Trained {
     }
 }
 
+/// What the training loop needs of a model and its data: the batches of an
+/// epoch, one optimisation step, the validation loss and its weights. The
+/// encoder-decoder ([`Seq2SeqLearner`]) and the tagger
+/// ([`crate::tagger::TaggerLearner`]) share one loop ([`fit`]): schedule,
+/// logging, evaluation, early stopping, time limits and checkpoints.
+pub trait Learner {
+    type Batch;
+    /// The training batches of one epoch, shuffled by `seed`.
+    fn epoch(&self, seed: u64) -> Vec<Self::Batch>;
+    /// Units a batch trains on (target units, or tagged tokens).
+    fn units(batch: &Self::Batch) -> usize;
+    /// One optimisation step; returns the loss.
+    fn step(&self, opt: &mut Adam, batch: &Self::Batch, lr: f64) -> f64;
+    /// Mean validation loss; `None` without validation data.
+    fn valid_loss(&self) -> Option<f64>;
+    fn save_weights(&self, path: &Path) -> Result<()>;
+    fn batches_per_epoch(&self) -> u64;
+}
+
+/// The encoder-decoder with its encoded data.
+#[derive(Debug)]
+pub struct Seq2SeqLearner<'a> {
+    pub trained: &'a Trained,
+    pub train: Vec<Encoded>,
+    pub valid: Vec<Encoded>,
+    pub config: &'a TrainConfig,
+    pub device: Device,
+}
+
+impl Learner for Seq2SeqLearner<'_> {
+    type Batch = Batch;
+
+    fn epoch(&self, seed: u64) -> Vec<Batch> {
+        data::batches(&self.train, &self.config.data, Some(seed))
+    }
+
+    fn units(batch: &Batch) -> usize {
+        batch.tgt_units
+    }
+
+    fn step(&self, opt: &mut Adam, batch: &Batch, lr: f64) -> f64 {
+        train_step(
+            &self.trained.model,
+            opt,
+            batch,
+            self.config,
+            self.device,
+            lr,
+        )
+    }
+
+    fn valid_loss(&self) -> Option<f64> {
+        valid_loss(&self.trained.model, &self.valid, self.config, self.device)
+    }
+
+    fn save_weights(&self, path: &Path) -> Result<()> {
+        self.trained.save_weights(path)
+    }
+
+    fn batches_per_epoch(&self) -> u64 {
+        self.train.len().div_ceil(self.config.data.batch_size) as u64
+    }
+}
+
+impl TrainState {
+    /// The state of a run that has not taken a step.
+    pub fn fresh() -> Self {
+        Self {
+            lr_scale: 1.0,
+            started_unix_s: Some(tensorboard::unix_now()),
+            ..Self::default()
+        }
+    }
+}
+
+/// Empties a model folder of an earlier run's files (a folder that is not a
+/// model folder is refused) before a fresh run.
+pub fn start_fresh(output: &Path) -> Result<()> {
+    refuse_foreign_folder(output)?;
+    if output.join(CONFIG_FILE).exists() || output.join(CHECKPOINT_DIR).exists() {
+        for name in [
+            CONFIG_FILE,
+            WEIGHTS_FILE,
+            CHECKPOINT_DIR,
+            "log.csv",
+            "log.parquet",
+            "curves.png",
+        ] {
+            let p = output.join(name);
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+        tensorboard::remove_event_files(output, None)?;
+    }
+    Ok(())
+}
+
+/// The optimiser of the checkpoint in `output`, for `--resume`.
+pub fn load_optimizer(vs: &nn::VarStore, config: &TrainConfig, output: &Path) -> Result<Adam> {
+    let mut opt = Adam::new(vs, &config.optim);
+    opt.load(&output.join(CHECKPOINT_DIR).join("optimizer.safetensors"))?;
+    Ok(opt)
+}
+
+/// Seconds since this process started, from `/proc` (Linux; `None`
+/// elsewhere). Clock ticks are taken as 100 a second, as on every Linux
+/// architecture ore builds for.
+pub fn process_age_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at 3.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let start_ticks: f64 = after.split(' ').nth(19)?.parse().ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()?;
+    Some((uptime - start_ticks / 100.0).max(0.0))
+}
+
+/// The checkpoint's weights file.
+pub fn last_weights(output: &Path) -> PathBuf {
+    output.join(CHECKPOINT_DIR).join("last.safetensors")
+}
+
 fn state_path(output: &Path) -> PathBuf {
     output.join(CHECKPOINT_DIR).join(STATE_FILE)
 }
@@ -412,11 +545,8 @@ pub fn train(
     } else {
         None
     };
-    let (trained, mut opt, mut state, config) = match resume_state {
-        Some(mut state) => {
-            if state.started_unix_s.is_none() {
-                state.started_unix_s = Some(tensorboard::unix_now() - state.elapsed_s);
-            }
+    let (trained, mut opt, state, config) = match resume_state {
+        Some(state) => {
             let ckpt = output.join(CHECKPOINT_DIR);
             let mut trained = Trained::load(output, Some(&ckpt.join("last.safetensors")), device)?;
             // The saved shape and data settings win; the run length is the caller's.
@@ -424,30 +554,11 @@ pub fn train(
             trained.meta.train.max_steps = config.max_steps;
             trained.meta.train.max_minutes = config.max_minutes;
             let config = trained.meta.train.clone();
-            let mut opt = Adam::new(&trained.vs, &config.optim);
-            opt.load(&ckpt.join("optimizer.safetensors"))?;
+            let opt = load_optimizer(&trained.vs, &config, output)?;
             (trained, opt, state, config)
         }
         None => {
-            refuse_foreign_folder(output)?;
-            if output.join(CONFIG_FILE).exists() || output.join(CHECKPOINT_DIR).exists() {
-                for name in [
-                    CONFIG_FILE,
-                    WEIGHTS_FILE,
-                    CHECKPOINT_DIR,
-                    "log.csv",
-                    "log.parquet",
-                    "curves.png",
-                ] {
-                    let p = output.join(name);
-                    let _ = if p.is_dir() {
-                        std::fs::remove_dir_all(&p)
-                    } else {
-                        std::fs::remove_file(&p)
-                    };
-                }
-                tensorboard::remove_event_files(output, None)?;
-            }
+            start_fresh(output)?;
             tch::manual_seed(opts.seed as i64);
             let vocabs = Vocabs::build(train, &config.data);
             let meta = ModelMeta {
@@ -464,20 +575,43 @@ pub fn train(
             };
             let trained = Trained::build(meta, vocabs, device);
             let opt = Adam::new(&trained.vs, &config.optim);
-            let state = TrainState {
-                lr_scale: 1.0,
-                started_unix_s: Some(tensorboard::unix_now()),
-                ..TrainState::default()
-            };
-            (trained, opt, state, config.clone())
+            (trained, opt, TrainState::fresh(), config.clone())
         }
     };
     trained.save_files(output)?;
-    std::fs::create_dir_all(output.join(CHECKPOINT_DIR)).map_err(|e| ModelError::io(output, e))?;
 
-    let train_enc = data::encode(train, &trained.vocabs, &config.data);
-    let valid_enc = data::encode(valid, &trained.vocabs, &config.data);
-    let per_epoch = train_enc.len().div_ceil(config.data.batch_size) as u64;
+    let learner = Seq2SeqLearner {
+        trained: &trained,
+        train: data::encode(train, &trained.vocabs, &config.data),
+        valid: data::encode(valid, &trained.vocabs, &config.data),
+        config: &config,
+        device,
+    };
+    let fitted = fit(&learner, &mut opt, state, &config, opts, output, started)?;
+    Ok(TrainReport {
+        train_examples: train.len(),
+        valid_examples: valid.len(),
+        device: format!("{device:?}").to_lowercase(),
+        ..fitted
+    })
+}
+
+/// The training loop over any [`Learner`]: from `state` (fresh or resumed)
+/// to the end of the run, writing the best weights, checkpoints and logs to
+/// `output`. The report's example counts and device are the caller's.
+pub fn fit<L: Learner>(
+    learner: &L,
+    opt: &mut Adam,
+    mut state: TrainState,
+    config: &TrainConfig,
+    opts: &TrainOptions,
+    output: &Path,
+    started: Instant,
+) -> Result<TrainReport> {
+    std::fs::create_dir_all(output.join(CHECKPOINT_DIR)).map_err(|e| ModelError::io(output, e))?;
+    let per_epoch = learner.batches_per_epoch();
+    let mut startup_s = None;
+    let mut step_s = 0.0;
     let total = config
         .max_steps
         .unwrap_or(u64::MAX)
@@ -500,11 +634,16 @@ pub fn train(
 
     'epochs: while stopped.is_none() && state.epoch < config.epochs as u64 && state.step < total {
         let epoch_seed = opts.seed ^ (state.epoch + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let batches = data::batches(&train_enc, &config.data, Some(epoch_seed));
+        let batches = learner.epoch(epoch_seed);
         for b in batches.iter().skip(state.batch_in_epoch as usize) {
+            if startup_s.is_none() {
+                startup_s = process_age_s();
+            }
             tch::manual_seed((opts.seed ^ state.step.wrapping_mul(0x2545_f491_4f6c_dd1d)) as i64);
             let lr = lr_at(&config, state.step, total, state.lr_scale);
-            let loss = train_step(&trained.model, &mut opt, b, &config, device, lr);
+            let step_started = Instant::now();
+            let loss = learner.step(opt, b, lr);
+            step_s += step_started.elapsed().as_secs_f64();
             if !loss.is_finite() {
                 return Err(ModelError::config(format!(
                     "training diverged at step {} (loss {loss}); lower optim.lr or raise optim.clip_norm",
@@ -515,8 +654,8 @@ pub fn train(
             state.batch_in_epoch += 1;
             window_loss += loss;
             window_steps += 1;
-            window_units += b.tgt_units;
-            all_units += b.tgt_units;
+            window_units += L::units(b);
+            all_units += L::units(b);
             progress.inc(1);
             let at_epoch_end = state.batch_in_epoch == per_epoch;
             let limit = config
@@ -561,7 +700,7 @@ pub fn train(
                 state.batch_in_epoch = 0;
             }
             if eval_now {
-                let v = valid_loss(&trained.model, &valid_enc, &config, device);
+                let v = learner.valid_loss();
                 if let Some(last) = state.log.last_mut() {
                     last.valid_loss = v;
                 }
@@ -574,7 +713,7 @@ pub fn train(
                     state.best_valid_loss = v;
                     state.best_step = state.step;
                     state.evals_without_improvement = 0;
-                    trained.save_weights(&output.join(WEIGHTS_FILE))?;
+                    learner.save_weights(&output.join(WEIGHTS_FILE))?;
                 } else {
                     state.evals_without_improvement += 1;
                     if config.optim.schedule == Schedule::Plateau
@@ -602,7 +741,7 @@ pub fn train(
                 }
                 state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
                 state.stopped.clone_from(&stopped);
-                save_checkpoint(&trained, &opt, &state, output)?;
+                save_checkpoint(learner, opt, &state, output)?;
             }
             if stopped.is_some() || state.step >= total {
                 break 'epochs;
@@ -615,9 +754,9 @@ pub fn train(
     }
     progress.finish();
     state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
-    save_checkpoint(&trained, &opt, &state, output)?;
+    save_checkpoint(learner, opt, &state, output)?;
     if !output.join(WEIGHTS_FILE).exists() {
-        trained.save_weights(&output.join(WEIGHTS_FILE))?;
+        learner.save_weights(&output.join(WEIGHTS_FILE))?;
     }
     let wall = started.elapsed().as_secs_f64();
     let stopped = stopped.unwrap_or_else(|| {
@@ -630,14 +769,16 @@ pub fn train(
     Ok(TrainReport {
         steps: state.step,
         epochs: state.epoch,
-        train_examples: train.len(),
-        valid_examples: valid.len(),
+        train_examples: 0,
+        valid_examples: 0,
         best_valid_loss: state.best_valid_loss,
         best_step: state.best_step,
         tokens_per_s: all_units as f64 / wall.max(1e-9),
         wall_s: wall,
+        step_tokens_per_s: all_units as f64 / step_s.max(1e-9),
+        startup_s,
         stopped,
-        device: format!("{device:?}").to_lowercase(),
+        device: String::new(),
     })
 }
 
@@ -656,12 +797,18 @@ pub fn refuse_foreign_folder(output: &Path) -> Result<()> {
     Ok(())
 }
 
-fn load_state(output: &Path) -> Result<Option<TrainState>> {
+/// The state of the checkpoint in `output` (`--resume`).
+pub fn load_state(output: &Path) -> Result<Option<TrainState>> {
     let path = state_path(output);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| ModelError::invalid(&path, e.to_string())),
+        Ok(text) => {
+            let mut state: TrainState = serde_json::from_str(&text)
+                .map_err(|e| ModelError::invalid(&path, e.to_string()))?;
+            if state.started_unix_s.is_none() {
+                state.started_unix_s = Some(tensorboard::unix_now() - state.elapsed_s);
+            }
+            Ok(Some(state))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ModelError::invalid(
             output,
             "--resume: no checkpoint here (checkpoint/state.json); train without --resume first",
@@ -671,9 +818,14 @@ fn load_state(output: &Path) -> Result<Option<TrainState>> {
 }
 
 /// Weights and optimiser first, then the state that points at them.
-fn save_checkpoint(trained: &Trained, opt: &Adam, state: &TrainState, output: &Path) -> Result<()> {
+fn save_checkpoint<L: Learner>(
+    learner: &L,
+    opt: &Adam,
+    state: &TrainState,
+    output: &Path,
+) -> Result<()> {
     let dir = output.join(CHECKPOINT_DIR);
-    trained.save_weights(&dir.join("last.safetensors"))?;
+    learner.save_weights(&dir.join("last.safetensors"))?;
     opt.save(&dir.join("optimizer.safetensors"))?;
     let json = serde_json::to_string_pretty(state)
         .map_err(|e| ModelError::invalid(&dir, e.to_string()))?;

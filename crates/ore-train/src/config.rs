@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
+    /// `seq2seq` (an encoder-decoder on `examples`) or `tag` (a BiLSTM-CRF
+    /// sequence tagger on a `tokens` dataset's `entities`).
+    pub task: Task,
     pub data: DataConfig,
     pub model: ModelConfig,
     pub optim: OptimConfig,
@@ -39,6 +42,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
+            task: Task::Seq2seq,
             data: DataConfig::default(),
             model: ModelConfig::default(),
             optim: OptimConfig::default(),
@@ -52,6 +56,25 @@ impl Default for TrainConfig {
             label_smoothing: 0.0,
             threads: None,
             device: "auto".into(),
+        }
+    }
+}
+
+/// What is learnt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Source tokens to target tokens (headlines, summaries, translation).
+    Seq2seq,
+    /// One IOB2 tag a token, from the `entities` of a `tokens` dataset.
+    Tag,
+}
+
+impl Task {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Seq2seq => "seq2seq",
+            Self::Tag => "tag",
         }
     }
 }
@@ -115,10 +138,13 @@ pub enum Units {
     Bpe,
 }
 
-/// The shape of the encoder-decoder.
+/// The shape of the encoder-decoder (and of the tagger: `embedding`,
+/// `hidden`, `encoder_layers`, `cell`, `dropout` and the `char_*` keys).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
+    /// Recurrent cell of encoder and decoder: `lstm` or `gru`.
+    pub cell: Cell,
     pub embedding: i64,
     /// Hidden size of each encoder direction and of the decoder.
     pub hidden: i64,
@@ -128,11 +154,21 @@ pub struct ModelConfig {
     /// Output projection shares the target embedding matrix.
     pub tie_embeddings: bool,
     pub dropout: f64,
+    /// Tagger: character embedding size (0: no character features).
+    pub char_embedding: i64,
+    /// Tagger: filters of the character CNN (its feature size).
+    pub char_filters: i64,
+    /// Tagger: width of the character CNN's window.
+    pub char_width: i64,
+    /// Tagger: a CRF over the tags (Viterbi decoding) instead of one
+    /// softmax a token.
+    pub crf: bool,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
         Self {
+            cell: Cell::Lstm,
             embedding: 128,
             hidden: 256,
             encoder_layers: 1,
@@ -140,8 +176,23 @@ impl Default for ModelConfig {
             attention: Attention::Luong,
             tie_embeddings: false,
             dropout: 0.2,
+            char_embedding: 30,
+            char_filters: 50,
+            char_width: 3,
+            crf: true,
         }
     }
+}
+
+/// A recurrent cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cell {
+    /// Long short-term memory (four gates, a cell state beside `h`).
+    Lstm,
+    /// Gated recurrent unit (three gates, `h` only): a quarter fewer
+    /// recurrent weights.
+    Gru,
 }
 
 /// Attention of the decoder over the encoder states.
@@ -218,7 +269,7 @@ pub enum Schedule {
 impl TrainConfig {
     /// Checks ranges that serde cannot; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 12] = [
+        let checks: [(bool, &str); 13] = [
             (
                 self.max_minutes.is_none_or(|m| m > 0.0),
                 "max_minutes must be positive",
@@ -262,6 +313,12 @@ impl TrainConfig {
             (
                 self.optim.lr > 0.0 && self.fgm_epsilon >= 0.0,
                 "optim.lr must be positive and fgm_epsilon not negative",
+            ),
+            (
+                self.model.char_embedding >= 0
+                    && (self.model.char_embedding == 0
+                        || (self.model.char_filters > 0 && self.model.char_width > 0)),
+                "model.char_embedding must not be negative, and with character features model.char_filters and model.char_width must be positive",
             ),
             (
                 matches!(self.device.as_str(), "cpu" | "cuda" | "auto"),

@@ -177,7 +177,7 @@ pub fn load_examples(path: &Path, tokenizer: Option<TextTokenizer<'_>>) -> Resul
 }
 
 /// A `list<utf8>` column, whatever list and string widths the writer used.
-fn utf8_lists(batch: &arrow_array::RecordBatch, name: &str, path: &Path) -> Result<ListArray> {
+pub fn utf8_lists(batch: &arrow_array::RecordBatch, name: &str, path: &Path) -> Result<ListArray> {
     let column: &ArrayRef = batch
         .column_by_name(name)
         .ok_or_else(|| TrainError::invalid(path, format!("no `{name}` column")))?;
@@ -198,7 +198,7 @@ fn utf8_lists(batch: &arrow_array::RecordBatch, name: &str, path: &Path) -> Resu
     Ok(cast.as_list::<i32>().clone())
 }
 
-fn list_row(list: &ListArray, row: usize) -> Vec<String> {
+pub fn list_row(list: &ListArray, row: usize) -> Vec<String> {
     if list.is_null(row) {
         return Vec::new();
     }

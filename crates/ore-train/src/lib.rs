@@ -30,6 +30,7 @@ pub mod eval;
 pub mod io;
 pub mod log;
 pub mod stage;
+pub mod tagging;
 pub mod tensorboard;
 pub mod translate;
 pub mod vocab;

@@ -12,8 +12,9 @@ use crate::config::TrainConfig;
 /// other).
 pub type BoxedTokenizer = Box<dyn Fn(&str) -> Vec<String> + Send + Sync>;
 
-/// The train stage as the runner knows it: an LSTM encoder-decoder trained
-/// on an `examples` dataset (a split output's `train/` + `valid/`, or one
+/// The train stage as the runner knows it: an LSTM or GRU encoder-decoder
+/// trained on an `examples` dataset (or, with `task = "tag"`, a BiLSTM-CRF
+/// tagger on a `tokens` dataset with entities) (a split output's `train/` + `valid/`, or one
 /// dataset with a held-out slice), written to a model folder with its
 /// `_manifest.json`. Its runtime is `ore_model::Train`.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +22,18 @@ pub struct TrainStage;
 
 impl StageDef for TrainStage {
     const KIND: &'static str = "train";
-    const INPUTS: &'static [InputSpec] = &[InputSpec::dataset(&["split", "augment", "examples"])];
+    const INPUTS: &'static [InputSpec] = &[
+        InputSpec::dataset(&["split", "augment", "examples"]),
+        // A tagger's validation sentences (else the split's `valid/`, else
+        // a slice held out by source_id).
+        InputSpec {
+            key: "valid",
+            kind: ore_core::InputKind::Dataset,
+            required: false,
+            many: false,
+            defaults: &[],
+        },
+    ];
     /// Initialisation, shuffling and dropout derive from the seed.
     const SEEDED: bool = true;
     type Config = TrainConfig;

@@ -35,14 +35,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Train an LSTM encoder-decoder with attention on an `examples`
-    /// dataset (libtorch): checkpoints, early stopping, FGM, `--resume`,
-    /// a log and a PNG of the curves in the model folder.
+    /// Train an LSTM or GRU encoder-decoder with attention on an `examples`
+    /// dataset, or (`--task tag`) a BiLSTM-CRF tagger on a tokens dataset
+    /// (libtorch): checkpoints, early stopping, FGM, `--resume`, a log and
+    /// a PNG of the curves in the model folder.
     Train(train::TrainArgs),
 
     /// Decode examples with one model or an ensemble (greedy or beam
     /// search) and score them: a predictions dataset with per-example
-    /// BLEU/ROUGE, `_metrics.json`, and `_report/` against a lead baseline.
+    /// BLEU/ROUGE, `_metrics.json`, and `_report/` against a lead baseline;
+    /// for taggers, entity precision, recall and F1 as seqeval gives them.
     Eval(train::EvalArgs),
 
     /// Translate a dataset's text column with a model made by `ore train`

@@ -25,6 +25,17 @@ pub(crate) struct TrainArgs {
     #[command(flatten)]
     stage: StageArgs,
 
+    /// What to learn: `seq2seq` (an encoder-decoder on examples) or `tag`
+    /// (a BiLSTM-CRF tagger on a tokens dataset's entities, as IOB2 tags)
+    /// [default: the config's task, seq2seq].
+    #[arg(long, value_name = "TASK")]
+    task: Option<String>,
+
+    /// Validation dataset of a tagger (default: the input's `valid/`, else
+    /// a `data.valid_fraction` slice held out by source_id).
+    #[arg(long, value_name = "DIR")]
+    valid: Option<PathBuf>,
+
     /// Passes over the training data (overrides the config).
     #[arg(long, value_name = "N")]
     epochs: Option<usize>,
@@ -120,9 +131,19 @@ fn tokenizer_for(
 pub(crate) fn train(args: &TrainArgs) -> Result<String> {
     let mut inv: Invocation = args.stage.invocation();
     inv.resume = args.resume;
+    if let Some(valid) = &args.valid {
+        inv.inputs.push(("valid", vec![valid.clone()]));
+    }
     run_stage::<Train>(
         &inv,
         |config| {
+            if let Some(task) = &args.task {
+                config.task = match task.as_str() {
+                    "seq2seq" => ore_train::config::Task::Seq2seq,
+                    "tag" => ore_train::config::Task::Tag,
+                    other => anyhow::bail!("--task {other}: expected seq2seq or tag"),
+                };
+            }
             if let Some(e) = args.epochs {
                 config.epochs = e;
             }
@@ -137,6 +158,9 @@ pub(crate) fn train(args: &TrainArgs) -> Result<String> {
                 .map_err(|e| anyhow::anyhow!("train config: {e}"))
         },
         |stage, ctx: &StageContext, pipeline| {
+            if stage.config().task == ore_train::config::Task::Tag {
+                return Ok(stage);
+            }
             Ok(
                 match tokenizer_for(ctx.inputs("input").first(), pipeline)? {
                     Some(t) => stage.with_tokenizer(t),

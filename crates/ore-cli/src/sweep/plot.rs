@@ -7,7 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 
-use super::results::{GroupRow, SweepRecord, group_label, write_atomic};
+use super::results::{GroupRow, SweepRecord, write_atomic};
+use super::tables::group_label;
 
 /// Places a font may be found for the labels (`ORE_FONT` first).
 const FONT_PATHS: [&str; 4] = [
@@ -129,15 +130,20 @@ fn bar_chart(
             .x_label_area_size(40)
             .y_label_area_size(60);
     }
-    let mut chart = chart.build_cartesian_2d((0..n as u32).into_segmented(), 0.0..top)?;
+    // Bar i is centred on x = i; labels fall on the integers.
+    let mut chart = chart.build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..top)?;
     if labels {
         chart
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(n.min(40))
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => name(*i as usize),
-                SegmentValue::Last => String::new(),
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    name(i as usize)
+                } else {
+                    String::new()
+                }
             })
             .x_desc(x_desc)
             .y_desc(y_desc)
@@ -149,15 +155,8 @@ fn bar_chart(
             .filter(|(_, (v, _))| v.is_finite())
             .map(|(i, (v, member))| {
                 let color = if *member { MEMBER } else { OTHER };
-                let mut bar = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i as u32), 0.0),
-                        (SegmentValue::Exact(i as u32 + 1), *v),
-                    ],
-                    color.filled(),
-                );
-                bar.set_margin(0, 0, 6, 6);
-                bar
+                let x = i as f64;
+                Rectangle::new([(x - 0.4, 0.0), (x + 0.4, *v)], color.filled())
             }),
     )?;
     if let Some(errors) = errors {
@@ -167,11 +166,9 @@ fn bar_chart(
                 .enumerate()
                 .filter(|(_, ((v, _), e))| v.is_finite() && e.is_finite() && **e > 0.0)
                 .map(|(i, ((v, _), e))| {
+                    let x = i as f64;
                     PathElement::new(
-                        vec![
-                            (SegmentValue::CenterOf(i as u32), (v - e).max(0.0)),
-                            (SegmentValue::CenterOf(i as u32), v + e),
-                        ],
+                        vec![(x, (v - e).max(0.0)), (x, v + e)],
                         BLACK.stroke_width(2),
                     )
                 }),

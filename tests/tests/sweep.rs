@@ -314,6 +314,10 @@ fn a_bad_sweep_section_is_one_clear_line() {
         ),
         ("[sweep.space]\n\"model.hiden\" = [1, 2]\n", "hiden"),
         (
+            "[sweep.space]\n\"optim.lr\" = [0.1, -1.0]\n",
+            "optim.lr must be positive",
+        ),
+        (
             "[sweep]\nmethod = \"random\"\n[sweep.space]\nepochs = [1, 2]\n",
             "`sweep.trials`",
         ),

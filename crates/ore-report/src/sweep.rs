@@ -76,8 +76,8 @@ fn render(sweep: &Value, dir: &Path) -> Section {
         header.push("input".into());
     }
     header.extend(["seed", "best valid loss", "best step", "steps", "time (s)"].map(String::from));
-    if has_eval {
-        header.push("score".into());
+    if let Some(e) = trials.iter().find_map(|t| t.get("eval")) {
+        header.push(format!("score ({})", plain(&e["metric"])));
     }
     let rows = ranked
         .iter()

@@ -212,6 +212,7 @@ impl Train {
             ("train_examples", json!(report.train_examples)),
             ("valid_examples", json!(report.valid_examples)),
             ("best_valid_loss", json!(report.best_valid_loss)),
+            ("best_valid_f1", json!(report.best_valid_score)),
             ("best_step", json!(report.best_step)),
             ("tokens_per_s", json!(report.tokens_per_s.round())),
             ("step_tokens_per_s", json!(report.step_tokens_per_s.round())),

@@ -308,6 +308,8 @@ pub struct TaggerLearner<'a> {
     pub trained: &'a TrainedTagger,
     pub train: Vec<TagEncoded>,
     pub valid: Vec<TagEncoded>,
+    /// The validation sentences with their gold tags (for `valid_score`).
+    pub valid_sentences: &'a [Tagged],
     pub config: &'a TrainConfig,
     pub device: Device,
 }
@@ -358,6 +360,18 @@ impl Learner for TaggerLearner<'_> {
             }
             Some(total / rows.max(1) as f64)
         })
+    }
+
+    fn valid_score(&self) -> Option<f64> {
+        if self.valid_sentences.is_empty() {
+            return None;
+        }
+        let batch = self.config.data.batch_size.max(32);
+        let predicted = predict(&[self.trained], self.valid_sentences, batch, self.device).ok()?;
+        let gold: Vec<&[String]> = self.valid_sentences.iter().map(|t| t.tags.as_slice()).collect();
+        ore_eval::ner::score(&gold, &predicted)
+            .ok()
+            .map(|s| s.overall.f1)
     }
 
     fn save_weights(&self, path: &Path) -> Result<()> {
@@ -428,6 +442,7 @@ pub fn train_tagger(
         trained: &trained,
         train: encode_tagged(train, &trained.vocabs),
         valid: encode_tagged(valid, &trained.vocabs),
+        valid_sentences: valid,
         config: &config,
         device,
     };

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor, nn};
 
 use crate::bpe::Bpe;
-use crate::config::{Schedule, TrainConfig, Units};
+use crate::config::{Schedule, SelectBy, TrainConfig, Units};
 use crate::data::{self, Batch, Encoded, Example, Subwords, Vocabs};
 use crate::error::{ModelError, Result};
 use crate::log::{self, LogRow};
@@ -64,6 +64,10 @@ pub struct TrainState {
     /// Batches of `epoch` already done.
     pub batch_in_epoch: u64,
     pub best_valid_loss: Option<f64>,
+    /// With `select_by = "f1"`: the best validation F1 (absent in older
+    /// checkpoints).
+    #[serde(default)]
+    pub best_valid_score: Option<f64>,
     pub best_step: u64,
     pub evals_without_improvement: usize,
     pub lr_scale: f64,
@@ -98,6 +102,8 @@ pub struct TrainReport {
     pub train_examples: usize,
     pub valid_examples: usize,
     pub best_valid_loss: Option<f64>,
+    /// The validation F1 of the kept weights (`select_by = "f1"`).
+    pub best_valid_score: Option<f64>,
     pub best_step: u64,
     pub tokens_per_s: f64,
     pub wall_s: f64,
@@ -405,6 +411,11 @@ pub trait Learner {
     fn step(&self, opt: &mut Adam, batch: &Self::Batch, lr: f64) -> f64;
     /// Mean validation loss; `None` without validation data.
     fn valid_loss(&self) -> Option<f64>;
+    /// A validation score, higher is better (`select_by = "f1"`); `None`
+    /// where the model has none.
+    fn valid_score(&self) -> Option<f64> {
+        None
+    }
     fn save_weights(&self, path: &Path) -> Result<()>;
     fn batches_per_epoch(&self) -> u64;
 }
@@ -701,16 +712,25 @@ pub fn fit<L: Learner>(
             }
             if eval_now {
                 let v = learner.valid_loss();
+                let score = match config.select_by {
+                    SelectBy::Loss => None,
+                    SelectBy::F1 => learner.valid_score(),
+                };
                 if let Some(last) = state.log.last_mut() {
                     last.valid_loss = v;
                 }
-                let improved = match (v, state.best_valid_loss) {
-                    (Some(v), Some(best)) => v < best,
-                    (Some(_), None) => true,
-                    (None, _) => true,
+                let improved = match (config.select_by, score, state.best_valid_score) {
+                    (SelectBy::F1, Some(s), Some(best)) => s > best,
+                    (SelectBy::F1, Some(_), None) => true,
+                    _ => match (v, state.best_valid_loss) {
+                        (Some(v), Some(best)) => v < best,
+                        (Some(_), None) => true,
+                        (None, _) => true,
+                    },
                 };
                 if improved {
                     state.best_valid_loss = v;
+                    state.best_valid_score = score;
                     state.best_step = state.step;
                     state.evals_without_improvement = 0;
                     learner.save_weights(&output.join(WEIGHTS_FILE))?;
@@ -725,8 +745,9 @@ pub fn fit<L: Learner>(
                 }
                 if let Some(v) = v {
                     progress.println(format!(
-                        "step {}: valid loss {v:.4}{}",
+                        "step {}: valid loss {v:.4}{}{}",
                         state.step,
+                        score.map_or_else(String::new, |s| format!(", F1 {:.2}", s * 100.0)),
                         if improved { " (best, saved)" } else { "" }
                     ));
                 }
@@ -772,6 +793,7 @@ pub fn fit<L: Learner>(
         train_examples: 0,
         valid_examples: 0,
         best_valid_loss: state.best_valid_loss,
+        best_valid_score: state.best_valid_score,
         best_step: state.best_step,
         tokens_per_s: all_units as f64 / wall.max(1e-9),
         wall_s: wall,

@@ -25,6 +25,11 @@ pub struct TrainConfig {
     /// Stop when validation loss has not improved for this many evaluations
     /// (0: never stop early).
     pub patience: usize,
+    /// Which weights are kept and what early stopping watches: `loss` (the
+    /// validation loss) or, for a tagger, `f1` (entity F1 on the validation
+    /// sentences: with very little data the loss rises, as the tagger grows
+    /// confident, long before F1 stops improving).
+    pub select_by: SelectBy,
     /// Probability of feeding the gold previous token to the decoder (1.0:
     /// full teacher forcing, which also allows the fast parallel decoder).
     pub teacher_forcing: f64,
@@ -51,6 +56,7 @@ impl Default for TrainConfig {
             max_minutes: None,
             eval_every: 0,
             patience: 3,
+            select_by: SelectBy::Loss,
             teacher_forcing: 1.0,
             fgm_epsilon: 0.0,
             label_smoothing: 0.0,
@@ -58,6 +64,14 @@ impl Default for TrainConfig {
             device: "auto".into(),
         }
     }
+}
+
+/// What picks the kept weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SelectBy {
+    Loss,
+    F1,
 }
 
 /// What is learnt.
@@ -269,7 +283,11 @@ pub enum Schedule {
 impl TrainConfig {
     /// Checks ranges that serde cannot; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(bool, &str); 13] = [
+        let checks: [(bool, &str); 14] = [
+            (
+                self.select_by == SelectBy::Loss || self.task == Task::Tag,
+                "select_by = \"f1\" needs task = \"tag\"",
+            ),
             (
                 self.max_minutes.is_none_or(|m| m > 0.0),
                 "max_minutes must be positive",

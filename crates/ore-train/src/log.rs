@@ -83,9 +83,10 @@ const FONT_PATHS: [&str; 4] = [
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
 ];
 
-/// Registers a TrueType font for labels; false when none is found (the plot
-/// is then drawn without text).
-fn register_font() -> bool {
+/// Registers a TrueType font (`ORE_FONT`, else a common system path) as
+/// plotters' `sans-serif` for labels, once; false when none is found (plots
+/// are then drawn without text).
+pub fn register_font() -> bool {
     static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *FOUND.get_or_init(|| {
         let candidates = std::env::var("ORE_FONT")

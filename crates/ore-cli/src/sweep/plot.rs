@@ -10,35 +10,6 @@ use plotters::prelude::*;
 use super::results::{GroupRow, SweepRecord, write_atomic};
 use super::tables::group_label;
 
-/// Places a font may be found for the labels (`ORE_FONT` first).
-const FONT_PATHS: [&str; 4] = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-];
-
-/// Registers a TrueType font for labels; false when there is none (the
-/// plots are then drawn without text).
-fn register_font() -> bool {
-    static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *FOUND.get_or_init(|| {
-        let candidates = std::env::var("ORE_FONT")
-            .ok()
-            .into_iter()
-            .chain(FONT_PATHS.iter().map(|s| s.to_string()));
-        for path in candidates {
-            if let Ok(bytes) = std::fs::read(&path) {
-                let font: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font("sans-serif", FontStyle::Normal, font).is_ok() {
-                    return true;
-                }
-            }
-        }
-        false
-    })
-}
-
 type Drawn = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// Member colour and the others'.
@@ -47,7 +18,7 @@ const OTHER: RGBColor = RGBColor(0x4e, 0x79, 0xa7);
 
 /// Draws into a temporary PNG beside `path`, then renames it into place.
 fn save(path: &Path, draw: impl FnOnce(&Path, bool) -> Drawn) -> Result<()> {
-    let labels = register_font();
+    let labels = ore_train::log::register_font();
     let name = path
         .file_name()
         .map_or_else(|| "plot".into(), |n| n.to_string_lossy().into_owned());

@@ -367,5 +367,14 @@ mod tests {
             ..TrainConfig::default()
         };
         assert!(bad.validate().unwrap_err().contains("teacher_forcing"));
+        let parsed: TrainConfig =
+            toml::from_str("task = \"tag\"\nselect_by = \"f1\"\n[model]\ncell = \"gru\"\n").unwrap();
+        assert_eq!((parsed.task, parsed.model.cell), (Task::Tag, Cell::Gru));
+        assert_eq!(parsed.validate(), Ok(()));
+        let seq2seq_f1 = TrainConfig {
+            select_by: SelectBy::F1,
+            ..TrainConfig::default()
+        };
+        assert!(seq2seq_f1.validate().unwrap_err().contains("select_by"));
     }
 }

@@ -53,6 +53,7 @@ pub(crate) fn trials(path: &Path, record: &SweepRecord) -> Result<()> {
             "best valid loss",
             &bars,
             None,
+            3,
             &|i| i.to_string(),
         )
     })
@@ -62,10 +63,27 @@ pub(crate) fn trials(path: &Path, record: &SweepRecord) -> Result<()> {
 pub(crate) fn groups(path: &Path, metric: &str, rows: &[GroupRow]) -> Result<()> {
     let bars: Vec<(f64, bool)> = rows.iter().map(|g| (g.mean, false)).collect();
     let stds: Vec<f64> = rows.iter().map(|g| g.std).collect();
-    let names: Vec<String> = rows.iter().map(|g| group_label(&g.group)).collect();
+    let mut names: Vec<String> = rows.iter().map(|g| group_label(&g.group)).collect();
+    // One grouping key: the axis names it, the bars show its values.
+    let mut keys: Vec<&String> = rows.iter().flat_map(|g| g.group.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let x_desc = match keys.as_slice() {
+        [key] => {
+            let prefix = format!("{key}=");
+            for n in &mut names {
+                if let Some(rest) = n.strip_prefix(&prefix) {
+                    *n = rest.to_string();
+                }
+            }
+            key.to_string()
+        }
+        _ => String::new(),
+    };
     let title = format!("{metric}: mean ± std per group");
+    let widest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
     save(path, |tmp, labels| {
-        bar_chart(tmp, labels, &title, "", metric, &bars, Some(&stds), &|i| {
+        bar_chart(tmp, labels, &title, &x_desc, metric, &bars, Some(&stds), widest, &|i| {
             names.get(i).cloned().unwrap_or_default()
         })
     })
@@ -80,10 +98,13 @@ fn bar_chart(
     y_desc: &str,
     bars: &[(f64, bool)],
     errors: Option<&[f64]>,
+    widest_name: usize,
     name: &dyn Fn(usize) -> String,
 ) -> Drawn {
     let n = bars.len().max(1);
-    let width = (160 + 40 * n as u32).clamp(640, 1600);
+    // Room for each bar's name (about 7 px a character at 12 px).
+    let per_bar = (40 + 7 * widest_name as u32).clamp(40, 160);
+    let width = (160 + per_bar * n as u32).clamp(640, 2400);
     let root = BitMapBackend::new(path, (width, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let top = bars

@@ -34,7 +34,7 @@ fn assert_equals_seqeval(eval: &Path, python: &Path) -> f64 {
     let ours = json(&eval.join("_metrics.json"));
     let theirs = seqeval(python, eval);
     for key in ["precision", "recall", "f1"] {
-        let (a, b) = (ours[key].as_f64().unwrap(), theirs[key].as_f64().unwrap());
+        let (a, b) = (number(&ours[key]), number(&theirs[key]));
         assert!((a - b).abs() < 1e-12, "{key}: ore {a}, seqeval {b}");
     }
     let types = theirs["per_label"].as_object().expect("per_label");
@@ -42,12 +42,16 @@ fn assert_equals_seqeval(eval: &Path, python: &Path) -> f64 {
     for (label, s) in types {
         let o = &ours["per_label"][label];
         for key in ["precision", "recall", "f1"] {
-            let (a, b) = (o[key].as_f64().unwrap(), s[key].as_f64().unwrap());
+            let (a, b) = (number(&o[key]), number(&s[key]));
             assert!((a - b).abs() < 1e-12, "{label} {key}: ore {a}, seqeval {b}");
         }
         assert_eq!(o["support"], s["support"], "{label} support");
     }
-    ours["f1"].as_f64().unwrap()
+    number(&ours["f1"])
+}
+
+fn number(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
 /// Two-column `token TAG` sentences: filler words, people (a first name,

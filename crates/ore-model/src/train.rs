@@ -651,7 +651,7 @@ pub fn fit<L: Learner>(
                 startup_s = process_age_s();
             }
             tch::manual_seed((opts.seed ^ state.step.wrapping_mul(0x2545_f491_4f6c_dd1d)) as i64);
-            let lr = lr_at(&config, state.step, total, state.lr_scale);
+            let lr = lr_at(config, state.step, total, state.lr_scale);
             let step_started = Instant::now();
             let loss = learner.step(opt, b, lr);
             step_s += step_started.elapsed().as_secs_f64();
@@ -678,11 +678,11 @@ pub fn fit<L: Learner>(
             }
             let eval_now = out_of_time
                 || if config.eval_every > 0 {
-                    state.step % config.eval_every == 0 || state.step == total
+                    state.step.is_multiple_of(config.eval_every) || state.step == total
                 } else {
                     at_epoch_end || state.step == total
                 };
-            if state.step % log_every == 0 || eval_now {
+            if state.step.is_multiple_of(log_every) || eval_now {
                 let secs = window_start.elapsed().as_secs_f64().max(1e-9);
                 let row = LogRow {
                     step: state.step,
@@ -737,8 +737,9 @@ pub fn fit<L: Learner>(
                 } else {
                     state.evals_without_improvement += 1;
                     if config.optim.schedule == Schedule::Plateau
-                        && state.evals_without_improvement % config.optim.plateau_patience.max(1)
-                            == 0
+                        && state
+                            .evals_without_improvement
+                            .is_multiple_of(config.optim.plateau_patience.max(1))
                     {
                         state.lr_scale *= config.optim.plateau_factor;
                     }

@@ -90,7 +90,10 @@ fn config(cell: Cell, crf: bool, steps: u64) -> TrainConfig {
 
 fn f1(gold: &[Tagged], predicted: &[Vec<String>]) -> f64 {
     let g: Vec<&[String]> = gold.iter().map(|t| t.tags.as_slice()).collect();
-    ore_eval::ner::score(&g, predicted).unwrap().overall.f1
+    ore_eval::ner::score(&g, predicted)
+        .expect("same shapes")
+        .overall
+        .f1
 }
 
 #[test]

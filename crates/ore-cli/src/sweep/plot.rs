@@ -83,9 +83,17 @@ pub(crate) fn groups(path: &Path, metric: &str, rows: &[GroupRow]) -> Result<()>
     let title = format!("{metric}: mean ± std per group");
     let widest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
     save(path, |tmp, labels| {
-        bar_chart(tmp, labels, &title, &x_desc, metric, &bars, Some(&stds), widest, &|i| {
-            names.get(i).cloned().unwrap_or_default()
-        })
+        bar_chart(
+            tmp,
+            labels,
+            &title,
+            &x_desc,
+            metric,
+            &bars,
+            Some(&stds),
+            widest,
+            &|i| names.get(i).cloned().unwrap_or_default(),
+        )
     })
 }
 

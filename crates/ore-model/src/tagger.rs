@@ -368,7 +368,11 @@ impl Learner for TaggerLearner<'_> {
         }
         let batch = self.config.data.batch_size.max(32);
         let predicted = predict(&[self.trained], self.valid_sentences, batch, self.device).ok()?;
-        let gold: Vec<&[String]> = self.valid_sentences.iter().map(|t| t.tags.as_slice()).collect();
+        let gold: Vec<&[String]> = self
+            .valid_sentences
+            .iter()
+            .map(|t| t.tags.as_slice())
+            .collect();
         ore_eval::ner::score(&gold, &predicted)
             .ok()
             .map(|s| s.overall.f1)

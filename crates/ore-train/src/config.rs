@@ -368,7 +368,8 @@ mod tests {
         };
         assert!(bad.validate().unwrap_err().contains("teacher_forcing"));
         let parsed: TrainConfig =
-            toml::from_str("task = \"tag\"\nselect_by = \"f1\"\n[model]\ncell = \"gru\"\n").unwrap();
+            toml::from_str("task = \"tag\"\nselect_by = \"f1\"\n[model]\ncell = \"gru\"\n")
+                .unwrap();
         assert_eq!((parsed.task, parsed.model.cell), (Task::Tag, Cell::Gru));
         assert_eq!(parsed.validate(), Ok(()));
         let seq2seq_f1 = TrainConfig {

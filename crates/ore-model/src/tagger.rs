@@ -22,9 +22,10 @@ use crate::config::{ModelConfig, TrainConfig};
 use crate::error::{ModelError, Result};
 use crate::model::Rnn;
 use crate::optim::Adam;
+pub use crate::train::read_meta;
 use crate::train::{
     self as trainer, CONFIG_FILE, Learner, ModelMeta, TrainOptions, TrainReport, TrainState,
-    WEIGHTS_FILE, fgm_attack, fgm_restore, fit,
+    fgm_attack, fgm_restore, fit,
 };
 
 /// Linear-chain CRF parameters: `transitions[i][j]` scores tag `i`
@@ -257,17 +258,7 @@ impl TrainedTagger {
         let meta = read_meta(dir)?;
         let vocabs = TagVocabs::load(dir)?;
         let mut trained = Self::build(meta, vocabs, device);
-        let weights = weights.map_or_else(|| dir.join(WEIGHTS_FILE), Path::to_path_buf);
-        if !weights.exists() {
-            return Err(ModelError::invalid(
-                &weights,
-                "no weights (the run stopped before its first evaluation?)",
-            ));
-        }
-        trained
-            .vs
-            .load(&weights)
-            .map_err(|e| ModelError::invalid(&weights, e.to_string()))?;
+        trainer::load_weights(&mut trained.vs, dir, weights)?;
         Ok(trained)
     }
 
@@ -280,26 +271,8 @@ impl TrainedTagger {
     }
 
     pub fn save_weights(&self, path: &Path) -> Result<()> {
-        let tmp = crate::io::temp_path(path).with_extension("safetensors");
-        self.vs.save(&tmp)?;
-        Ok(crate::io::commit(&tmp, path)?)
+        trainer::save_weights(&self.vs, path)
     }
-}
-
-/// A model folder's `config.json`.
-pub fn read_meta(dir: &Path) -> Result<ModelMeta> {
-    let path = dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            ModelError::invalid(
-                dir,
-                "not a model folder (no config.json; `ore train --output DIR` makes one)",
-            )
-        } else {
-            ModelError::io(&path, e)
-        }
-    })?;
-    serde_json::from_str(&text).map_err(|e| ModelError::invalid(&path, e.to_string()))
 }
 
 /// The tagger and its encoded sentences, for the shared loop.

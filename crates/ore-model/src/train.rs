@@ -328,19 +328,7 @@ impl Trained {
     /// Loads `DIR/model.safetensors` (or another weights file) with the
     /// config and vocabularies beside it.
     pub fn load(dir: &Path, weights: Option<&Path>, device: Device) -> Result<Self> {
-        let meta_path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&meta_path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                ModelError::invalid(
-                    dir,
-                    "not a model folder (no config.json; `ore train --output DIR` makes one)",
-                )
-            } else {
-                ModelError::io(&meta_path, e)
-            }
-        })?;
-        let meta: ModelMeta = serde_json::from_str(&text)
-            .map_err(|e| ModelError::invalid(&meta_path, e.to_string()))?;
+        let meta = read_meta(dir)?;
         let subwords = if meta.train.data.units == Units::Bpe {
             Some(Subwords {
                 src: Bpe::load(&dir.join(SRC_BPE_FILE))?,
@@ -355,17 +343,7 @@ impl Trained {
             subwords,
         };
         let mut trained = Self::build(meta, vocabs, device);
-        let weights = weights.map_or_else(|| dir.join(WEIGHTS_FILE), Path::to_path_buf);
-        if !weights.exists() {
-            return Err(ModelError::invalid(
-                &weights,
-                "no weights (the run stopped before its first evaluation?)",
-            ));
-        }
-        trained
-            .vs
-            .load(&weights)
-            .map_err(|e| ModelError::invalid(&weights, e.to_string()))?;
+        load_weights(&mut trained.vs, dir, weights)?;
         Ok(trained)
     }
 
@@ -390,10 +368,44 @@ impl Trained {
 
     /// Saves the weights to `path` atomically.
     pub fn save_weights(&self, path: &Path) -> Result<()> {
-        let tmp = crate::io::temp_path(path).with_extension("safetensors");
-        self.vs.save(&tmp)?;
-        Ok(crate::io::commit(&tmp, path)?)
+        save_weights(&self.vs, path)
     }
+}
+
+/// A model folder's `config.json` (an encoder-decoder's or a tagger's).
+pub fn read_meta(dir: &Path) -> Result<ModelMeta> {
+    let path = dir.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ModelError::invalid(
+                dir,
+                "not a model folder (no config.json; `ore train --output DIR` makes one)",
+            )
+        } else {
+            ModelError::io(&path, e)
+        }
+    })?;
+    serde_json::from_str(&text).map_err(|e| ModelError::invalid(&path, e.to_string()))
+}
+
+/// Loads `DIR/model.safetensors` (or another weights file) into `vs`.
+pub fn load_weights(vs: &mut nn::VarStore, dir: &Path, weights: Option<&Path>) -> Result<()> {
+    let weights = weights.map_or_else(|| dir.join(WEIGHTS_FILE), Path::to_path_buf);
+    if !weights.exists() {
+        return Err(ModelError::invalid(
+            &weights,
+            "no weights (the run stopped before its first evaluation?)",
+        ));
+    }
+    vs.load(&weights)
+        .map_err(|e| ModelError::invalid(&weights, e.to_string()))
+}
+
+/// Saves a store's weights to `path` atomically.
+pub fn save_weights(vs: &nn::VarStore, path: &Path) -> Result<()> {
+    let tmp = crate::io::temp_path(path).with_extension("safetensors");
+    vs.save(&tmp)?;
+    Ok(crate::io::commit(&tmp, path)?)
 }
 
 /// What the training loop needs of a model and its data: the batches of an

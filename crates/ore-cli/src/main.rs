@@ -156,15 +156,17 @@ enum Command {
     /// an `examples` dataset.
     Import(tokenize::ImportArgs),
 
-    /// Train an LSTM encoder-decoder with attention on an `examples`
-    /// dataset (libtorch): checkpoints, early stopping, FGM, `--resume`,
-    /// a log and a PNG of the curves in the model folder.
+    /// Train an LSTM or GRU encoder-decoder with attention on an `examples`
+    /// dataset, or (`--task tag`) a BiLSTM-CRF tagger on a tokens dataset
+    /// (libtorch): checkpoints, early stopping, FGM, `--resume`, a log and
+    /// a PNG of the curves in the model folder.
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Train(TorchArgs),
 
     /// Decode examples with one model or an ensemble (greedy or beam
     /// search) and score them: a predictions dataset with per-example
-    /// BLEU/ROUGE, `_metrics.json`, and `_report/` against a lead baseline.
+    /// BLEU/ROUGE, `_metrics.json`, and `_report/` against a lead baseline;
+    /// for taggers, entity precision, recall and F1 as seqeval gives them.
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Eval(TorchArgs),
 

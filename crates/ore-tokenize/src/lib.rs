@@ -7,7 +7,8 @@
 //! - [`TokenizeStage`] (the `[tokenize]` section, [`TokenizeConfig`]) is the
 //!   stage of the Stage contract that `ore tokenize` and `ore run` run;
 //!   [`PkuImport`], [`ConllImport`] and [`HeadlinesImport`] are the
-//!   importers, stages too.
+//!   importers, stages too; [`TableImport`] ([`TableConfig`]) reads any
+//!   JSONL, CSV, TSV or Parquet dump into the `documents` table.
 //!
 //! ```
 //! use ore_tokenize::{TokenizeConfig, Tokenizer};
@@ -31,6 +32,7 @@ pub mod vocab;
 pub use config::{Mode, NonChinese, TokenizeConfig};
 pub use entities::{Entity, EntityTagger, entities_from_pos};
 pub use error::{Result, TokenizeError};
-pub use import::{ConllImport, HeadlinesImport, PkuImport};
+pub use import::table::{TableConfig, TableFormat};
+pub use import::{ConllImport, HeadlinesImport, PkuImport, TableImport};
 pub use segment::{Segmented, Segmenter};
 pub use stage::{TokenizeStage, Tokenizer, commit_shards};

@@ -1,6 +1,7 @@
 //! Importers of labelled corpora into a `tokens` dataset with gold POS tags
 //! and entities: CoNLL-2003 and two-column BIO files ([`conll`]) and
-//! People's Daily ([`pku`]).
+//! People's Daily ([`pku`]); and of any table dump (JSONL, CSV, TSV,
+//! Parquet) into a `documents` dataset ([`table`]).
 //!
 //! Every sentence (CoNLL) or line (People's Daily) is a row; one with a
 //! malformed line goes to `_rejects/` with the file, line number and reason
@@ -23,6 +24,7 @@ pub mod conll;
 pub mod headlines;
 pub mod pku;
 mod sample;
+pub mod table;
 
 /// Reason for a line that does not follow the format.
 pub const MALFORMED_LINE: &str = "malformed_line";
@@ -207,7 +209,7 @@ fn rows_batch(
 /// An importer as a stage of the Stage contract: `KIND` and its config,
 /// reading the files named by `input`.
 macro_rules! import_stage {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $config:ty, $import:expr) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $config:ty, $import:expr $(, validate = $validate:expr)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $name(pub $config);
@@ -223,6 +225,7 @@ macro_rules! import_stage {
             type Error = crate::TokenizeError;
 
             fn build(config: $config) -> crate::Result<Self> {
+                $( ($validate)(&config)?; )?
                 Ok(Self(config))
             }
 
@@ -261,4 +264,13 @@ import_stage!(
     "import-headlines",
     headlines::HeadlineConfig,
     headlines::import
+);
+import_stage!(
+    /// `import-table`: JSONL, CSV, TSV, plain-line or Parquet dumps to a
+    /// `documents` dataset.
+    TableImport,
+    "import-table",
+    table::TableConfig,
+    table::import,
+    validate = table::TableConfig::validate
 );

@@ -367,6 +367,8 @@ pub fn string_rows(path: &Path) -> Vec<HashMap<String, String>> {
                     s.value(r).to_string()
                 } else if let Some(x) = col.as_any().downcast_ref::<Float64Array>() {
                     x.value(r).to_string()
+                } else if let Some(x) = col.as_any().downcast_ref::<arrow_array::UInt64Array>() {
+                    x.value(r).to_string()
                 } else {
                     continue;
                 };

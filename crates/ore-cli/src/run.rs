@@ -381,6 +381,7 @@ fn run_node(
         "tokenize" => execute::<ore_tokenize::TokenizeStage>(p, &inv, as_configured, as_built),
         "import-pku" => execute::<ore_tokenize::PkuImport>(p, &inv, as_configured, as_built),
         "import-conll" => execute::<ore_tokenize::ConllImport>(p, &inv, as_configured, as_built),
+        "import-table" => execute::<ore_tokenize::TableImport>(p, &inv, as_configured, as_built),
         "augment" => execute::<ore_augment::AugmentStage>(p, &inv, as_configured, as_built),
         "align" => {
             execute::<ore_align::AlignStage>(p, &inv, as_configured, crate::align::with_tokenizer)

@@ -8,6 +8,7 @@ pub(crate) const KINDS: &[StageKind] = &[
     StageKind::of::<ore_crawl::Crawler>(),
     StageKind::of::<ore_tokenize::PkuImport>(),
     StageKind::of::<ore_tokenize::ConllImport>(),
+    StageKind::of::<ore_tokenize::TableImport>(),
     StageKind::of::<ore_tokenize::HeadlinesImport>(),
     StageKind::of::<ore_clean::Cleaner>(),
     StageKind::of::<ore_tokenize::TokenizeStage>(),

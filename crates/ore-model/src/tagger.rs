@@ -386,10 +386,7 @@ pub fn train_tagger(
         Some(state) => {
             let mut trained =
                 TrainedTagger::load(output, Some(&trainer::last_weights(output)), device)?;
-            trained.meta.train.epochs = config.epochs;
-            trained.meta.train.max_steps = config.max_steps;
-            trained.meta.train.max_minutes = config.max_minutes;
-            let config = trained.meta.train.clone();
+            let config = trained.meta.resumed_with(config);
             let opt = trainer::load_optimizer(&trained.vs, &config, output)?;
             (trained, opt, state, config)
         }
@@ -397,18 +394,12 @@ pub fn train_tagger(
             trainer::start_fresh(output)?;
             tch::manual_seed(opts.seed as i64);
             let vocabs = TagVocabs::build(train, &config.data);
-            let meta = ModelMeta {
-                ore_version: env!("CARGO_PKG_VERSION").into(),
-                train: config.clone(),
-                seed: opts.seed,
-                src_vocab: vocabs.words.len(),
-                tgt_vocab: vocabs.tags.len(),
-                input: opts.input_label.clone(),
-                input_hash: opts.input_hash.clone(),
-                train_examples: train.len(),
-                valid_examples: valid.len(),
-                held_out_fraction: opts.held_out_fraction,
-            };
+            let meta = ModelMeta::new(
+                config,
+                opts,
+                (vocabs.words.len(), vocabs.tags.len()),
+                (train.len(), valid.len()),
+            );
             let trained = TrainedTagger::build(meta, vocabs, device);
             let opt = Adam::new(&trained.vs, &config.optim);
             (trained, opt, TrainState::fresh(), config.clone())

@@ -56,6 +56,40 @@ pub struct ModelMeta {
     pub held_out_fraction: Option<f64>,
 }
 
+impl ModelMeta {
+    /// A fresh run's record: `vocab` is (source or word units, target
+    /// units or tags), `examples` (training, validation).
+    pub fn new(
+        config: &TrainConfig,
+        opts: &TrainOptions,
+        vocab: (usize, usize),
+        examples: (usize, usize),
+    ) -> Self {
+        Self {
+            ore_version: env!("CARGO_PKG_VERSION").into(),
+            train: config.clone(),
+            seed: opts.seed,
+            src_vocab: vocab.0,
+            tgt_vocab: vocab.1,
+            input: opts.input_label.clone(),
+            input_hash: opts.input_hash.clone(),
+            train_examples: examples.0,
+            valid_examples: examples.1,
+            held_out_fraction: opts.held_out_fraction,
+        }
+    }
+
+    /// `--resume`: the saved shape and data settings win, the run length
+    /// (`epochs`, `max_steps`, `max_minutes`) is `given`'s; returns the
+    /// config the run continues with.
+    pub fn resumed_with(&mut self, given: &TrainConfig) -> TrainConfig {
+        self.train.epochs = given.epochs;
+        self.train.max_steps = given.max_steps;
+        self.train.max_minutes = given.max_minutes;
+        self.train.clone()
+    }
+}
+
 /// Where training stands (checkpoint/state.json).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TrainState {
@@ -570,13 +604,8 @@ pub fn train(
     };
     let (trained, mut opt, state, config) = match resume_state {
         Some(state) => {
-            let ckpt = output.join(CHECKPOINT_DIR);
-            let mut trained = Trained::load(output, Some(&ckpt.join("last.safetensors")), device)?;
-            // The saved shape and data settings win; the run length is the caller's.
-            trained.meta.train.epochs = config.epochs;
-            trained.meta.train.max_steps = config.max_steps;
-            trained.meta.train.max_minutes = config.max_minutes;
-            let config = trained.meta.train.clone();
+            let mut trained = Trained::load(output, Some(&last_weights(output)), device)?;
+            let config = trained.meta.resumed_with(config);
             let opt = load_optimizer(&trained.vs, &config, output)?;
             (trained, opt, state, config)
         }
@@ -584,18 +613,12 @@ pub fn train(
             start_fresh(output)?;
             tch::manual_seed(opts.seed as i64);
             let vocabs = Vocabs::build(train, &config.data);
-            let meta = ModelMeta {
-                ore_version: env!("CARGO_PKG_VERSION").into(),
-                train: config.clone(),
-                seed: opts.seed,
-                src_vocab: vocabs.src.len(),
-                tgt_vocab: vocabs.tgt.len(),
-                input: opts.input_label.clone(),
-                input_hash: opts.input_hash.clone(),
-                train_examples: train.len(),
-                valid_examples: valid.len(),
-                held_out_fraction: opts.held_out_fraction,
-            };
+            let meta = ModelMeta::new(
+                config,
+                opts,
+                (vocabs.src.len(), vocabs.tgt.len()),
+                (train.len(), valid.len()),
+            );
             let trained = Trained::build(meta, vocabs, device);
             let opt = Adam::new(&trained.vs, &config.optim);
             (trained, opt, TrainState::fresh(), config.clone())

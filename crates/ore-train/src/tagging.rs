@@ -490,11 +490,8 @@ pub fn argmax_tags(emissions: &[f32], k: usize) -> Vec<usize> {
 /// Settings of a tagger that make no sense for it are refused with the
 /// key's name.
 pub fn validate_for_tagging(config: &TrainConfig) -> Result<(), String> {
-    if config.teacher_forcing < 1.0 || config.label_smoothing > 0.0 && config.model.crf {
-        return Err(
-            "teacher_forcing and label_smoothing (with model.crf) do not apply to task = \"tag\""
-                .into(),
-        );
+    if config.teacher_forcing < 1.0 || config.label_smoothing > 0.0 {
+        return Err("teacher_forcing and label_smoothing do not apply to task = \"tag\"".into());
     }
     if config.data.swap_sides {
         return Err("data.swap_sides does not apply to task = \"tag\"".into());

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::pii::{PiiAction, PiiConfig};
+
 /// Clean-stage settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case", default)]
@@ -19,6 +21,10 @@ pub struct CleanConfig {
     pub lang: LangConfig,
     pub quality: QualityConfig,
     pub dedup: DedupConfig,
+    /// Personal information: found, counted, and masked, removed or made a
+    /// reason to reject the row (`[clean.pii]`; off by default).
+    #[serde(skip_serializing_if = "PiiConfig::is_off")]
+    pub pii: PiiConfig,
     /// Rows per batch.
     pub batch_rows: usize,
     /// Near-duplicate index folder: documents kept by earlier runs are
@@ -39,6 +45,7 @@ impl Default for CleanConfig {
             lang: LangConfig::default(),
             quality: QualityConfig::default(),
             dedup: DedupConfig::default(),
+            pii: PiiConfig::default(),
             batch_rows: 1024,
             index: None,
         }
@@ -163,6 +170,31 @@ pub struct QualityConfig {
     /// … and inline; a document with more than `max_bad_words` is rejected.
     pub bad_words: Vec<String>,
     pub max_bad_words: u64,
+    /// C4: reject a document that contains "lorem ipsum" (any case).
+    pub reject_lorem_ipsum: bool,
+    /// Gopher: most lines starting with a bullet (Gopher: 0.9).
+    pub max_bullet_line_frac: f64,
+    /// Gopher: most lines ending in an ellipsis (Gopher: 0.3).
+    pub max_ellipsis_line_frac: f64,
+    /// Gopher: fewest words with a letter (Gopher: 0.8; 0 = no rule).
+    pub min_alpha_word_frac: f64,
+    /// Gopher, for English: fewest stop words (`the`, `be`, `to`, `of`,
+    /// `and`, `that`, `have`, `with`; Gopher: 2; 0 = no rule). CJK text is
+    /// exempt.
+    pub min_stop_words: u64,
+    /// Gopher, for English: mean word length bounds (Gopher: 3 and 10;
+    /// 0 = no bound). CJK text is exempt.
+    pub min_mean_word_len: f64,
+    pub max_mean_word_len: f64,
+    /// C4 line rules, which drop lines rather than documents (counted in
+    /// the `lines_dropped_*` columns): a line that mentions javascript …
+    pub drop_javascript_lines: bool,
+    /// … one not ending in terminal punctuation (`.!?"`, `。！？”` …),
+    /// which would drop most Chinese headings and list items …
+    pub drop_unterminated_lines: bool,
+    /// … and one with fewer words than this (C4: 3; a CJK character is a
+    /// word; 0 = no rule).
+    pub min_line_words: u64,
 }
 
 impl Default for QualityConfig {
@@ -180,6 +212,16 @@ impl Default for QualityConfig {
             bad_word_files: Vec::new(),
             bad_words: Vec::new(),
             max_bad_words: 0,
+            reject_lorem_ipsum: true,
+            max_bullet_line_frac: 1.0,
+            max_ellipsis_line_frac: 1.0,
+            min_alpha_word_frac: 0.0,
+            min_stop_words: 0,
+            min_mean_word_len: 0.0,
+            max_mean_word_len: 0.0,
+            drop_javascript_lines: false,
+            drop_unterminated_lines: false,
+            min_line_words: 0,
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! [`Cleaner`] normalises text ([`normalize`]), removes lines repeated across
 //! a site ([`boilerplate`]), identifies the language ([`lang`]), applies
-//! quality rules with one reject reason each ([`quality`]), and removes exact
+//! quality rules with one reject reason each ([`quality`]), finds and masks
+//! personal information ([`pii`]), and removes exact
 //! and near duplicates with MinHash LSH (the `ore-minhash` crate, [`dedup`]), optionally
 //! against a persistent index of everything kept before. [`CleanConfig`] is
 //! the `[clean]` section; [`Cleaner`] is the stage of the Stage contract
@@ -29,6 +30,7 @@ pub mod dedup;
 pub mod error;
 pub mod lang;
 pub mod normalize;
+pub mod pii;
 pub mod quality;
 pub mod shards;
 pub mod stage;

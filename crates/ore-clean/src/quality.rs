@@ -25,6 +25,19 @@ pub struct Signals {
     /// otherwise) that occur more than once.
     pub dup_ngram_frac: f64,
     pub bad_words: u64,
+    /// Gopher: English stop words (`the`, `be`, `to`, `of`, `and`, `that`,
+    /// `have`, `with`, any case, punctuation around them ignored).
+    pub stop_words: u64,
+    /// Gopher: mean word length in characters.
+    pub mean_word_len: f64,
+    /// Gopher: words with at least one letter.
+    pub alpha_word_frac: f64,
+    /// Gopher: non-empty lines starting with a bullet (`•`, `-`, `*`, …) …
+    pub bullet_line_frac: f64,
+    /// … and ending in an ellipsis (`...`, `…`).
+    pub ellipsis_line_frac: f64,
+    /// C4: occurrences of "lorem ipsum" (any case).
+    pub lorem_ipsum: u64,
     /// CJK characters and letters (CJK included): the counts behind
     /// `cjk_ratio`, which also decide how the text is shingled.
     pub cjk_chars: u64,
@@ -77,15 +90,19 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
     // between whitespace, and each CJK character alone; with their lengths
     // in characters.
     let mut ws: Vec<(&str, u32)> = Vec::new();
-    let mut word: Option<(usize, u32)> = None;
+    // The open word: its start, length, and whether it has a letter.
+    let mut word: Option<(usize, u32, bool)> = None;
+    let mut alpha_words = 0u64;
     fn end_word<'t>(
         text: &'t str,
         ws: &mut Vec<(&'t str, u32)>,
-        word: &mut Option<(usize, u32)>,
+        word: &mut Option<(usize, u32, bool)>,
+        alpha_words: &mut u64,
         at: usize,
     ) {
-        if let Some((start, n)) = word.take() {
+        if let Some((start, n, alpha)) = word.take() {
             ws.push((&text[start..at], n));
+            *alpha_words += u64::from(alpha);
         }
     }
     for (i, c) in text.char_indices() {
@@ -93,8 +110,9 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
         if !c.is_ascii() && is_cjk(c) {
             cjk += 1;
             letters += 1;
-            end_word(text, &mut ws, &mut word, i);
+            end_word(text, &mut ws, &mut word, &mut alpha_words, i);
             ws.push((&text[i..i + c.len_utf8()], 1));
+            alpha_words += 1;
             continue;
         }
         // Whitespace, letter, digit: for ASCII the same classes as the
@@ -116,15 +134,18 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
             symbols += 1;
         }
         if space {
-            end_word(text, &mut ws, &mut word, i);
+            end_word(text, &mut ws, &mut word, &mut alpha_words, i);
         } else {
             match &mut word {
-                Some((_, n)) => *n += 1,
-                None => word = Some((i, 1)),
+                Some((_, n, alpha)) => {
+                    *n += 1;
+                    *alpha |= alphabetic;
+                }
+                None => word = Some((i, 1, alphabetic)),
             }
         }
     }
-    end_word(text, &mut ws, &mut word, text.len());
+    end_word(text, &mut ws, &mut word, &mut alpha_words, text.len());
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     // Non-empty trimmed lines with their lengths in characters.
     let lines: Vec<(&str, u64)> = text
@@ -137,6 +158,16 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
         .iter()
         .filter(|(l, _)| l.chars().last().is_some_and(is_punct_end))
         .count() as u64;
+    let bullets = lines
+        .iter()
+        .filter(|(l, _)| l.chars().next().is_some_and(is_bullet))
+        .count() as u64;
+    let ellipses = lines
+        .iter()
+        .filter(|(l, _)| l.ends_with("...") || l.ends_with('…'))
+        .count() as u64;
+    let stop_words = ws.iter().filter(|(w, _)| is_stop_word(w)).count() as u64;
+    let word_chars: u64 = ws.iter().map(|&(_, n)| u64::from(n)).sum();
     let mut line_counts: FxHashMap<&str, u64> = FxHashMap::default();
     for (l, _) in &lines {
         *line_counts.entry(l).or_default() += 1;
@@ -170,9 +201,76 @@ pub fn signals(text: &str, bad_words: &FxHashSet<String>) -> Signals {
         dup_line_frac: ratio(dup_line_chars, total_line_chars),
         dup_ngram_frac,
         bad_words: bad,
+        stop_words,
+        mean_word_len: ratio(word_chars, ws.len() as u64),
+        alpha_word_frac: ratio(alpha_words, ws.len() as u64),
+        bullet_line_frac: ratio(bullets, lines.len() as u64),
+        ellipsis_line_frac: ratio(ellipses, lines.len() as u64),
+        lorem_ipsum: count_ignore_case(text.as_bytes(), b"lorem ipsum"),
         cjk_chars: cjk,
         letters,
     }
+}
+
+/// Gopher's English stop words.
+const STOP_WORDS: [&str; 8] = ["the", "be", "to", "of", "and", "that", "have", "with"];
+
+/// Whether a word, without the punctuation around it, is a stop word.
+fn is_stop_word(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| c.is_ascii_punctuation());
+    (2..=4).contains(&w.len()) && STOP_WORDS.iter().any(|s| s.eq_ignore_ascii_case(w))
+}
+
+/// A list bullet at the start of a line.
+fn is_bullet(c: char) -> bool {
+    matches!(
+        c,
+        '•' | '‣' | '◦' | '▪' | '●' | '○' | '■' | '□' | '·' | '-' | '*' | '–'
+    )
+}
+
+/// Occurrences of an ASCII `needle` in `haystack`, in any case.
+fn count_ignore_case(haystack: &[u8], needle: &[u8]) -> u64 {
+    let first = needle[0].to_ascii_lowercase();
+    haystack
+        .windows(needle.len())
+        .filter(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(needle))
+        .count() as u64
+}
+
+/// C4's terminal punctuation, with its Chinese forms and closing quotes.
+fn is_terminal(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!' | '?' | '"' | '。' | '！' | '？' | '”' | '’' | '」' | '』'
+    )
+}
+
+/// Lines the C4 line rules removed from one text, by rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinesDropped {
+    pub javascript: u64,
+    pub unterminated: u64,
+    pub short: u64,
+}
+
+/// Words of a line, as [`signals`] counts them.
+fn line_words(line: &str) -> u64 {
+    line.split_whitespace()
+        .map(|chunk| {
+            let mut n = 0u64;
+            let mut open = false;
+            for c in chunk.chars() {
+                if is_cjk(c) {
+                    n += 1 + u64::from(open);
+                    open = false;
+                } else {
+                    open = true;
+                }
+            }
+            n + u64::from(open)
+        })
+        .sum()
 }
 
 /// Sentence punctuation, which does not count as a symbol (`#`, `$`, `|`,
@@ -337,7 +435,72 @@ impl QualityFilter {
         if !self.bad_words.is_empty() && s.bad_words > c.max_bad_words {
             return Some("bad_words");
         }
+        if c.reject_lorem_ipsum && s.lorem_ipsum > 0 {
+            return Some("lorem_ipsum");
+        }
+        if s.bullet_line_frac > c.max_bullet_line_frac {
+            return Some("bullet_lines");
+        }
+        if s.ellipsis_line_frac > c.max_ellipsis_line_frac {
+            return Some("ellipsis_lines");
+        }
+        if c.min_alpha_word_frac > 0.0 && s.n_words > 0 && s.alpha_word_frac < c.min_alpha_word_frac
+        {
+            return Some("few_alpha_words");
+        }
+        // The word rules of Gopher are for English: CJK text is exempt.
+        if !is_cjk_text(s) {
+            if s.stop_words < c.min_stop_words {
+                return Some("few_stop_words");
+            }
+            if (c.min_mean_word_len > 0.0 && s.mean_word_len < c.min_mean_word_len)
+                || (c.max_mean_word_len > 0.0 && s.mean_word_len > c.max_mean_word_len)
+            {
+                return Some("mean_word_length");
+            }
+        }
         None
+    }
+
+    /// Whether any C4 line rule is on.
+    pub fn drops_lines(&self) -> bool {
+        let c = &self.config;
+        c.drop_javascript_lines || c.drop_unterminated_lines || c.min_line_words > 0
+    }
+
+    /// The text without the lines the C4 line rules drop (a line that
+    /// mentions javascript; one not ending in terminal punctuation; one
+    /// with fewer than `min_line_words` words, a CJK character counting as
+    /// a word), with the count each rule dropped (a line counts once, for
+    /// the first rule in that order). Empty lines stay.
+    pub fn drop_lines(&self, text: String) -> (String, LinesDropped) {
+        let mut dropped = LinesDropped::default();
+        if !self.drops_lines() {
+            return (text, dropped);
+        }
+        let c = &self.config;
+        let mut out = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            let body = line.trim();
+            let rule = if body.is_empty() {
+                None
+            } else if c.drop_javascript_lines
+                && count_ignore_case(body.as_bytes(), b"javascript") > 0
+            {
+                Some(&mut dropped.javascript)
+            } else if c.drop_unterminated_lines && !body.chars().last().is_some_and(is_terminal) {
+                Some(&mut dropped.unterminated)
+            } else if c.min_line_words > 0 && line_words(body) < c.min_line_words {
+                Some(&mut dropped.short)
+            } else {
+                None
+            };
+            match rule {
+                Some(n) => *n += 1,
+                None => out.push_str(line),
+            }
+        }
+        (out, dropped)
     }
 }
 
@@ -469,6 +632,93 @@ mod tests {
         assert_eq!(
             f.check(&f.signals("this is a spam message for you")),
             Some("bad_words")
+        );
+    }
+
+    #[test]
+    fn gopher_rules_each_have_a_reason_and_spare_chinese() {
+        let f = QualityFilter::build(&QualityConfig {
+            min_stop_words: 2,
+            min_mean_word_len: 3.0,
+            max_mean_word_len: 10.0,
+            min_alpha_word_frac: 0.8,
+            max_bullet_line_frac: 0.9,
+            max_ellipsis_line_frac: 0.3,
+            ..QualityConfig::default()
+        })
+        .unwrap();
+        let good = "The cat sat on the mat with a hat, and that was all.";
+        assert_eq!(f.check(&f.signals(good)), None);
+        assert_eq!(f.signals(good).stop_words, 5);
+        let cases = [
+            (
+                "Buy cheap watches online now, best prices guaranteed today.",
+                "few_stop_words",
+            ),
+            (
+                "Internationalization considerations notwithstanding, the documentation and the translations.",
+                "mean_word_length",
+            ),
+            ("12 34 56 78 the and of 90 12 34 56", "few_alpha_words"),
+            (
+                "- the first item of the list\n- and the second one\n- with the third",
+                "bullet_lines",
+            ),
+            (
+                "The story goes on...\nAnd then the rest...\nThe end of it all.",
+                "ellipsis_lines",
+            ),
+            (
+                "Lorem ipsum dolor sit amet, the consectetur and adipiscing elit.",
+                "lorem_ipsum",
+            ),
+        ];
+        for (text, reason) in cases {
+            assert_eq!(f.check(&f.signals(text)), Some(reason), "{text}");
+        }
+        // No English stop words and one-character words: CJK text is exempt.
+        let chinese = "今天天气很好，我们去公园散步。明天也许会下雨。";
+        assert_eq!(f.check(&f.signals(chinese)), None);
+        // The defaults keep only the C4 lorem ipsum rule of these.
+        let d = filter();
+        assert_eq!(d.check(&d.signals(cases[0].0)), None);
+        assert_eq!(d.check(&d.signals(cases[5].0)), Some("lorem_ipsum"));
+    }
+
+    #[test]
+    fn c4_line_rules_drop_lines_and_count_them() {
+        let text = "Please enable JavaScript to view this page.\n\
+                    A heading\n\
+                    Too short.\n\
+                    This line is a full sentence that ends well.\n\
+                    \n\
+                    中文的句子也以句号结束。\n\
+                    中文标题"
+            .to_string();
+        let f = QualityFilter::build(&QualityConfig {
+            drop_javascript_lines: true,
+            drop_unterminated_lines: true,
+            min_line_words: 3,
+            ..QualityConfig::default()
+        })
+        .unwrap();
+        let (kept, dropped) = f.drop_lines(text.clone());
+        assert_eq!(
+            kept,
+            "This line is a full sentence that ends well.\n\n中文的句子也以句号结束。\n"
+        );
+        assert_eq!(
+            dropped,
+            LinesDropped {
+                javascript: 1,
+                unterminated: 2,
+                short: 1
+            }
+        );
+        // Off by default: nothing dropped.
+        assert_eq!(
+            filter().drop_lines(text.clone()),
+            (text, LinesDropped::default())
         );
     }
 }

@@ -28,7 +28,8 @@ use crate::config::CleanConfig;
 use crate::dedup::{Candidates, Entry, IndexMeta, Verdict, load_index, save_index};
 use crate::error::{CleanError, Result};
 use crate::normalize::normalize;
-use crate::quality::{QualityFilter, Signals};
+use crate::pii::{PiiCounts, PiiKind, Redactor};
+use crate::quality::{LinesDropped, QualityFilter, Signals};
 use ore_minhash::MinHasher;
 
 /// The column that names a row's duplicate cluster, added in pass 3.
@@ -38,12 +39,14 @@ const DUP_CLUSTER: &str = "dup_cluster";
 #[derive(Clone, Copy)]
 enum Signal {
     Count(fn(&Measured) -> u64),
+    /// Null where the signal was not measured.
+    MaybeCount(fn(&Measured) -> Option<u64>),
     Ratio(fn(&Measured) -> f64),
     Text(fn(&Measured) -> String),
 }
 
 /// The signal columns pass 2 writes, in order: the one list of them.
-const SIGNALS: [(&str, Signal); 14] = [
+const SIGNALS: [(&str, Signal); 29] = [
     ("n_chars", Signal::Count(|m| m.signals.n_chars)),
     ("n_words", Signal::Count(|m| m.signals.n_words)),
     ("n_lines", Signal::Count(|m| m.signals.n_lines)),
@@ -60,6 +63,42 @@ const SIGNALS: [(&str, Signal); 14] = [
         Signal::Ratio(|m| m.signals.dup_ngram_frac),
     ),
     ("bad_words", Signal::Count(|m| m.signals.bad_words)),
+    ("stop_words", Signal::Count(|m| m.signals.stop_words)),
+    ("mean_word_len", Signal::Ratio(|m| m.signals.mean_word_len)),
+    (
+        "alpha_word_frac",
+        Signal::Ratio(|m| m.signals.alpha_word_frac),
+    ),
+    (
+        "bullet_line_frac",
+        Signal::Ratio(|m| m.signals.bullet_line_frac),
+    ),
+    (
+        "ellipsis_line_frac",
+        Signal::Ratio(|m| m.signals.ellipsis_line_frac),
+    ),
+    ("lorem_ipsum", Signal::Count(|m| m.signals.lorem_ipsum)),
+    (
+        "lines_dropped_javascript",
+        Signal::Count(|m| m.lines_dropped.javascript),
+    ),
+    (
+        "lines_dropped_unterminated",
+        Signal::Count(|m| m.lines_dropped.unterminated),
+    ),
+    (
+        "lines_dropped_short",
+        Signal::Count(|m| m.lines_dropped.short),
+    ),
+    (
+        "pii_url_credentials",
+        Signal::MaybeCount(|m| m.pii.map(|c| c[0])),
+    ),
+    ("pii_email", Signal::MaybeCount(|m| m.pii.map(|c| c[1]))),
+    ("pii_id_card", Signal::MaybeCount(|m| m.pii.map(|c| c[2]))),
+    ("pii_bank_card", Signal::MaybeCount(|m| m.pii.map(|c| c[3]))),
+    ("pii_phone", Signal::MaybeCount(|m| m.pii.map(|c| c[4]))),
+    ("pii_ip", Signal::MaybeCount(|m| m.pii.map(|c| c[5]))),
     ("boilerplate_lines", Signal::Count(|m| m.boilerplate_lines)),
     ("lang_detected", Signal::Text(|m| m.lang.clone())),
     ("lang_confidence", Signal::Ratio(|m| m.lang_confidence)),
@@ -84,7 +123,7 @@ pub const SIGNAL_COLUMNS: [&str; SIGNALS.len() + 1] = {
 impl Signal {
     fn field(self, name: &str) -> Field {
         let data_type = match self {
-            Signal::Count(_) => DataType::UInt64,
+            Signal::Count(_) | Signal::MaybeCount(_) => DataType::UInt64,
             Signal::Ratio(_) => DataType::Float64,
             Signal::Text(_) => DataType::Utf8,
         };
@@ -98,6 +137,12 @@ impl Signal {
                 measured
                     .iter()
                     .map(|m| m.as_ref().map(f))
+                    .collect::<UInt64Array>(),
+            ),
+            Signal::MaybeCount(f) => Arc::new(
+                measured
+                    .iter()
+                    .map(|m| m.as_ref().and_then(f))
                     .collect::<UInt64Array>(),
             ),
             Signal::Ratio(f) => Arc::new(
@@ -133,6 +178,10 @@ enum Fate {
 struct Measured {
     signals: Signals,
     boilerplate_lines: u64,
+    /// Lines the C4 line rules dropped.
+    lines_dropped: LinesDropped,
+    /// Personal information found, by kind (`None`: not looked for).
+    pii: Option<PiiCounts>,
     lang: String,
     lang_confidence: f64,
     /// xxh3-128 of the cleaned text: the exact-duplicate key and the
@@ -147,6 +196,7 @@ struct Measured {
 pub struct Cleaner {
     config: CleanConfig,
     quality: QualityFilter,
+    pii: Redactor,
     keep_langs: FxHashSet<String>,
 }
 
@@ -216,6 +266,7 @@ impl Cleaner {
         }
         Ok(Self {
             quality: QualityFilter::build(&config.quality)?,
+            pii: Redactor::new(config.pii),
             keep_langs: config.lang.keep.iter().cloned().collect(),
             config: config.clone(),
         })
@@ -226,8 +277,17 @@ impl Cleaner {
         boilerplate.strip(host, normalize(raw, &self.config.normalize))
     }
 
+    /// Cleans one text (normalisation, boilerplate, the C4 line rules,
+    /// personal information) and measures what is left.
     fn measure(&self, raw: &str, host: &str, boilerplate: &Boilerplate) -> (String, Measured) {
         let (text, boilerplate_lines) = self.clean_text(raw, host, boilerplate);
+        let (text, lines_dropped) = self.quality.drop_lines(text);
+        let (text, pii, pii_reject) = if self.pii.enabled() {
+            let r = self.pii.redact(text);
+            (r.text, Some(r.counts), r.reject.map(PiiKind::reason))
+        } else {
+            (text, None, None)
+        };
         let signals = self.quality.signals(&text);
         let (mut lang, lang_confidence) = if self.config.lang.detect {
             crate::lang::detect(&text)
@@ -237,12 +297,17 @@ impl Cleaner {
         if lang_confidence < self.config.lang.min_confidence {
             lang = "und".into();
         }
-        let reject = self.quality.check(&signals).or_else(|| {
-            (!self.keep_langs.is_empty() && !self.keep_langs.contains(&lang)).then_some("language")
-        });
+        let reject = pii_reject
+            .or_else(|| self.quality.check(&signals))
+            .or_else(|| {
+                (!self.keep_langs.is_empty() && !self.keep_langs.contains(&lang))
+                    .then_some("language")
+            });
         let measured = Measured {
             signals,
             boilerplate_lines,
+            lines_dropped,
+            pii,
             lang,
             lang_confidence,
             text_hash: xxh3_128(text.as_bytes()),
@@ -273,7 +338,9 @@ impl Cleaner {
         let info = StageInfo::new("clean", &self.config, seed);
         let mut out = StageOutput::create(paths.output, run.layout.out_schema.clone(), info, opts)?;
         out.add_input(&run.input.dataset)?;
-        let (fates, mut scratch) = run.filter_and_sign(&mut entries, out.scratch_file()?)?;
+        let (fates, mut scratch, totals) =
+            run.filter_and_sign(&mut entries, out.scratch_file()?)?;
+        totals.summarize(self, &mut out);
         let dedup = run.deduplicate(&entries, &fates, &mut scratch)?;
         run.write_rows(&fates, &dedup.verdicts, &mut scratch, &mut out)?;
 
@@ -402,7 +469,9 @@ impl Cleaner {
         )?;
         out.add_input(&run.input.dataset)?;
         let mut entries = Vec::new();
-        let (fates, mut scratch) = run.filter_and_sign(&mut entries, out.scratch_file()?)?;
+        let (fates, mut scratch, totals) =
+            run.filter_and_sign(&mut entries, out.scratch_file()?)?;
+        totals.summarize(self, &mut out);
         // Every survivor is kept for now; the commit sees all shards.
         let verdicts: Vec<Verdict> = entries
             .iter()
@@ -572,8 +641,9 @@ impl Run<'_> {
         &self,
         entries: &mut Vec<Entry>,
         scratch: std::fs::File,
-    ) -> Result<(Vec<Fate>, std::fs::File)> {
+    ) -> Result<(Vec<Fate>, std::fs::File, Totals)> {
         let (cleaner, input, output) = (self.cleaner, &self.input, self.output);
+        let mut totals = Totals::default();
         let d = &cleaner.config.dedup;
         let rows = input.dataset.num_rows();
         let spill = StreamWriter::try_new(BufWriter::new(scratch), &self.layout.spill_schema)?;
@@ -631,6 +701,9 @@ impl Run<'_> {
                         let mut cleaned = Vec::with_capacity(results.len());
                         let mut measured = Vec::with_capacity(results.len());
                         for (text, m, e) in results {
+                            if let Some(m) = &m {
+                                totals.add(m);
+                            }
                             fates.push(fate(m.as_ref(), e, entries));
                             cleaned.push(text);
                             measured.push(m);
@@ -664,7 +737,7 @@ impl Run<'_> {
             .map_err(|e| spill_error(output, e))?
             .into_inner()
             .map_err(|e| spill_error(output, e.into_error().into()))?;
-        Ok((fates, scratch))
+        Ok((fates, scratch, totals))
     }
 
     /// Exact duplicates, then LSH candidate pairs, checked exactly between
@@ -801,6 +874,65 @@ impl Run<'_> {
         out.close_rejects()?;
         progress.finish();
         Ok(())
+    }
+}
+
+/// What pass 2 counts over all rows, for the manifest's summary.
+#[derive(Debug, Default)]
+struct Totals {
+    /// Personal information found, by kind …
+    pii_found: PiiCounts,
+    /// … and the rows it was found in.
+    pii_rows: PiiCounts,
+    lines_dropped: LinesDropped,
+}
+
+impl Totals {
+    fn add(&mut self, m: &Measured) {
+        if let Some(counts) = m.pii {
+            for (i, &n) in counts.iter().enumerate() {
+                self.pii_found[i] += n;
+                self.pii_rows[i] += u64::from(n > 0);
+            }
+        }
+        self.lines_dropped.javascript += m.lines_dropped.javascript;
+        self.lines_dropped.unterminated += m.lines_dropped.unterminated;
+        self.lines_dropped.short += m.lines_dropped.short;
+    }
+
+    /// `pii` (per kind looked for: its action, matches found, rows with
+    /// one) and `lines_dropped` (per C4 line rule), when they are on.
+    fn summarize(&self, cleaner: &Cleaner, out: &mut StageOutput) {
+        let pii = &cleaner.config.pii;
+        if pii.enabled() {
+            let kinds: serde_json::Map<String, serde_json::Value> = pii
+                .kinds()
+                .into_iter()
+                .map(|k| {
+                    let i = k.index();
+                    (
+                        k.name().to_string(),
+                        serde_json::json!({
+                            "action": pii.action(k),
+                            "found": self.pii_found[i],
+                            "rows": self.pii_rows[i],
+                        }),
+                    )
+                })
+                .collect();
+            out.set_summary("pii", serde_json::Value::Object(kinds));
+        }
+        if cleaner.quality.drops_lines() {
+            let d = &self.lines_dropped;
+            out.set_summary(
+                "lines_dropped",
+                serde_json::json!({
+                    "javascript": d.javascript,
+                    "unterminated": d.unterminated,
+                    "short": d.short,
+                }),
+            );
+        }
     }
 }
 

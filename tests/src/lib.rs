@@ -360,6 +360,9 @@ pub fn string_rows(path: &Path) -> Vec<HashMap<String, String>> {
         for r in 0..batch.num_rows() {
             let mut row = HashMap::new();
             for (f, col) in schema.fields().iter().zip(batch.columns()) {
+                if col.is_null(r) {
+                    continue;
+                }
                 let v = if let Some(s) = col.as_string_opt::<i32>() {
                     if s.is_null(r) {
                         continue;

@@ -230,3 +230,125 @@ fn cleaning_is_deterministic() {
     };
     assert_eq!(first, one_thread, "thread count does not change the output");
 }
+
+/// `ore clean --pii mask` with per-kind overrides on help pages and posts
+/// carrying personal information: masked, removed or rejected as asked,
+/// counted in the `pii_*` columns and the manifest, every row accounted
+/// for; the Gopher and C4 rules each reject with their own reason.
+#[test]
+fn personal_information_and_gopher_c4_rules() {
+    let Some(dir) = source(HELP) else { return };
+    let mut docs = help_docs(&dir);
+    docs.truncate(60);
+    let post = |id: &str, text: &str| {
+        (
+            id.to_string(),
+            format!("http://forum.example/{id}"),
+            text.to_string(),
+        )
+    };
+    docs.extend([
+        post(
+            "p1",
+            "有问题请发邮件到 wang.fang@163.com 或者打电话 138-0013-8000 联系我们，我们会尽快回复大家的问题。",
+        ),
+        post(
+            "p2",
+            "办理时请出示身份证 11010519491231002X 的原件和复印件，工作人员会在三个工作日内完成审核。",
+        ),
+        post(
+            "p3",
+            "The server at 192.168.20.14 kept dropping the connection, so we moved the share to a new machine.",
+        ),
+        post(
+            "p4",
+            "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore.",
+        ),
+        post(
+            "p5",
+            "Cheap watches online now, best prices guaranteed, free shipping worldwide, order today.",
+        ),
+    ]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_docs(&tmp.path().join("in"), &docs);
+    std::fs::write(
+        tmp.path().join("P.toml"),
+        "[pipeline]\nname = \"pii\"\n\n[clean.pii]\nid_card = \"reject\"\nip = \"remove\"\n\n[clean.quality]\nmin_stop_words = 2\n",
+    )
+    .expect("write P.toml");
+    stdout_ok(&ore(
+        tmp.path(),
+        &[
+            "clean", "--input", "in", "--output", "out", "--pii", "mask", "--config", "P.toml",
+        ],
+    ));
+    let m = Manifest::read(tmp.path().join("out")).expect("manifest");
+    let r = &m.rows;
+    assert_eq!(r.input, docs.len() as u64);
+    assert_eq!(r.input, r.output + r.rejected);
+    assert_eq!(r.rejected_by_reason.get("pii_id_card"), Some(&1));
+    assert_eq!(r.rejected_by_reason.get("lorem_ipsum"), Some(&1));
+    assert!(
+        r.rejected_by_reason
+            .get("few_stop_words")
+            .is_some_and(|&n| n >= 1)
+    );
+    let pii = &m.summary["pii"];
+    assert_eq!(pii["email"]["found"], 1);
+    assert_eq!(pii["email"]["action"], "mask");
+    assert_eq!(pii["phone"]["found"], 1);
+    assert_eq!(pii["id_card"]["rows"], 1);
+    assert_eq!(pii["ip"]["action"], "remove");
+    assert_eq!(pii["ip"]["found"], 1);
+
+    let rows = ore_tests::string_rows(&tmp.path().join("out"));
+    let text_of = |id: &str| {
+        rows.iter()
+            .find(|r| r["doc_id"] == id)
+            .map(|r| r["text"].clone())
+            .unwrap_or_else(|| panic!("{id} kept"))
+    };
+    assert_eq!(
+        text_of("p1"),
+        "有问题请发邮件到 [EMAIL] 或者打电话 [PHONE] 联系我们,我们会尽快回复大家的问题。"
+    );
+    assert_eq!(
+        text_of("p3"),
+        "The server at  kept dropping the connection, so we moved the share to a new machine."
+    );
+    let p1 = rows.iter().find(|r| r["doc_id"] == "p1").expect("p1");
+    assert_eq!(
+        (p1["pii_email"].as_str(), p1["pii_phone"].as_str()),
+        ("1", "1")
+    );
+    // The help pages hold no personal information: untouched, counted 0.
+    for (id, _, _) in &docs[..60] {
+        if let Some(r) = rows.iter().find(|r| &r["doc_id"] == id) {
+            assert!(!r["text"].contains("[EMAIL]") && !r["text"].contains("[PHONE]"));
+            assert_eq!(r["pii_email"], "0");
+        }
+    }
+    let rejects = ore_tests::string_rows(&tmp.path().join("out/_rejects"));
+    let reason_of = |id: &str| {
+        rejects
+            .iter()
+            .find(|r| r["doc_id"] == id)
+            .map(|r| r["reject_reason"].clone())
+    };
+    assert_eq!(reason_of("p2").as_deref(), Some("pii_id_card"));
+    assert_eq!(reason_of("p4").as_deref(), Some("lorem_ipsum"));
+    assert_eq!(reason_of("p5").as_deref(), Some("few_stop_words"));
+
+    // Without --pii nothing is looked for: the columns are null, the
+    // manifest has no counts, and the text is as it was.
+    stdout_ok(&ore(
+        tmp.path(),
+        &["clean", "--input", "in", "--output", "plain"],
+    ));
+    let m = Manifest::read(tmp.path().join("plain")).expect("manifest");
+    assert!(!m.summary.contains_key("pii"));
+    let rows = ore_tests::string_rows(&tmp.path().join("plain"));
+    let p1 = rows.iter().find(|r| r["doc_id"] == "p1").expect("p1");
+    assert!(p1["text"].contains("wang.fang@163.com"));
+    assert!(!p1.contains_key("pii_email"), "null where not looked for");
+}

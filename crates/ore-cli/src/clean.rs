@@ -20,6 +20,13 @@ pub(crate) struct CleanArgs {
     /// (`index` in [clean]).
     #[arg(long, value_name = "DIR")]
     index: Option<PathBuf>,
+
+    /// Personal information (e-mail, phone, CN resident ID, bank card, IP,
+    /// URL credentials): off, count, mask (`[EMAIL]`…), remove or reject,
+    /// for every kind (`action` in [clean.pii]; one kind there:
+    /// `email = "reject"`).
+    #[arg(long, value_name = "ACTION", value_parser = ["off", "count", "mask", "remove", "reject"])]
+    pii: Option<String>,
 }
 
 pub(crate) fn run(args: &CleanArgs) -> Result<String> {
@@ -28,6 +35,9 @@ pub(crate) fn run(args: &CleanArgs) -> Result<String> {
         |config| {
             if let Some(index) = &args.index {
                 config.index = Some(index.clone());
+            }
+            if let Some(action) = &args.pii {
+                config.pii.action = serde_json::from_value(serde_json::json!(action))?;
             }
             Ok(())
         },

@@ -195,7 +195,12 @@ fn noise(s: &mut Section, stages: &[Stage]) -> Result<serde_json::Value> {
                 manifest_n.map_or(Cell::text("–"), Cell::Int),
                 r.map_or(Cell::text("–"), |r| Cell::Int(r.rows)),
                 Cell::text(r.and_then(|r| r.detail.clone()).unwrap_or_default()),
-                Cell::text(r.and_then(|r| r.example.clone()).unwrap_or_default()),
+                // A row rejected for personal information is not shown.
+                Cell::text(if reason.starts_with("pii_") {
+                    "(withheld: personal information)".to_string()
+                } else {
+                    r.and_then(|r| r.example.clone()).unwrap_or_default()
+                }),
             ]);
             figures.push(json!({
                 "section": st.section, "reason": reason, "manifest": manifest_n,
@@ -219,8 +224,45 @@ fn noise(s: &mut Section, stages: &[Stage]) -> Result<serde_json::Value> {
             rows,
         );
     }
+    let pii = pii(s, stages);
     let signals = signals(s, stages)?;
-    Ok(json!({"reasons": figures, "signals": signals}))
+    Ok(json!({"reasons": figures, "pii": pii, "signals": signals}))
+}
+
+/// Personal information each clean stage looked for (`pii` in its
+/// manifest's summary): by kind, the action, the matches and the rows.
+fn pii(s: &mut Section, stages: &[Stage]) -> serde_json::Value {
+    let mut rows = Vec::new();
+    let mut figures = Vec::new();
+    for st in of_kind(stages, &["clean"]) {
+        let Some(kinds) = st
+            .manifest
+            .as_ref()
+            .and_then(|m| m.summary.get("pii"))
+            .and_then(|p| p.as_object())
+        else {
+            continue;
+        };
+        for (kind, v) in kinds {
+            let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            rows.push(vec![
+                Cell::text(&st.section),
+                Cell::text(kind),
+                Cell::text(v.get("action").and_then(|a| a.as_str()).unwrap_or("")),
+                Cell::Int(n("found")),
+                Cell::Int(n("rows")),
+            ]);
+            figures.push(json!({
+                "section": st.section, "kind": kind, "action": v.get("action"),
+                "found": n("found"), "rows": n("rows"),
+            }));
+        }
+    }
+    if !rows.is_empty() {
+        s.para("Personal information found by clean (`[clean.pii]`), by kind: what was done with it, the matches, and the rows they were in.");
+        s.table(&["stage", "kind", "action", "found", "rows"], rows);
+    }
+    json!(figures)
 }
 
 /// Counts of `_rejects/` by reason, with the first detail and example.
@@ -288,6 +330,11 @@ const KNOWN_SIGNALS: &[&str] = &[
     "dup_line_frac",
     "dup_ngram_frac",
     "bad_words",
+    "stop_words",
+    "mean_word_len",
+    "alpha_word_frac",
+    "bullet_line_frac",
+    "ellipsis_line_frac",
     "boilerplate_lines",
     "lang_confidence",
 ];

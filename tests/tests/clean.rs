@@ -273,7 +273,7 @@ fn personal_information_and_gopher_c4_rules() {
     write_docs(&tmp.path().join("in"), &docs);
     std::fs::write(
         tmp.path().join("P.toml"),
-        "[pipeline]\nname = \"pii\"\n\n[clean.pii]\nid_card = \"reject\"\nip = \"remove\"\n\n[clean.quality]\nmin_stop_words = 2\n",
+        "[pipeline]\nname = \"pii\"\n\n[clean.pii]\nid_card = \"reject\"\nip = \"remove\"\n\n[clean.quality]\nmin_stop_words = 2\nreject_lorem_ipsum = true\n",
     )
     .expect("write P.toml");
     stdout_ok(&ore(

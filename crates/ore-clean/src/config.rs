@@ -170,7 +170,9 @@ pub struct QualityConfig {
     /// … and inline; a document with more than `max_bad_words` is rejected.
     pub bad_words: Vec<String>,
     pub max_bad_words: u64,
-    /// C4: reject a document that contains "lorem ipsum" (any case).
+    /// C4: reject a document that contains "lorem ipsum" (any case). Off
+    /// by default: documentation about placeholder text holds it too (the
+    /// LibreOffice help's ScriptForge String page does).
     pub reject_lorem_ipsum: bool,
     /// Gopher: most lines starting with a bullet (Gopher: 0.9).
     pub max_bullet_line_frac: f64,
@@ -212,7 +214,7 @@ impl Default for QualityConfig {
             bad_word_files: Vec::new(),
             bad_words: Vec::new(),
             max_bad_words: 0,
-            reject_lorem_ipsum: true,
+            reject_lorem_ipsum: false,
             max_bullet_line_frac: 1.0,
             max_ellipsis_line_frac: 1.0,
             min_alpha_word_frac: 0.0,

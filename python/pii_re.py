@@ -107,7 +107,7 @@ def luhn_valid(s):
 
 
 def phone_valid(s):
-    if not s.startswith("+") or s.startswith("+86"):
+    if not s.startswith("+"):
         return True
     return 8 <= sum(c.isdigit() for c in s) <= 15
 

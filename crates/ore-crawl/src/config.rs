@@ -9,6 +9,23 @@ use serde::{Deserialize, Serialize};
 pub struct CrawlConfig {
     /// Start URLs (http or https).
     pub seeds: Vec<String>,
+    /// Sitemaps (`sitemap.xml`, a sitemap index, `.xml.gz`, or a plain list
+    /// of URLs) whose URLs are crawled as seeds (depth 0), under the same
+    /// scope rules as links; their hosts count as seed hosts. Each sitemap
+    /// fetched is a `_rejects/` row with the reason `sitemap` (or
+    /// `sitemap_error`), and each page keeps its `<lastmod>` in `lastmod`.
+    // Not written when unset, so that the config (and its hash in the
+    // manifests of earlier crawls) stays what it was without sitemaps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sitemaps: Vec<String>,
+    /// Also read the `Sitemap:` lines of the robots.txt of every seed host
+    /// (needs `robots = true`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub sitemaps_from_robots: bool,
+    /// Sitemap files fetched at most (an index and what it lists count
+    /// one each); nested indexes are followed three levels deep.
+    #[serde(skip_serializing_if = "is_default_max_sitemaps")]
+    pub max_sitemaps: usize,
     /// Links followed from a seed at most this deep (seeds are depth 0).
     pub max_depth: Option<u32>,
     /// Stop after trying this many URLs.
@@ -85,6 +102,16 @@ pub enum ShardBy {
     Url,
 }
 
+const DEFAULT_MAX_SITEMAPS: usize = 1000;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_default_max_sitemaps(n: &usize) -> bool {
+    *n == DEFAULT_MAX_SITEMAPS
+}
+
 impl ShardBy {
     fn is_host(&self) -> bool {
         *self == ShardBy::Host
@@ -95,6 +122,9 @@ impl Default for CrawlConfig {
     fn default() -> Self {
         Self {
             seeds: Vec::new(),
+            sitemaps: Vec::new(),
+            sitemaps_from_robots: false,
+            max_sitemaps: DEFAULT_MAX_SITEMAPS,
             max_depth: None,
             max_pages: None,
             same_host: true,

@@ -1,30 +1,32 @@
 //! [`Crawler`]: the crawl stage built from a [`CrawlConfig`], and its
 //! scheduler: a loop that hands frontier URLs to fetch tasks under the
 //! global and per-host limits, records each outcome in the state, and
-//! commits the output at the end or on SIGINT/SIGTERM.
+//! commits the output at the end or on SIGINT/SIGTERM. Sitemaps queue
+//! their pages as seeds; with a previous crawl, pages are asked for
+//! conditionally and a 304 carries the previous document over.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ore_core::{Progress, StageInfo, StageOutput, WriteOptions};
-use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::charset;
 use crate::config::CrawlConfig;
 use crate::error::{Error, Result};
-use crate::extract;
-use crate::fetch::{Fetcher, is_html};
+use crate::fetch::Fetcher;
 use crate::frontier::{Frontier, Item, Next, host_key};
 use crate::guard::Guard;
 use crate::output::{Chrome, RowWriter, output_schema};
+use crate::previous::Previous;
 use crate::robots::Robots;
 use crate::row::Row;
+use crate::sitemap::{self, Sitemap};
 use crate::state::{State, state_dir};
+use crate::task::{base_row, fetch_page, fetch_robots, fetch_sitemap};
 use crate::urls::{Skip, UrlRules};
 
 /// How one run writes its output.
@@ -41,6 +43,10 @@ pub struct RunOptions {
     /// The shard this run is, recorded in the manifest (`output` is then
     /// the shard's folder).
     pub shard: Option<ore_core::shard::Shard>,
+    /// An earlier crawl's output: its pages are asked for with
+    /// `If-None-Match` / `If-Modified-Since`, and those that come back 304
+    /// are carried over (see [`crate::previous`]).
+    pub previous: Option<PathBuf>,
 }
 
 /// What a crawl did.
@@ -51,6 +57,10 @@ pub struct Report {
     /// URLs tried, in all runs of this crawl.
     pub tried: u64,
     pub documents: u64,
+    /// Documents carried over from the previous crawl after a 304.
+    pub not_modified: u64,
+    /// The run was a conditional re-crawl (`previous` given).
+    pub conditional: bool,
     pub rejected: u64,
     /// Rows of earlier runs taken over by `--resume`.
     pub resumed: u64,
@@ -76,9 +86,14 @@ impl Report {
     /// A few lines for the terminal.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "crawl: {} URLs tried ({} documents, {} rejected) -> {}\n  this run: {} URLs in {:.1}s ({:.1} pages/s), {:.1} MB received{}\n",
+            "crawl: {} URLs tried ({} documents{}, {} rejected) -> {}\n  this run: {} URLs in {:.1}s ({:.1} pages/s), {:.1} MB received{}\n",
             self.tried,
             self.documents,
+            if self.conditional || self.not_modified > 0 {
+                format!(", {} not modified", self.not_modified)
+            } else {
+                String::new()
+            },
             self.rejected,
             self.output.display(),
             self.fetched_now,
@@ -120,6 +135,7 @@ impl Report {
 pub struct Crawler {
     config: CrawlConfig,
     seeds: Vec<Url>,
+    sitemaps: Vec<Url>,
     rules: UrlRules,
     public_hosts: HashSet<String>,
     /// The report of the last run through the Stage contract, for its
@@ -130,7 +146,18 @@ pub struct Crawler {
 impl ore_core::StageDef for Crawler {
     const KIND: &'static str = "crawl";
     /// The seeds are config; what the web serves is not a tracked input.
-    const INPUTS: &'static [ore_core::InputSpec] = &[];
+    /// `previous`, the earlier crawl a conditional re-crawl carries
+    /// unchanged pages over from, is one: its documents end up in the
+    /// output, so the output is stale when it changes (and, in a pipeline,
+    /// a section naming another crawl stage runs after it). It must be
+    /// another folder than the output.
+    const INPUTS: &'static [ore_core::InputSpec] = &[ore_core::InputSpec {
+        key: "previous",
+        kind: ore_core::InputKind::Dataset,
+        required: false,
+        many: false,
+        defaults: &[],
+    }];
     /// The seed only jitters retry delays.
     const SEEDED: bool = false;
     type Config = CrawlConfig;
@@ -151,6 +178,7 @@ impl ore_core::Stage for Crawler {
             seed: ctx.seed,
             progress: ctx.progress,
             shard: ctx.shard,
+            previous: ctx.inputs("previous").first().cloned(),
         };
         let report = match ctx.shard {
             Some(shard) => self.shard(shard)?.run(&opts)?,
@@ -210,16 +238,46 @@ enum Outcome {
         host: String,
         row: Box<Row>,
         links: Vec<Url>,
-        defer: Option<Duration>,
     },
+    Sitemap {
+        host: String,
+        row: Box<Row>,
+        sitemap: Sitemap,
+    },
+}
+
+/// The items a saved row queued, as the frontier had them: a page's links
+/// (one level deeper), a sitemap's pages (seeds, depth 0) and sitemaps
+/// (one level deeper).
+fn queued(row: &Row) -> impl Iterator<Item = Item> + '_ {
+    let links = row
+        .links
+        .iter()
+        .map(|l| Item::page(l.clone(), row.depth + 1, Some(row.url.clone())));
+    let seeds = row.seeds.iter().map(|s| Item {
+        lastmod_us: s.lastmod_us,
+        ..Item::page(s.url.clone(), 0, Some(row.url.clone()))
+    });
+    let sitemaps = row.sitemaps.iter().map(|s| Item {
+        sitemap: true,
+        ..Item::page(s.clone(), row.depth + 1, Some(row.url.clone()))
+    });
+    links.chain(seeds).chain(sitemaps)
 }
 
 impl Crawler {
     /// Checks the config and seeds.
     pub fn build(config: CrawlConfig) -> Result<Self> {
-        if config.seeds.is_empty() {
+        if config.seeds.is_empty() && config.sitemaps.is_empty() {
             return Err(Error::Config(
-                "no seed URL (give --seed URL or `seeds` in [crawl])".into(),
+                "no seed URL (give --seed URL, --sitemap URL, or `seeds` or `sitemaps` in [crawl])"
+                    .into(),
+            ));
+        }
+        if config.sitemaps_from_robots && !config.robots {
+            return Err(Error::Config(
+                "`sitemaps_from_robots` reads robots.txt, which `robots = false` does not fetch"
+                    .into(),
             ));
         }
         if config.concurrency == 0 || config.per_host_concurrency == 0 {
@@ -240,8 +298,7 @@ impl Crawler {
                 )));
             }
         }
-        let mut seeds = Vec::new();
-        for raw in &config.seeds {
+        let parse = |raw: &String| {
             let url = Url::parse(raw.trim()).map_err(|e| Error::Seed {
                 url: raw.clone(),
                 message: e.to_string(),
@@ -252,13 +309,22 @@ impl Crawler {
                     message: "only http and https URLs can be crawled".into(),
                 });
             }
-            seeds.push(url);
-        }
-        let rules = UrlRules::new(&config, &seeds)?;
+            Ok(url)
+        };
+        let seeds = config.seeds.iter().map(parse).collect::<Result<Vec<_>>>()?;
+        let sitemaps = config
+            .sitemaps
+            .iter()
+            .map(parse)
+            .collect::<Result<Vec<_>>>()?;
+        let all: Vec<Url> = seeds.iter().chain(&sitemaps).cloned().collect();
+        let rules = UrlRules::new(&config, &all)?;
         let seeds = seeds.iter().map(|u| rules.canonical(u)).collect();
+        let sitemaps = sitemaps.iter().map(|u| rules.canonical(u)).collect();
         Ok(Self {
             config,
             seeds,
+            sitemaps,
             rules,
             public_hosts: HashSet::new(),
             last_report: std::sync::Mutex::new(None),
@@ -273,17 +339,21 @@ impl Crawler {
                 "shard_by = \"url\" splits a list of seeds: set max_depth = 0 (links found on one shard's pages would be another's to fetch)".into(),
             ));
         }
-        let rules =
-            UrlRules::new(&self.config, &self.seeds)?.with_shard(shard, self.config.shard_by);
-        let seeds = self
-            .seeds
-            .iter()
-            .filter(|s| rules.in_shard(s))
-            .cloned()
-            .collect();
+        if self.config.shard_by == crate::config::ShardBy::Url
+            && (!self.sitemaps.is_empty() || self.config.sitemaps_from_robots)
+        {
+            return Err(Error::Config(
+                "shard_by = \"url\" does not read sitemaps (each shard would need every sitemap): use shard_by = \"host\"".into(),
+            ));
+        }
+        let all: Vec<Url> = self.seeds.iter().chain(&self.sitemaps).cloned().collect();
+        let rules = UrlRules::new(&self.config, &all)?.with_shard(shard, self.config.shard_by);
+        let mine = |urls: &[Url]| urls.iter().filter(|s| rules.in_shard(s)).cloned().collect();
+        let (seeds, sitemaps) = (mine(&self.seeds), mine(&self.sitemaps));
         Ok(Self {
             config: self.config.clone(),
             seeds,
+            sitemaps,
             rules,
             public_hosts: self.public_hosts.clone(),
             last_report: std::sync::Mutex::new(None),
@@ -319,7 +389,7 @@ impl Crawler {
             None => {
                 let probe = Guard::new(false, self.public_hosts.clone());
                 let mut local = false;
-                for seed in &self.seeds {
+                for seed in self.seeds.iter().chain(&self.sitemaps) {
                     match probe.is_public(seed).await {
                         Ok(public) => local |= !public,
                         Err(e) => {
@@ -339,49 +409,60 @@ impl Crawler {
         )?);
 
         let dir = state_dir(&opts.output);
+        let mut previous = opts.previous.as_deref().map(Previous::open).transpose()?;
         let (mut state, done) = State::open(&dir, opts.resume)?;
+        if let Some(previous) = previous.as_mut() {
+            previous.load(state.dir())?;
+        }
         let mut frontier = Frontier::new(
             config.robots,
             config.per_host_concurrency,
             Duration::from_millis(config.min_delay_ms),
             Duration::try_from_secs_f64(config.max_crawl_delay_s).unwrap_or(Duration::MAX),
         );
-        // Rebuild the seen-set and frontier: seeds, then every saved row's links.
+        // Rebuild the seen-set and frontier: sitemaps and seeds, then what
+        // every saved row queued.
         let done_urls: HashSet<&str> = done.iter().map(|r| r.url.as_str()).collect();
-        for seed in &self.seeds {
-            if frontier.mark_seen(seed.as_str()) && !done_urls.contains(seed.as_str()) {
-                frontier.push(
-                    Item {
-                        url: seed.to_string(),
-                        depth: 0,
-                        parent: None,
-                    },
-                    host_key(seed),
-                );
-            }
-        }
+        let firsts = self
+            .sitemaps
+            .iter()
+            .map(|u| Item {
+                sitemap: true,
+                ..Item::page(u.to_string(), 0, None)
+            })
+            .chain(
+                self.seeds
+                    .iter()
+                    .map(|u| Item::page(u.to_string(), 0, None)),
+            );
+        let mut sitemaps_left = self.config.max_sitemaps.saturating_sub(self.sitemaps.len());
         let mut bytes = 0u64;
         let mut errors = 0u64;
+        let replayed = done.iter().flat_map(queued);
+        for item in firsts.chain(replayed) {
+            if frontier.mark_seen(&item.url)
+                && !done_urls.contains(item.url.as_str())
+                && let Ok(u) = Url::parse(&item.url)
+            {
+                frontier.push(item, host_key(&u));
+            }
+        }
         for row in &done {
             frontier.mark_seen(&row.url);
             bytes += row.wire_bytes;
             errors += u64::from(!row.is_document());
-            for link in &row.links {
-                if frontier.mark_seen(link)
-                    && !done_urls.contains(link.as_str())
-                    && let Ok(u) = Url::parse(link)
-                {
-                    frontier.push(
-                        Item {
-                            url: link.clone(),
-                            depth: row.depth + 1,
-                            parent: Some(row.url.clone()),
-                        },
-                        host_key(&u),
-                    );
-                }
-            }
+            sitemaps_left = sitemaps_left.saturating_sub(row.sitemaps.len());
         }
+        // Hosts whose robots.txt may list sitemaps.
+        let sitemap_hosts: HashSet<String> = if self.config.sitemaps_from_robots {
+            self.seeds
+                .iter()
+                .chain(&self.sitemaps)
+                .map(host_key)
+                .collect()
+        } else {
+            HashSet::new()
+        };
         let resumed = done.len() as u64;
         drop(done_urls);
         drop(done);
@@ -453,15 +534,28 @@ impl Crawler {
                         }
                         in_flight_pages += 1;
                         let fetcher = fetcher.clone();
+                        if item.sitemap {
+                            let limit = config.max_decompressed_bytes;
+                            tasks.spawn(async move {
+                                let (row, sitemap) =
+                                    fetch_sitemap(&fetcher, item, url, limit).await;
+                                Outcome::Sitemap {
+                                    host,
+                                    row: Box::new(row),
+                                    sitemap,
+                                }
+                            });
+                            continue;
+                        }
                         let max_links = config.max_links_per_page;
+                        let validators = previous.as_ref().and_then(|p| p.validators(&item.url));
                         tasks.spawn(async move {
-                            let (row, links, defer) =
-                                fetch_page(&fetcher, item, url, max_links).await;
+                            let (row, links) =
+                                fetch_page(&fetcher, item, url, max_links, validators).await;
                             Outcome::Page {
                                 host,
                                 row: Box::new(row),
                                 links,
-                                defer,
                             }
                         });
                     }
@@ -488,19 +582,51 @@ impl Crawler {
                     let outcome =
                         joined.map_err(|e| Error::Client(format!("fetch task failed: {e}")))?;
                     match outcome {
-                        Outcome::Robots { host, robots } => frontier.set_robots(&host, robots),
+                        Outcome::Robots { host, mut robots } => {
+                            if sitemap_hosts.contains(&host) {
+                                let listed = std::mem::take(&mut robots.sitemaps);
+                                sitemap::queue_from_robots(
+                                    &self.rules,
+                                    &host,
+                                    listed,
+                                    &mut frontier,
+                                    &mut sitemaps_left,
+                                );
+                            }
+                            frontier.set_robots(&host, robots);
+                        }
                         Outcome::Page {
                             host,
-                            row,
-                            links,
-                            defer,
+                            mut row,
+                            mut links,
                         } => {
                             in_flight_pages -= 1;
                             frontier.release(&host);
-                            if let Some(wait) = defer {
-                                frontier.defer(&host, wait);
+                            if row.not_modified
+                                && let Some(previous) = previous.as_mut()
+                            {
+                                previous.carry(&mut row)?;
+                                links = row
+                                    .page_links
+                                    .iter()
+                                    .filter_map(|l| Url::parse(l).ok())
+                                    .collect();
                             }
                             for row in self.fetched(*row, links, &mut frontier) {
+                                record(row, &mut state, &mut tally)?;
+                            }
+                        }
+                        Outcome::Sitemap { host, row, sitemap } => {
+                            in_flight_pages -= 1;
+                            frontier.release(&host);
+                            let rows = sitemap::queue(
+                                &self.rules,
+                                *row,
+                                sitemap,
+                                &mut frontier,
+                                &mut sitemaps_left,
+                            );
+                            for row in rows {
                                 record(row, &mut state, &mut tally)?;
                             }
                         }
@@ -535,16 +661,12 @@ impl Crawler {
                 .read_rows()?
                 .filter_map(|r| r.ok().map(|r| r.url))
                 .collect();
-            let queued: HashSet<String> = pending.iter().map(|i| i.url.clone()).collect();
+            let queued_urls: HashSet<String> = pending.iter().map(|i| i.url.clone()).collect();
             for row in state.read_rows()? {
                 let row = row?;
-                for link in row.links {
-                    if !done.contains(&link) && !queued.contains(&link) {
-                        pending.push(Item {
-                            url: link,
-                            depth: row.depth + 1,
-                            parent: Some(row.url.clone()),
-                        });
+                for item in queued(&row) {
+                    if !done.contains(&item.url) && !queued_urls.contains(&item.url) {
+                        pending.push(item);
                     }
                 }
             }
@@ -552,7 +674,8 @@ impl Crawler {
         state.checkpoint(frontier.seen_len(), &pending)?;
         progress.finish();
 
-        let mut report = self.commit(&mut state, opts, started.into_std())?;
+        let previous = previous.as_ref().map(Previous::dataset);
+        let mut report = self.commit(&mut state, opts, previous, started.into_std())?;
         report.resumed = resumed;
         report.fetched_now = tally.tried - resumed;
         report.elapsed = started.elapsed();
@@ -580,11 +703,7 @@ impl Crawler {
         if config.max_depth.is_none_or(|d| depth <= d) {
             for link in links {
                 let canon = self.rules.canonical(&link);
-                let item = || Item {
-                    url: canon.to_string(),
-                    depth,
-                    parent: Some(row.url.clone()),
-                };
+                let item = || Item::page(canon.to_string(), depth, Some(row.url.clone()));
                 match self.rules.check(&canon) {
                     Ok(()) => {
                         if frontier.mark_seen(canon.as_str()) {
@@ -620,6 +739,7 @@ impl Crawler {
         &self,
         state: &mut State,
         opts: &RunOptions,
+        previous: Option<&ore_core::Dataset>,
         started: std::time::Instant,
     ) -> Result<Report> {
         let chrome = if self.config.drop_repeated_lines {
@@ -631,10 +751,19 @@ impl Crawler {
         let mut out =
             StageOutput::create(&opts.output, output_schema(), info, WriteOptions::default())?;
         out.set_started(started);
+        if let Some(previous) = previous {
+            // Recorded as every stage records its input (a shard, its
+            // slice), though each shard reads all of it.
+            match opts.shard {
+                Some(shard) => out.add_input(&previous.shard(shard))?,
+                None => out.add_input(previous)?,
+            }
+        }
         let mut writer = RowWriter::default();
         let mut report = Report {
             output: opts.output.clone(),
             chrome_lines: chrome.len(),
+            conditional: opts.previous.is_some(),
             ..Report::default()
         };
         for row in state.read_rows()? {
@@ -652,108 +781,24 @@ impl Crawler {
                 }
                 None => report.documents += 1,
             }
-            chrome.strip(&mut row);
+            if row.not_modified && row.is_document() {
+                // The previous crawl's text, as it was committed then.
+                report.not_modified += 1;
+            } else {
+                chrome.strip(&mut row);
+            }
             writer.push(&mut out, row)?;
         }
         writer.finish(&mut out)?;
+        if report.conditional {
+            out.set_summary("not_modified", serde_json::json!(report.not_modified));
+        }
         out.set_summary("chrome_lines_removed", serde_json::json!(chrome.len()));
         out.set_summary("bytes_received", serde_json::json!(report.bytes));
         out.set_summary("by_status", serde_json::json!(report.by_status));
         out.commit()?;
         Ok(report)
     }
-}
-
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-}
-
-fn base_row(item: &Item) -> Row {
-    Row {
-        url: item.url.clone(),
-        parent_url: item.parent.clone(),
-        depth: item.depth,
-        fetched_at_us: now_us(),
-        ..Row::default()
-    }
-}
-
-async fn fetch_robots(fetcher: &Fetcher, host: &str, _user_agent: &str) -> Robots {
-    let Ok(url) = Url::parse(&format!("{host}/robots.txt")) else {
-        return Robots::allow_all();
-    };
-    match fetcher.fetch_text(&url, 512 * 1024).await {
-        Ok(Some(text)) => Robots::parse(&text, _user_agent),
-        Ok(None) => Robots::allow_all(),
-        // RFC 9309: an unreachable robots.txt (5xx) means "disallow all";
-        // a network failure will fail the pages themselves, with a reason.
-        Err(f) if f.status.is_some_and(|s| s >= 500) => Robots::disallow_all(),
-        Err(_) => Robots::allow_all(),
-    }
-}
-
-/// Fetches, decodes and extracts one page.
-async fn fetch_page(
-    fetcher: &Fetcher,
-    item: Item,
-    url: Url,
-    max_links: usize,
-) -> (Row, Vec<Url>, Option<Duration>) {
-    let base = base_row(&item);
-    let page = match fetcher.fetch(&url).await {
-        Ok(page) => page,
-        Err(f) => {
-            let row = Row {
-                final_url: f.final_url.map(String::from),
-                status: f.status,
-                content_type: f.content_type,
-                wire_bytes: f.wire_bytes,
-                reject: Some(f.reason),
-                detail: f.detail,
-                fetched_at_us: now_us(),
-                ..base
-            };
-            return (row, Vec::new(), None);
-        }
-    };
-    let mut row = Row {
-        final_url: Some(page.final_url.to_string()),
-        status: Some(page.status),
-        content_type: page.content_type.clone(),
-        wire_bytes: page.wire_bytes,
-        fetched_at_us: now_us(),
-        ..base
-    };
-    let head = &page.body[..page.body.len().min(1024)];
-    let looks_html = String::from_utf8_lossy(head)
-        .to_ascii_lowercase()
-        .contains('<');
-    if page
-        .content_type
-        .as_deref()
-        .is_none_or(|ct| ct.trim().is_empty())
-        && !looks_html
-    {
-        row.reject = Some("not_html".into());
-        row.detail = Some("no Content-Type and no markup".into());
-        return (row, Vec::new(), None);
-    }
-    debug_assert!(page.content_type.as_deref().is_none_or(is_html));
-    let decoded = charset::decode(&page.body, page.content_type.as_deref());
-    let extracted = extract::extract(&decoded.text, &page.final_url, max_links);
-    row.html_sha256 = Some(hex::encode(Sha256::digest(&page.body)));
-    row.charset = Some(decoded.charset);
-    row.charset_source = Some(decoded.source.to_string());
-    row.lang = extracted.lang;
-    row.title = extracted.title;
-    row.title_source = extracted.title_source.map(str::to_string);
-    row.text = extracted.text;
-    row.line_ids = extracted.line_ids;
-    row.out_links =
-        u32::try_from(extracted.links.len() + extracted.links_dropped).unwrap_or(u32::MAX);
-    (row, extracted.links, None)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -15,6 +15,9 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     State { path: PathBuf, message: String },
 
+    #[error("previous crawl {}: {message}", path.display())]
+    Previous { path: PathBuf, message: String },
+
     #[error("HTTP client: {0}")]
     Client(String),
 

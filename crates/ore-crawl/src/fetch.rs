@@ -9,7 +9,8 @@ use std::io::Read;
 use std::time::Duration;
 
 use reqwest::header::{
-    ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, LOCATION, RETRY_AFTER,
+    ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER,
 };
 use url::Url;
 
@@ -17,7 +18,8 @@ use crate::config::CrawlConfig;
 use crate::error::{Error, Result};
 use crate::guard::Guard;
 
-/// A page fetched with a 2xx status and an HTML (or unlabelled) body.
+/// A page fetched with a 2xx status and an HTML (or unlabelled) body, or
+/// a 304 Not Modified (no body) to a conditional request.
 #[derive(Debug, Clone)]
 pub struct Page {
     pub final_url: Url,
@@ -27,6 +29,24 @@ pub struct Page {
     pub body: Vec<u8>,
     /// Bytes received on the wire.
     pub wire_bytes: u64,
+    /// The `ETag` and `Last-Modified` response headers.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Page {
+    /// The server answered 304 to the validators sent.
+    pub fn not_modified(&self) -> bool {
+        self.status == 304
+    }
+}
+
+/// The validators of an earlier fetch of a URL, sent back as
+/// `If-None-Match` and `If-Modified-Since` (as received, RFC 9110 §13.1).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
 }
 
 /// Why a URL gave no page; it becomes a `_rejects/` row.
@@ -115,7 +135,7 @@ impl Fetcher {
     /// Fetches a small text file (robots.txt): `Ok(None)` for a 4xx,
     /// `Err` for a 5xx or a network failure.
     pub async fn fetch_text(&self, url: &Url, limit: u64) -> Result<Option<String>, Failure> {
-        match self.fetch_with_retries(url, false).await {
+        match self.fetch_with_retries(url, false, None).await {
             Ok(page) => {
                 let body = &page.body[..page.body.len().min(limit as usize)];
                 Ok(Some(String::from_utf8_lossy(body).into_owned()))
@@ -127,13 +147,33 @@ impl Fetcher {
 
     /// Fetches an HTML page, retrying transient failures.
     pub async fn fetch(&self, url: &Url) -> Result<Page, Failure> {
-        self.fetch_with_retries(url, true).await
+        self.fetch_with_retries(url, true, None).await
     }
 
-    async fn fetch_with_retries(&self, url: &Url, html_only: bool) -> Result<Page, Failure> {
+    /// Fetches an HTML page with the validators of an earlier fetch: a
+    /// 304 answer is a [`Page`] without a body ([`Page::not_modified`]).
+    pub async fn fetch_if_modified(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+    ) -> Result<Page, Failure> {
+        self.fetch_with_retries(url, true, validators).await
+    }
+
+    /// Fetches a file of any type (a sitemap), under the same limits.
+    pub async fn fetch_file(&self, url: &Url) -> Result<Page, Failure> {
+        self.fetch_with_retries(url, false, None).await
+    }
+
+    async fn fetch_with_retries(
+        &self,
+        url: &Url,
+        html_only: bool,
+        validators: Option<&Validators>,
+    ) -> Result<Page, Failure> {
         let mut attempt = 0;
         loop {
-            match self.fetch_once(url, html_only).await {
+            match self.fetch_once(url, html_only, validators).await {
                 Err(f) if f.retryable && attempt < self.retries => {
                     let wait = f.retry_after.map_or_else(
                         || self.backoff_delay(url, attempt),
@@ -156,7 +196,12 @@ impl Fetcher {
             .mul_f64(f64::from(1u32 << attempt.min(16)) * factor)
     }
 
-    async fn fetch_once(&self, url: &Url, html_only: bool) -> Result<Page, Failure> {
+    async fn fetch_once(
+        &self,
+        url: &Url,
+        html_only: bool,
+        validators: Option<&Validators>,
+    ) -> Result<Page, Failure> {
         let mut current = url.clone();
         let mut chain: HashSet<Url> = HashSet::from([current.clone()]);
         let mut hops = 0;
@@ -167,11 +212,21 @@ impl Fetcher {
                     ..Failure::new("ssrf_blocked", detail)
                 });
             }
-            let response = self
+            let mut request = self
                 .client
                 .get(current.clone())
                 .header(ACCEPT, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
-                .header(ACCEPT_ENCODING, "gzip, deflate, br")
+                .header(ACCEPT_ENCODING, "gzip, deflate, br");
+            // On every hop: they validate the resource the chain ends at.
+            if let Some(v) = validators {
+                if let Some(etag) = &v.etag {
+                    request = request.header(IF_NONE_MATCH, etag);
+                }
+                if let Some(date) = &v.last_modified {
+                    request = request.header(IF_MODIFIED_SINCE, date);
+                }
+            }
+            let response = request
                 .send()
                 .await
                 .map_err(|e| request_failure(&e, &current))?;
@@ -184,6 +239,18 @@ impl Fetcher {
                     .map(str::to_string)
             };
             let content_type = header(CONTENT_TYPE);
+            let (etag, last_modified) = (header(ETAG), header(LAST_MODIFIED));
+            if status == 304 && validators.is_some() {
+                return Ok(Page {
+                    final_url: current,
+                    status,
+                    content_type,
+                    body: Vec::new(),
+                    wire_bytes: 0,
+                    etag,
+                    last_modified,
+                });
+            }
             let fail = |reason: String, detail: Option<String>| Failure {
                 final_url: Some(current.clone()),
                 status: Some(status),
@@ -284,6 +351,8 @@ impl Fetcher {
                 content_type,
                 body,
                 wire_bytes,
+                etag,
+                last_modified,
             });
         }
     }

@@ -20,6 +20,25 @@ pub struct Item {
     pub url: String,
     pub depth: u32,
     pub parent: Option<String>,
+    /// A sitemap to read, not a page (`depth` is then its nesting level).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sitemap: bool,
+    /// The `<lastmod>` of the sitemap that listed the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastmod_us: Option<i64>,
+}
+
+impl Item {
+    /// A page at `depth`, found on `parent`.
+    pub fn page(url: impl Into<String>, depth: u32, parent: Option<String>) -> Self {
+        Self {
+            url: url.into(),
+            depth,
+            parent,
+            sitemap: false,
+            lastmod_us: None,
+        }
+    }
 }
 
 /// What is known of a host's robots.txt.
@@ -213,11 +232,7 @@ mod tests {
     use super::*;
 
     fn item(u: &str) -> Item {
-        Item {
-            url: u.into(),
-            depth: 0,
-            parent: None,
-        }
+        Item::page(u, 0, None)
     }
 
     #[tokio::test]

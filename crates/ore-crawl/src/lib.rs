@@ -6,7 +6,9 @@
 //! - [`frontier`]: per-host breadth-first queues, the seen-set, politeness;
 //!   [`robots`]: robots.txt; [`fetch`]: redirects, retries, limits,
 //!   decompression; [`guard`]: the SSRF guard; [`charset`]: decoding;
-//!   [`extract`]: title, main text, links; [`state`]: resume.
+//!   [`extract`]: title, main text, links; [`state`]: resume;
+//!   [`sitemap`]: sitemaps as seeds; [`previous`]: conditional re-crawls
+//!   that carry unchanged pages (304) over.
 //!
 //! ```
 //! use ore_crawl::extract::extract;
@@ -30,9 +32,12 @@ pub mod fetch;
 pub mod frontier;
 pub mod guard;
 pub mod output;
+pub mod previous;
 pub mod robots;
 pub mod row;
+pub mod sitemap;
 pub mod state;
+pub(crate) mod task;
 pub mod urls;
 
 pub use config::CrawlConfig;

@@ -1,6 +1,6 @@
 //! Writing the saved rows as the stage's output: `documents` (the columns of
-//! `ore_core::schema::documents_schema()` followed by `title_source`,
-//! `charset_source` and `out_links`) and `_rejects/` (see [`rejects_schema`]).
+//! `ore_core::schema::documents_schema()` followed by the crawler's own, see
+//! [`output_schema`]) and `_rejects/` (see [`rejects_schema`]).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::{
-    ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt16Array, UInt32Array,
+    ArrayRef, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray, UInt16Array,
+    UInt32Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use ore_core::schema::{documents_schema, timestamp_type, utf8_list_type};
@@ -20,7 +21,12 @@ use crate::row::Row;
 
 const BATCH: usize = 512;
 
-/// `documents` plus the crawler's own columns.
+/// `documents` plus the crawler's own columns: `title_source`,
+/// `charset_source`, `out_links` (links found), `line_ids`, then `lastmod`
+/// (the sitemap's, null when none or unparsable), `etag` and
+/// `last_modified` (the response headers), `not_modified` (a re-crawl got a
+/// 304 and carried the previous document over) and `links` (every link
+/// found on the page, before the scope rules).
 pub fn output_schema() -> SchemaRef {
     let mut fields: Vec<Field> = documents_schema()
         .fields()
@@ -31,6 +37,11 @@ pub fn output_schema() -> SchemaRef {
     fields.push(Field::new("charset_source", DataType::Utf8, true));
     fields.push(Field::new("out_links", DataType::UInt32, false));
     fields.push(Field::new("line_ids", utf8_list_type(), false));
+    fields.push(Field::new("lastmod", timestamp_type(), true));
+    fields.push(Field::new("etag", DataType::Utf8, true));
+    fields.push(Field::new("last_modified", DataType::Utf8, true));
+    fields.push(Field::new("not_modified", DataType::Boolean, false));
+    fields.push(Field::new("links", utf8_list_type(), false));
     Arc::new(Schema::new(fields))
 }
 
@@ -153,6 +164,18 @@ fn line_ids(rows: &[Row]) -> ArrayRef {
     Arc::new(b.finish())
 }
 
+/// The `links` column.
+fn page_links(rows: &[Row]) -> ArrayRef {
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for r in rows {
+        r.page_links
+            .iter()
+            .for_each(|link| b.values().append_value(link));
+        b.append(true);
+    }
+    Arc::new(b.finish())
+}
+
 /// Buffers rows and writes them in batches.
 #[derive(Debug, Default)]
 pub struct RowWriter {
@@ -217,6 +240,16 @@ impl RowWriter {
                 rows.iter().map(|r| r.out_links),
             )),
             line_ids(&rows),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter(rows.iter().map(|r| r.lastmod_us))
+                    .with_timezone("UTC"),
+            ),
+            s(|r| r.etag.as_deref()),
+            s(|r| r.last_modified.as_deref()),
+            Arc::new(BooleanArray::from_iter(
+                rows.iter().map(|r| Some(r.not_modified)),
+            )),
+            page_links(&rows),
         ];
         let batch = RecordBatch::try_new(output_schema(), columns)
             .map_err(|e| Error::Config(format!("documents batch: {e}")))?;

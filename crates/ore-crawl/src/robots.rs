@@ -12,6 +12,8 @@ pub struct Robots {
     rules: Vec<(bool, String)>,
     /// Seconds between requests asked for by the site.
     pub crawl_delay: Option<f64>,
+    /// The `Sitemap:` lines (they belong to no group).
+    pub sitemaps: Vec<String>,
 }
 
 impl Robots {
@@ -24,7 +26,7 @@ impl Robots {
     pub fn disallow_all() -> Self {
         Self {
             rules: vec![(false, "/".into())],
-            crawl_delay: None,
+            ..Self::default()
         }
     }
 
@@ -39,6 +41,7 @@ impl Robots {
         // Groups: (agents, rules, delay). Consecutive user-agent lines share a group.
         let mut groups: Vec<Group> = Vec::new();
         let mut open_agents = false;
+        let mut sitemaps = Vec::new();
         for line in text.lines() {
             let line = line.split('#').next().unwrap_or("").trim();
             let Some((key, value)) = line.split_once(':') else {
@@ -73,6 +76,9 @@ impl Robots {
                             .filter(|d| d.is_finite() && *d >= 0.0);
                     }
                 }
+                "sitemap" if !value.is_empty() => {
+                    sitemaps.push(value.to_string());
+                }
                 _ => {}
             }
         }
@@ -94,7 +100,10 @@ impl Robots {
                 None => g.0.iter().any(|a| a == "*"),
             })
             .collect();
-        let mut robots = Robots::default();
+        let mut robots = Robots {
+            sitemaps,
+            ..Robots::default()
+        };
         for (_, rules, delay) in chosen {
             robots.rules.extend(rules);
             robots.crawl_delay = robots.crawl_delay.or(delay);
@@ -165,6 +174,8 @@ Disallow: /private/
 Allow: /private/open.html
 Crawl-delay: 2
 
+Sitemap: http://example.com/sitemap.xml
+
 User-agent: ore-crawl
 User-agent: other
 Disallow: /no-ore/
@@ -183,6 +194,7 @@ Crawl-delay: 0.5
         assert!(!r.allowed("/a/b.pdf"));
         assert!(r.allowed("/a/b.pdf?x=1"));
         assert!(r.allowed("/robots.txt"));
+        assert_eq!(r.sitemaps, ["http://example.com/sitemap.xml"]);
     }
 
     #[test]

@@ -35,6 +35,41 @@ pub struct Row {
     /// replayed on `--resume` to rebuild the frontier.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
+    /// Every link found on the page (resolved, without fragment, before
+    /// the scope rules; at most `max_links_per_page`): the `links` column.
+    /// A re-crawl that gets a 304 for the page follows these, as it would
+    /// the links of the same HTML fetched again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub page_links: Vec<String>,
+    /// The page's `<lastmod>` in the sitemap that listed it, microseconds
+    /// since the Unix epoch, UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastmod_us: Option<i64>,
+    /// The response's `ETag` and `Last-Modified` headers, sent back as
+    /// `If-None-Match` / `If-Modified-Since` by a re-crawl.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    /// The server answered 304 Not Modified to a re-crawl: the content is
+    /// the previous crawl's, carried over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_modified: bool,
+    /// A sitemap's row: the pages it queued (depth 0) with their lastmod,
+    /// replayed on `--resume` like `links`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<SitemapSeed>,
+    /// A sitemap index's row: the sitemaps it queued.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sitemaps: Vec<String>,
+}
+
+/// A page URL a sitemap queued, with its `<lastmod>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SitemapSeed {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastmod_us: Option<i64>,
 }
 
 impl Row {

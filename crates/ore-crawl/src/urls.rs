@@ -51,7 +51,8 @@ fn compile(patterns: &[String], key: &str) -> Result<Vec<Regex>> {
 }
 
 impl UrlRules {
-    /// Builds the rules; `seeds` are canonical seed URLs.
+    /// Builds the rules; `seeds` are canonical seed URLs (and sitemap URLs,
+    /// whose hosts are seed hosts too).
     pub fn new(config: &CrawlConfig, seeds: &[Url]) -> Result<Self> {
         Ok(Self {
             same_host: config.same_host,
@@ -130,17 +131,7 @@ impl UrlRules {
         let Some(host) = url.host_str() else {
             return Err(Skip::OutOfScope);
         };
-        let host = host.to_ascii_lowercase();
-        let by_domain = self
-            .allowed_domains
-            .iter()
-            .any(|d| host == *d || host.ends_with(&format!(".{d}")));
-        let host_ok = if self.same_host {
-            self.seed_hosts.contains(&host) || by_domain
-        } else {
-            self.allowed_domains.is_empty() || by_domain || self.seed_hosts.contains(&host)
-        };
-        if !host_ok || !self.in_shard(url) {
+        if !self.host_ok(host) || !self.in_shard(url) {
             return Err(Skip::OutOfScope);
         }
         let s = url.as_str();
@@ -154,6 +145,34 @@ impl UrlRules {
             return Err(Skip::TooLong);
         }
         Ok(())
+    }
+
+    /// Whether the host of a URL is in scope (a seed's or sitemap's host,
+    /// or an allowed domain), whatever its path: the test a sitemap listed
+    /// in a sitemap index passes, since `include` patterns are written for
+    /// pages.
+    pub fn host_in_scope(&self, url: &Url) -> bool {
+        matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some_and(|h| self.host_ok(h))
+            && self.in_shard(url)
+    }
+
+    fn host_ok(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let by_domain = self
+            .allowed_domains
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")));
+        if self.same_host {
+            self.seed_hosts.contains(&host) || by_domain
+        } else {
+            self.allowed_domains.is_empty() || by_domain || self.seed_hosts.contains(&host)
+        }
+    }
+
+    /// URLs longer than this are not followed.
+    pub fn max_url_len(&self) -> usize {
+        self.max_url_len
     }
 
     /// Whether a page is fetched only for its links.

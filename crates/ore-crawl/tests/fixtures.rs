@@ -284,6 +284,7 @@ fn every_fault_ends_as_a_document_or_a_reason() {
             seed: 1,
             progress: false,
             shard: None,
+            previous: None,
         })
         .unwrap();
 
@@ -401,6 +402,7 @@ fn private_links_are_followed_on_a_local_crawl_only_when_allowed() {
             seed: 0,
             progress: false,
             shard: None,
+            previous: None,
         })
         .unwrap();
     assert_eq!((report.tried, report.documents), (1, 1));

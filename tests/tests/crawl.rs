@@ -1,6 +1,7 @@
 //! `ore crawl` end to end: the real LibreOffice zh-CN help site served by a
 //! real static server (scripts/serve_help.py, Python's http.server) on
-//! 127.0.0.1, crawled twice for repeatability, and a crawl killed halfway
+//! 127.0.0.1, crawled twice for repeatability and once more with
+//! `--previous` (every page a 304 to If-Modified-Since), and a crawl killed halfway
 //! (SIGINT, then SIGKILL) and resumed, which must end with the same
 //! documents as an uninterrupted crawl.
 
@@ -9,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use arrow_array::{Array, StringArray};
+use arrow_array::{Array, BooleanArray, StringArray};
 use ore_core::{Dataset, Manifest};
 use ore_tests::{Site, one_line_error, ore, ore_bin, serve_site, source, stdout_ok};
 
@@ -135,6 +136,42 @@ fn crawls_the_real_help_site_repeatably() {
         doc_ids(&b),
         "a second crawl gives the same documents"
     );
+
+    // A re-crawl with --previous: http.server answers 304 to the
+    // If-Modified-Since of every page, so all are carried over, and their
+    // links (kept in the `links` column) reach every page again.
+    let c = tmp.path().join("c");
+    let previous = a.display().to_string();
+    let args = crawl_args(site.port, &c, &["--previous", &previous]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let summary = stdout_ok(&ore(tmp.path(), &args));
+    assert!(
+        summary.contains(&format!("{pages} documents, {pages} not modified")),
+        "{summary}"
+    );
+    let manifest = Manifest::read(&c).expect("manifest");
+    assert_eq!(manifest.summary["not_modified"], pages as u64);
+    assert_eq!(
+        manifest.rows.input,
+        manifest.rows.output + manifest.rows.rejected
+    );
+    let by_url = |dir: &Path| -> std::collections::BTreeMap<String, String> {
+        strings(dir, "url")
+            .into_iter()
+            .zip(strings(dir, "text"))
+            .collect()
+    };
+    assert_eq!(by_url(&a), by_url(&c), "the same pages with the same text");
+    let ds = Dataset::open(&c).expect("open");
+    for batch in ds.batches_of(&["not_modified"], 4096).expect("column") {
+        let batch = batch.expect("batch");
+        let col = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .expect("bool");
+        assert_eq!(col.true_count(), col.len(), "every page not modified");
+    }
 }
 
 fn rows_saved(state: &Path) -> usize {

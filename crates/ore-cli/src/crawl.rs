@@ -1,5 +1,7 @@
 //! `ore crawl`: fetch pages into a `documents` dataset.
 
+use std::path::PathBuf;
+
 use anyhow::Result;
 use clap::Args;
 use ore_crawl::{CrawlConfig, Crawler};
@@ -16,6 +18,22 @@ pub(crate) struct CrawlArgs {
     /// Start URL (http or https); repeat for several. Replaces the seeds of --config.
     #[arg(long = "seed", value_name = "URL")]
     seeds: Vec<String>,
+
+    /// Sitemap (`sitemap.xml`, a sitemap index, `.xml.gz`) whose URLs are
+    /// crawled as seeds, under the same scope rules; its host counts as a
+    /// seed host. Repeatable; replaces the sitemaps of --config.
+    #[arg(long = "sitemap", value_name = "URL")]
+    sitemaps: Vec<String>,
+
+    /// Also read the `Sitemap:` lines of the seed hosts' robots.txt.
+    #[arg(long)]
+    sitemaps_from_robots: bool,
+
+    /// An earlier crawl's output: ask for its pages with If-None-Match /
+    /// If-Modified-Since and carry those answered 304 Not Modified over
+    /// (`not_modified` column). Must be another folder than --output.
+    #[arg(long, value_name = "DIR")]
+    previous: Option<PathBuf>,
 
     /// Continue an interrupted crawl of the same --output from its saved
     /// state (`.<name>.crawl-state/` beside it), without refetching pages.
@@ -105,6 +123,9 @@ pub(crate) struct CrawlArgs {
 pub(crate) fn run(args: &CrawlArgs) -> Result<String> {
     let mut inv = Invocation::new(&args.common);
     inv.resume = args.resume;
+    if let Some(previous) = &args.previous {
+        inv.inputs.push(("previous", vec![previous.clone()]));
+    }
     run_stage::<Crawler>(&inv, |config| apply_flags(args, config), as_built)
 }
 
@@ -113,6 +134,10 @@ fn apply_flags(args: &CrawlArgs, config: &mut CrawlConfig) -> Result<()> {
     if !args.seeds.is_empty() {
         config.seeds = args.seeds.clone();
     }
+    if !args.sitemaps.is_empty() {
+        config.sitemaps = args.sitemaps.clone();
+    }
+    config.sitemaps_from_robots |= args.sitemaps_from_robots;
     config.max_pages = args.max_pages.or(config.max_pages);
     config.max_depth = args.max_depth.or(config.max_depth);
     if let Some(n) = args.concurrency {

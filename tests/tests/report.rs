@@ -36,6 +36,8 @@ input = "crawl"
 [clean.quality]
 min_cjk_chars = 10
 min_words = 5
+[clean.pii]
+action = "count"
 
 [tokenize]
 input = "clean"
@@ -190,6 +192,14 @@ fn report_of_a_real_pipeline_renders_every_section_in_chromium() {
     }
     let fetched = &section("quality")["figures"]["timeliness"][0];
     assert!(fetched["documents"].as_u64().unwrap() > 150, "{fetched}");
+    // Personal information counted by clean: every kind, with its action.
+    let pii = section("quality")["figures"]["noise"]["pii"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(pii.len(), 6, "{pii:?}");
+    assert!(pii.iter().all(|k| k["action"] == "count"), "{pii:?}");
+    assert!(md.contains("Personal information found by clean"));
 
     // Rerunning replaces the report and leaves no temp folder behind.
     stdout_ok(&ore(d, &["report", "p.toml", "--output", "again"]));

@@ -8,36 +8,13 @@
 
 #![allow(clippy::unwrap_used)] // a test file
 
-use std::collections::HashMap;
+mod common;
+
 use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ore_core::Dataset;
+use common::{Reply, Server, crawl, reply, rows};
 use ore_crawl::{CrawlConfig, Crawler, RunOptions};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-type Hits = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    delay: Duration,
-    /// Send no Content-Length (the body ends with the connection).
-    chunked_like: bool,
-}
-
-fn reply(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
-    Reply {
-        status,
-        headers: vec![("Content-Type".into(), content_type.into())],
-        body: body.into(),
-        delay: Duration::ZERO,
-        chunked_like: false,
-    }
-}
 
 const ZH: &str = "这是一个用简体中文写的测试页面，编码为 GBK。";
 const TW: &str = "這是一個用繁體中文寫的測試頁面，編碼為大五碼。";
@@ -58,7 +35,7 @@ fn build_bomb() -> Vec<u8> {
     enc.finish().unwrap()
 }
 
-fn route(path: &str, hits: usize) -> Reply {
+fn route(path: &str, hits: usize, port: u16) -> Reply {
     let html = "text/html; charset=utf-8";
     match path {
         "/robots.txt" => reply(
@@ -122,15 +99,13 @@ fn route(path: &str, hits: usize) -> Reply {
         }
         "/loop2" => {
             let mut r = reply(301, html, "");
-            r.headers.push((
-                "Location".into(),
-                "http://127.0.0.1/loop1".replace("127.0.0.1", "127.0.0.1:PORT"),
-            ));
+            r.headers
+                .push(("Location".into(), format!("http://127.0.0.1:{port}/loop1")));
             r
         }
         "/big.html" => {
             let mut r = reply(200, html, vec![b'a'; 2 << 20]);
-            r.chunked_like = true;
+            r.no_length = true;
             r
         }
         "/bomb.html" => {
@@ -155,115 +130,19 @@ fn route(path: &str, hits: usize) -> Reply {
     }
 }
 
-async fn serve(listener: TcpListener, hits: Hits) {
-    let port = listener.local_addr().unwrap().port();
-    loop {
-        let Ok((mut sock, _)) = listener.accept().await else {
-            return;
-        };
-        let hits = hits.clone();
-        tokio::spawn(async move {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match sock.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            }
-            let head = String::from_utf8_lossy(&buf).to_string();
-            let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let n = {
-                let mut h = hits.lock().unwrap();
-                let v = h.entry(path.clone()).or_default();
-                v.push(Instant::now());
-                v.len()
-            };
-            let r = route(&path, n);
-            tokio::time::sleep(r.delay).await;
-            let reason = match r.status {
-                200 => "OK",
-                404 => "Not Found",
-                429 => "Too Many Requests",
-                500 => "Internal Server Error",
-                _ => "Status",
-            };
-            let mut out = format!("HTTP/1.1 {} {reason}\r\nConnection: close\r\n", r.status);
-            for (k, v) in &r.headers {
-                out.push_str(&format!(
-                    "{k}: {}\r\n",
-                    v.replace("PORT", &port.to_string())
-                ));
-            }
-            if !r.chunked_like {
-                out.push_str(&format!("Content-Length: {}\r\n", r.body.len()));
-            }
-            out.push_str("\r\n");
-            let _ = sock.write_all(out.as_bytes()).await;
-            let _ = sock.write_all(&r.body).await;
-            let _ = sock.shutdown().await;
-        });
-    }
-}
-
-fn start_server() -> (u16, Hits, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let hits: Hits = Arc::default();
+/// The fixture server; the gzip bomb is built before it starts.
+fn start_server() -> Server {
     gzip_bomb();
-    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    rt.spawn(serve(listener, hits.clone()));
-    (port, hits, rt)
-}
-
-fn column(batch: &arrow_array::RecordBatch, name: &str) -> Vec<Option<String>> {
-    let col = batch.column_by_name(name).unwrap();
-    if matches!(col.data_type(), arrow_schema::DataType::Timestamp(..)) {
-        return vec![None; col.len()];
-    }
-    let col = arrow_cast::cast(col, &arrow_schema::DataType::Utf8).unwrap();
-    let s = col
-        .as_any()
-        .downcast_ref::<arrow_array::StringArray>()
-        .unwrap();
-    s.iter().map(|v| v.map(str::to_string)).collect()
-}
-
-fn rows(dir: &std::path::Path) -> Vec<HashMap<String, Option<String>>> {
-    let ds = Dataset::open(dir).unwrap();
-    let mut out = Vec::new();
-    for batch in ds.batches(1024) {
-        let batch = batch.unwrap();
-        let names: Vec<String> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        let cols: Vec<Vec<Option<String>>> = names.iter().map(|n| column(&batch, n)).collect();
-        for i in 0..batch.num_rows() {
-            out.push(
-                names
-                    .iter()
-                    .cloned()
-                    .zip(cols.iter().map(|c| c[i].clone()))
-                    .collect(),
-            );
-        }
-    }
-    out
+    Server::start(|req, port| route(&req.path, req.hit, port))
 }
 
 #[test]
 fn every_fault_ends_as_a_document_or_a_reason() {
-    let (port, hits, _rt) = start_server();
+    let server = start_server();
+    let port = server.port;
     let tmp = tempfile::tempdir().unwrap();
     let config = CrawlConfig {
-        seeds: vec![format!("http://127.0.0.1:{port}/")],
+        seeds: vec![server.url("/")],
         same_host: false,
         timeout_s: 1.0,
         connect_timeout_s: 1.0,
@@ -315,21 +194,21 @@ fn every_fault_ends_as_a_document_or_a_reason() {
 
     assert_eq!(reason(&local("/private/secret.html")), "robots");
     assert!(
-        !hits.lock().unwrap().contains_key("/private/secret.html"),
+        server.requests("/private/secret.html").is_empty(),
         "robots-disallowed page was fetched"
     );
 
     let flaky = doc("/flaky.html").expect("flaky page retried");
     assert_eq!(flaky["status"].as_deref(), Some("200"));
-    assert_eq!(hits.lock().unwrap()["/flaky.html"].len(), 2);
+    assert_eq!(server.requests("/flaky.html").len(), 2);
 
     assert!(doc("/busy.html").is_some(), "429 retried");
-    let busy = hits.lock().unwrap()["/busy.html"].clone();
+    let busy = server.requests("/busy.html");
     assert_eq!(busy.len(), 2);
     assert!(
-        busy[1] - busy[0] >= Duration::from_millis(950),
+        busy[1].at - busy[0].at >= Duration::from_millis(950),
         "Retry-After honoured: {:?}",
-        busy[1] - busy[0]
+        busy[1].at - busy[0].at
     );
 
     assert_eq!(reason(&local("/missing.html")), "http_404");
@@ -351,12 +230,13 @@ fn every_fault_ends_as_a_document_or_a_reason() {
 
     // Crawl-delay 0.05 s: no two page requests start closer than that
     // (robots.txt, redirect hops and in-place retries aside).
-    let mut times: Vec<Instant> = hits
+    let mut times: Vec<Instant> = server
+        .log
         .lock()
         .unwrap()
         .iter()
-        .filter(|(path, _)| *path != "/robots.txt" && *path != "/loop2")
-        .map(|(_, t)| t[0])
+        .filter(|r| r.hit == 1 && r.path != "/robots.txt" && r.path != "/loop2")
+        .map(|r| r.at)
         .collect();
     times.sort();
     let min_gap = times.windows(2).map(|w| w[1] - w[0]).min().unwrap();
@@ -386,27 +266,18 @@ fn every_fault_ends_as_a_document_or_a_reason() {
 
 #[test]
 fn private_links_are_followed_on_a_local_crawl_only_when_allowed() {
-    let (port, hits, _rt) = start_server();
+    let server = start_server();
     let tmp = tempfile::tempdir().unwrap();
     // Local seed, guard on by default for other hosts? No: a local seed
     // allows private addresses, but scope (same host) still keeps the crawl home.
     let config = CrawlConfig {
-        seeds: vec![format!("http://127.0.0.1:{port}/public.html")],
+        seeds: vec![server.url("/public.html")],
         ..CrawlConfig::default()
     };
-    let report = Crawler::build(config)
-        .unwrap()
-        .run(&RunOptions {
-            output: tmp.path().join("c"),
-            resume: false,
-            seed: 0,
-            progress: false,
-            shard: None,
-            previous: None,
-        })
-        .unwrap();
+    let report = crawl(config, &tmp.path().join("c"), None);
     assert_eq!((report.tried, report.documents), (1, 1));
-    assert_eq!(hits.lock().unwrap().len(), 2); // robots.txt + the page
+    let log = server.log.lock().unwrap();
+    assert_eq!(log.iter().filter(|r| r.hit == 1).count(), 2); // robots.txt + the page
 }
 
 #[test]

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
@@ -15,18 +16,25 @@ use ore_crawl::{CrawlConfig, Crawler, Report, RunOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// One request as the server saw it: the path and the headers (names in
-/// lower case).
+/// One request as the server saw it: the path, the headers (names in
+/// lower case), which request for this path it is (1 for the first) and
+/// when it came.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub path: String,
     pub headers: HashMap<String, String>,
+    pub hit: usize,
+    pub at: Instant,
 }
 
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// How long to wait before answering.
+    pub delay: Duration,
+    /// Send no Content-Length (the body ends with the connection).
+    pub no_length: bool,
 }
 
 pub fn reply(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
@@ -34,6 +42,8 @@ pub fn reply(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply
         status,
         headers: vec![("Content-Type".into(), content_type.into())],
         body: body.into(),
+        delay: Duration::ZERO,
+        no_length: false,
     }
 }
 
@@ -104,14 +114,28 @@ async fn serve(listener: TcpListener, log: Log, route: Arc<Route>) {
                 .filter_map(|l| l.split_once(':'))
                 .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
                 .collect();
-            let request = Request { path, headers };
-            log.lock().unwrap().push(request.clone());
+            let request = {
+                let mut log = log.lock().unwrap();
+                let hit = 1 + log.iter().filter(|r| r.path == path).count();
+                let request = Request {
+                    path,
+                    headers,
+                    hit,
+                    at: Instant::now(),
+                };
+                log.push(request.clone());
+                request
+            };
             let r = route(&request, port);
+            tokio::time::sleep(r.delay).await;
             let mut out = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", r.status);
             for (k, v) in &r.headers {
                 out.push_str(&format!("{k}: {v}\r\n"));
             }
-            out.push_str(&format!("Content-Length: {}\r\n\r\n", r.body.len()));
+            if !r.no_length {
+                out.push_str(&format!("Content-Length: {}\r\n", r.body.len()));
+            }
+            out.push_str("\r\n");
             let _ = sock.write_all(out.as_bytes()).await;
             let _ = sock.write_all(&r.body).await;
             let _ = sock.shutdown().await;

@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::charset;
 use crate::extract;
-use crate::fetch::{Fetcher, Validators, decompress, is_html};
+use crate::fetch::{Failure, Fetcher, Page, Validators, decompress, is_html};
 use crate::frontier::Item;
 use crate::robots::Robots;
 use crate::row::Row;
@@ -60,30 +60,13 @@ pub(crate) async fn fetch_page(
     let base = base_row(&item);
     let page = match fetcher.fetch_if_modified(&url, validators.as_ref()).await {
         Ok(page) => page,
-        Err(f) => {
-            let row = Row {
-                final_url: f.final_url.map(String::from),
-                status: f.status,
-                content_type: f.content_type,
-                wire_bytes: f.wire_bytes,
-                reject: Some(f.reason),
-                detail: f.detail,
-                fetched_at_us: now_us(),
-                ..base
-            };
-            return (row, Vec::new());
-        }
+        Err(f) => return (failed(base, f), Vec::new()),
     };
     let mut row = Row {
-        final_url: Some(page.final_url.to_string()),
-        status: Some(page.status),
-        content_type: page.content_type.clone(),
-        wire_bytes: page.wire_bytes,
-        fetched_at_us: now_us(),
         etag: page.etag.clone(),
         last_modified: page.last_modified.clone(),
         not_modified: page.not_modified(),
-        ..base
+        ..fetched(base, &page)
     };
     if row.not_modified {
         return (row, Vec::new());
@@ -119,6 +102,33 @@ pub(crate) async fn fetch_page(
     (row, extracted.links)
 }
 
+/// The row of a URL whose fetch failed, with the failure's reason and
+/// detail.
+fn failed(base: Row, f: Failure) -> Row {
+    Row {
+        final_url: f.final_url.map(String::from),
+        status: f.status,
+        content_type: f.content_type,
+        wire_bytes: f.wire_bytes,
+        reject: Some(f.reason),
+        detail: f.detail,
+        fetched_at_us: now_us(),
+        ..base
+    }
+}
+
+/// The row of a fetched URL, before its body is read.
+fn fetched(base: Row, page: &Page) -> Row {
+    Row {
+        final_url: Some(page.final_url.to_string()),
+        status: Some(page.status),
+        content_type: page.content_type.clone(),
+        wire_bytes: page.wire_bytes,
+        fetched_at_us: now_us(),
+        ..base
+    }
+}
+
 /// Fetches and parses one sitemap (gzipped or not, whatever its
 /// Content-Type). The row is a reject either way: `sitemap` once the
 /// scheduler has queued what it lists, or `sitemap_error` with a detail
@@ -134,31 +144,21 @@ pub(crate) async fn fetch_sitemap(
     let page = match fetcher.fetch_file(&url).await {
         Ok(page) => page,
         Err(f) => {
-            let (reject, detail) = error(match f.detail {
+            let (reject, detail) = error(match &f.detail {
                 Some(d) => format!("{url}: {}: {d}", f.reason),
                 None => format!("{url}: {}", f.reason),
             });
             let row = Row {
-                final_url: f.final_url.map(String::from),
-                status: f.status,
-                content_type: f.content_type,
-                wire_bytes: f.wire_bytes,
                 reject,
                 detail,
-                fetched_at_us: now_us(),
-                ..base
+                ..failed(base, f)
             };
             return (row, Sitemap::default());
         }
     };
     let mut row = Row {
-        final_url: Some(page.final_url.to_string()),
-        status: Some(page.status),
-        content_type: page.content_type.clone(),
-        wire_bytes: page.wire_bytes,
-        fetched_at_us: now_us(),
         reject: Some("sitemap".into()),
-        ..base
+        ..fetched(base, &page)
     };
     // `.xml.gz` files come as application/gzip, not Content-Encoding.
     let body = if page.body.starts_with(&[0x1f, 0x8b]) {

@@ -115,6 +115,10 @@ fn sitemap_index_gzip_and_robots_sitemaps_seed_the_crawl_with_lastmod() {
         sitemaps_from_robots: true,
         exclude: vec!["/skip/".into()],
         drop_repeated_lines: false,
+        // One request at a time: the sitemaps are read in the order the
+        // index lists them, so which listing of p1 comes first is fixed.
+        concurrency: 1,
+        per_host_concurrency: 1,
         ..CrawlConfig::default()
     };
     let report = crawl(config, &out, None);

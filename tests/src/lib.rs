@@ -13,6 +13,8 @@ use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use ore_core::{DatasetWriter, WriteOptions};
 
+pub use ore_core::testing::{python, repo_root, source};
+
 /// The `ore` binary under test: `$ORE_BIN` (set by `make test`), else the
 /// one beside this test executable's profile folder.
 pub fn ore_bin() -> PathBuf {
@@ -44,23 +46,6 @@ pub fn ore(cwd: &Path, args: &[&str]) -> Output {
         .env("ORE_SOURCES", repo_root().join("datasets/sources"))
         .output()
         .expect("run ore")
-}
-
-/// The project's venv Python (`$ORE_TEST_PYTHON`, set by `make test`).
-/// Returns `None` (the caller skips, saying why) when it is not set, unless
-/// `$ORE_REQUIRE_PYTHON` is set, in which case a missing Python fails.
-pub fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("ORE_TEST_PYTHON").map(PathBuf::from);
-    match python {
-        Some(p) if p.is_file() => Some(p),
-        _ if std::env::var_os("ORE_REQUIRE_PYTHON").is_some() => {
-            panic!("ORE_REQUIRE_PYTHON is set but ORE_TEST_PYTHON does not name a Python")
-        }
-        _ => {
-            eprintln!("skipped: set ORE_TEST_PYTHON to the project venv's python (make test does)");
-            None
-        }
-    }
 }
 
 /// Runs a Python snippet in `cwd`, panicking with its stderr on failure.
@@ -96,34 +81,6 @@ pub fn one_line_error(out: &Output) -> String {
     assert_eq!(lines.len(), 1, "one error line expected, got:\n{stderr}");
     assert!(lines[0].starts_with("error: "), "{stderr}");
     lines[0].to_string()
-}
-
-/// The repository root (this crate lives in `tests/`).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-/// A file fetched by `make datasets`, relative to `datasets/sources/`.
-/// `None` (the caller skips) when absent, unless `$ORE_REQUIRE_DATA` is set
-/// (as `make test` does), in which case a missing source fails the test.
-pub fn source(rel: &str) -> Option<PathBuf> {
-    let path = repo_root().join("datasets/sources").join(rel);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("ORE_REQUIRE_DATA").is_none(),
-        "{} is missing: run `make datasets`",
-        path.display()
-    );
-    eprintln!(
-        "skipped: {} is missing (run `make datasets`)",
-        path.display()
-    );
-    None
 }
 
 /// A data set under `../shared/datasets/` (present on the team's machines,

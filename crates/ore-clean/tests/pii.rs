@@ -21,43 +21,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ore_core::testing::{python, repo_root, source};
+
 use ore_clean::config::NormalizeConfig;
 use ore_clean::normalize::normalize;
 use ore_clean::pii::{PiiDetector, PiiKind, id_card_valid, luhn_valid, replace};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn source(rel: &str) -> Option<PathBuf> {
-    let path = root().join("datasets/sources").join(rel);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("ORE_REQUIRE_DATA").is_none(),
-        "{} is missing: run `make datasets`",
-        path.display()
-    );
-    eprintln!(
-        "skipped: {} is missing (run `make datasets`)",
-        path.display()
-    );
-    None
-}
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("ORE_TEST_PYTHON").map(PathBuf::from) {
-        Some(p) if p.is_file() => Some(p),
-        _ if std::env::var_os("ORE_REQUIRE_PYTHON").is_some() => {
-            panic!("ORE_REQUIRE_PYTHON is set but ORE_TEST_PYTHON does not name a Python")
-        }
-        _ => {
-            eprintln!("skipped: set ORE_TEST_PYTHON to the project venv's python (make test does)");
-            None
-        }
-    }
-}
 
 /// Words joined as printed: no space, but between two ASCII letters or
 /// digits (`1.3 0.9` in a table).
@@ -425,7 +393,7 @@ fn only_real_and_planted_pii_is_found() {
     let output = tmp.path().join("masked.txt");
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
     let status = std::process::Command::new(python)
-        .arg(root().join("python/pii_re.py"))
+        .arg(repo_root().join("python/pii_re.py"))
         .args([
             "--input",
             input.to_str().unwrap(),

@@ -55,6 +55,7 @@ pub mod runner;
 pub mod schema;
 pub mod shard;
 pub mod stage;
+pub mod testing;
 pub mod translate;
 
 pub use column::StrColumn;

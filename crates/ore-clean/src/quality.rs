@@ -254,6 +254,14 @@ pub struct LinesDropped {
     pub short: u64,
 }
 
+impl std::ops::AddAssign for LinesDropped {
+    fn add_assign(&mut self, more: Self) {
+        self.javascript += more.javascript;
+        self.unterminated += more.unterminated;
+        self.short += more.short;
+    }
+}
+
 /// Words of a line, as [`signals`] counts them.
 fn line_words(line: &str) -> u64 {
     line.split_whitespace()
@@ -549,6 +557,8 @@ mod tests {
                 .collect();
             let s = filter().signals(&text);
             assert_eq!(s.n_words as usize, words(&text).len(), "{text:?}");
+            // The C4 line rule's count of a line's words, too.
+            assert_eq!(line_words(&text), s.n_words, "{text:?}");
         }
     }
 

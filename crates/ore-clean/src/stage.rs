@@ -92,13 +92,28 @@ const SIGNALS: [(&str, Signal); 29] = [
     ),
     (
         "pii_url_credentials",
-        Signal::MaybeCount(|m| m.pii.map(|c| c[0])),
+        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::UrlCredentials.index()])),
     ),
-    ("pii_email", Signal::MaybeCount(|m| m.pii.map(|c| c[1]))),
-    ("pii_id_card", Signal::MaybeCount(|m| m.pii.map(|c| c[2]))),
-    ("pii_bank_card", Signal::MaybeCount(|m| m.pii.map(|c| c[3]))),
-    ("pii_phone", Signal::MaybeCount(|m| m.pii.map(|c| c[4]))),
-    ("pii_ip", Signal::MaybeCount(|m| m.pii.map(|c| c[5]))),
+    (
+        "pii_email",
+        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::Email.index()])),
+    ),
+    (
+        "pii_id_card",
+        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::IdCard.index()])),
+    ),
+    (
+        "pii_bank_card",
+        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::BankCard.index()])),
+    ),
+    (
+        "pii_phone",
+        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::Phone.index()])),
+    ),
+    (
+        "pii_ip",
+        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::Ip.index()])),
+    ),
     ("boilerplate_lines", Signal::Count(|m| m.boilerplate_lines)),
     ("lang_detected", Signal::Text(|m| m.lang.clone())),
     ("lang_confidence", Signal::Ratio(|m| m.lang_confidence)),
@@ -895,9 +910,7 @@ impl Totals {
                 self.pii_rows[i] += u64::from(n > 0);
             }
         }
-        self.lines_dropped.javascript += m.lines_dropped.javascript;
-        self.lines_dropped.unterminated += m.lines_dropped.unterminated;
-        self.lines_dropped.short += m.lines_dropped.short;
+        self.lines_dropped += m.lines_dropped;
     }
 
     /// `pii` (per kind looked for: its action, matches found, rows with

@@ -95,8 +95,8 @@ impl PiiKind {
     }
 
     /// The reject reason of a row with this kind when its action is
-    /// `reject`.
-    pub fn reason(self) -> &'static str {
+    /// `reject`, and the name of its count column.
+    pub const fn reason(self) -> &'static str {
         match self {
             PiiKind::UrlCredentials => "pii_url_credentials",
             PiiKind::Email => "pii_email",

@@ -91,27 +91,27 @@ const SIGNALS: [(&str, Signal); 29] = [
         Signal::Count(|m| m.lines_dropped.short),
     ),
     (
-        "pii_url_credentials",
+        PiiKind::UrlCredentials.reason(),
         Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::UrlCredentials.index()])),
     ),
     (
-        "pii_email",
+        PiiKind::Email.reason(),
         Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::Email.index()])),
     ),
     (
-        "pii_id_card",
+        PiiKind::IdCard.reason(),
         Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::IdCard.index()])),
     ),
     (
-        "pii_bank_card",
+        PiiKind::BankCard.reason(),
         Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::BankCard.index()])),
     ),
     (
-        "pii_phone",
+        PiiKind::Phone.reason(),
         Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::Phone.index()])),
     ),
     (
-        "pii_ip",
+        PiiKind::Ip.reason(),
         Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::Ip.index()])),
     ),
     ("boilerplate_lines", Signal::Count(|m| m.boilerplate_lines)),

@@ -118,18 +118,9 @@ fn parse_scheme(s: &str) -> Result<conll::Scheme, String> {
     }
 }
 
+/// A `--format` value, by the names the `[import]` section takes.
 fn parse_table_format(s: &str) -> Result<TableFormat, String> {
-    match s {
-        "auto" => Ok(TableFormat::Auto),
-        "jsonl" => Ok(TableFormat::Jsonl),
-        "csv" => Ok(TableFormat::Csv),
-        "tsv" => Ok(TableFormat::Tsv),
-        "lines" => Ok(TableFormat::Lines),
-        "parquet" => Ok(TableFormat::Parquet),
-        other => Err(format!(
-            "unknown format `{other}` (expected jsonl, csv, tsv, lines, parquet or auto)"
-        )),
-    }
+    serde_json::from_value(serde_json::Value::from(s)).map_err(|e| e.to_string())
 }
 
 fn parse_column(s: &str) -> Result<(String, String), String> {

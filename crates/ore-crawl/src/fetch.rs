@@ -145,13 +145,8 @@ impl Fetcher {
         }
     }
 
-    /// Fetches an HTML page, retrying transient failures.
-    pub async fn fetch(&self, url: &Url) -> Result<Page, Failure> {
-        self.fetch_with_retries(url, true, None).await
-    }
-
-    /// Fetches an HTML page with the validators of an earlier fetch: a
-    /// 304 answer is a [`Page`] without a body ([`Page::not_modified`]).
+    /// Fetches an HTML page, retrying transient failures, with the
+    /// validators of an earlier fetch if there are any: a 304 answer is a [`Page`] without a body ([`Page::not_modified`]).
     pub async fn fetch_if_modified(
         &self,
         url: &Url,

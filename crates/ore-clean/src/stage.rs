@@ -39,8 +39,9 @@ const DUP_CLUSTER: &str = "dup_cluster";
 #[derive(Clone, Copy)]
 enum Signal {
     Count(fn(&Measured) -> u64),
-    /// Null where the signal was not measured.
-    MaybeCount(fn(&Measured) -> Option<u64>),
+    /// Matches of one kind of personal information; null where that kind
+    /// was not looked for.
+    Pii(PiiKind),
     Ratio(fn(&Measured) -> f64),
     Text(fn(&Measured) -> String),
 }
@@ -92,28 +93,13 @@ const SIGNALS: [(&str, Signal); 29] = [
     ),
     (
         PiiKind::UrlCredentials.reason(),
-        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::UrlCredentials.index()])),
+        Signal::Pii(PiiKind::UrlCredentials),
     ),
-    (
-        PiiKind::Email.reason(),
-        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::Email.index()])),
-    ),
-    (
-        PiiKind::IdCard.reason(),
-        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::IdCard.index()])),
-    ),
-    (
-        PiiKind::BankCard.reason(),
-        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::BankCard.index()])),
-    ),
-    (
-        PiiKind::Phone.reason(),
-        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::Phone.index()])),
-    ),
-    (
-        PiiKind::Ip.reason(),
-        Signal::MaybeCount(|m| m.pii.map(|c| c[PiiKind::Ip.index()])),
-    ),
+    (PiiKind::Email.reason(), Signal::Pii(PiiKind::Email)),
+    (PiiKind::IdCard.reason(), Signal::Pii(PiiKind::IdCard)),
+    (PiiKind::BankCard.reason(), Signal::Pii(PiiKind::BankCard)),
+    (PiiKind::Phone.reason(), Signal::Pii(PiiKind::Phone)),
+    (PiiKind::Ip.reason(), Signal::Pii(PiiKind::Ip)),
     ("boilerplate_lines", Signal::Count(|m| m.boilerplate_lines)),
     ("lang_detected", Signal::Text(|m| m.lang.clone())),
     ("lang_confidence", Signal::Ratio(|m| m.lang_confidence)),
@@ -138,7 +124,7 @@ pub const SIGNAL_COLUMNS: [&str; SIGNALS.len() + 1] = {
 impl Signal {
     fn field(self, name: &str) -> Field {
         let data_type = match self {
-            Signal::Count(_) | Signal::MaybeCount(_) => DataType::UInt64,
+            Signal::Count(_) | Signal::Pii(_) => DataType::UInt64,
             Signal::Ratio(_) => DataType::Float64,
             Signal::Text(_) => DataType::Utf8,
         };
@@ -154,10 +140,10 @@ impl Signal {
                     .map(|m| m.as_ref().map(f))
                     .collect::<UInt64Array>(),
             ),
-            Signal::MaybeCount(f) => Arc::new(
+            Signal::Pii(kind) => Arc::new(
                 measured
                     .iter()
-                    .map(|m| m.as_ref().and_then(f))
+                    .map(|m| m.as_ref()?.pii.map(|c| c[kind.index()]))
                     .collect::<UInt64Array>(),
             ),
             Signal::Ratio(f) => Arc::new(

@@ -146,7 +146,8 @@ impl Fetcher {
     }
 
     /// Fetches an HTML page, retrying transient failures, with the
-    /// validators of an earlier fetch if there are any: a 304 answer is a [`Page`] without a body ([`Page::not_modified`]).
+    /// validators of an earlier fetch if there are any: a 304 answer is a
+    /// [`Page`] without a body ([`Page::not_modified`]).
     pub async fn fetch_if_modified(
         &self,
         url: &Url,
